@@ -1,0 +1,87 @@
+"""The `ps-console` command line: one argparse parser, one module per subcommand.
+
+Each subcommand module in this package has `register(subparsers)`, which adds its parser
+and sets `handler` to a function `(args) -> int`. The console itself (no subcommand) lives
+in the `tui` package, which calls `build_parser` and `run` from here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Callable, Sequence
+
+from engine import __version__
+from engine.errors import PsError
+
+# The subcommands that exist, in the order `--help` lists them.
+SUBCOMMANDS: tuple[str, ...] = ()
+
+PROG = "ps-console"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but usage errors are one line after the usage, with exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def build_parser(console_options: Callable[[argparse.ArgumentParser], None] | None = None
+                 ) -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog=PROG,
+        description="Kafka Proactive Support: reports from every broker, settings, "
+                    "support bundles. Without a subcommand, opens the console.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--debug", action="store_true",
+                        help="log what happens to stderr, with tracebacks")
+    if console_options is not None:
+        console_options(parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name in SUBCOMMANDS:
+        importlib.import_module(f"engine.cli.{name}_cmd").register(sub)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the handler a subcommand registered; map engine errors to exit codes."""
+    logging.basicConfig(
+        level=logging.DEBUG if getattr(args, "debug", False) else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    try:
+        return int(args.handler(args) or 0)
+    except PsError as exc:
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: no tracebacks
+        if getattr(args, "debug", False):
+            raise
+        print(f"{PROG}: unexpected error: {type(exc).__name__}: {exc} "
+              "(run with --debug for details)", file=sys.stderr)
+        return 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point for subcommands only (the console goes through `tui.main`)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    return run(args)
+
+
+def bundle_main(argv: Sequence[str] | None = None) -> int:
+    """`support-metrics-bundle`: the same as `ps-console bundle`."""
+    raw = list(sys.argv[1:] if argv is None else argv)
+    return main(["bundle", *raw])
