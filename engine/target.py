@@ -2,16 +2,29 @@
 
 Every command that touches a cluster builds one `ClusterTarget` from its options
 (`--zookeeper` or `--bootstrap-server`, `--command-config`, `--timeout`) and asks it for a
-confluent-kafka configuration; nothing else assembles client configs.
+confluent-kafka configuration or a ZooKeeper session; nothing else assembles client configs
+or opens ZooKeeper.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from engine.errors import ConnectionFailure, NotFound, UsageError
+from engine.connect import (
+    ZkConnect,
+    parse_bootstrap,
+    parse_zk_connect,
+    start_kazoo,
+    stop_kazoo,
+)
+from engine.errors import UsageError, ValidationError
+
+if TYPE_CHECKING:
+    from kazoo.client import KazooClient
 
 DEFAULT_TOPIC = "__confluent.support.metrics"
 DEFAULT_TIMEOUT = 10.0
@@ -19,23 +32,40 @@ DEFAULT_TIMEOUT = 10.0
 
 @dataclass(frozen=True)
 class ClusterTarget:
+    """A cluster as the user named it. Construction validates the connect strings."""
+
     zookeeper: str | None = None
     bootstrap: str | None = None
     command_config: str | None = None
     timeout: float = DEFAULT_TIMEOUT
     client_props: dict[str, str] = field(default_factory=dict)
+    # Notes about the --command-config file (Java-only names dropped); the CLI prints them.
+    config_hints: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.zookeeper is not None:
+            parse_zk_connect(self.zookeeper)
+        if self.bootstrap is not None:
+            parse_bootstrap(self.bootstrap)
+        if not self.timeout > 0:
+            raise ValidationError(f"--timeout must be a positive number of seconds, "
+                                  f"not {self.timeout:g}")
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> ClusterTarget:
-        from engine.client_config import load_client_config
+        """The target named by the cluster options of `engine.cli.options`."""
+        from engine.client_config import ClientConfig, read_client_config
 
-        props = load_client_config(args.command_config) if args.command_config else {}
-        target = cls(zookeeper=args.zookeeper, bootstrap=args.bootstrap_server,
-                     command_config=args.command_config,
-                     timeout=getattr(args, "timeout", DEFAULT_TIMEOUT), client_props=props)
-        if not (target.zookeeper or target.bootstrap):
+        config = (read_client_config(args.command_config) if args.command_config
+                  else ClientConfig(props={}))
+        zookeeper = getattr(args, "zookeeper", None)
+        bootstrap = getattr(args, "bootstrap_server", None)
+        if not (zookeeper or bootstrap):
             raise UsageError("give --zookeeper or --bootstrap-server")
-        return target
+        return cls(zookeeper=zookeeper, bootstrap=bootstrap,
+                   command_config=args.command_config,
+                   timeout=getattr(args, "timeout", DEFAULT_TIMEOUT),
+                   client_props=config.props, config_hints=config.hints)
 
     @property
     def description(self) -> str:
@@ -43,14 +73,42 @@ class ClusterTarget:
         return f"zk {self.zookeeper}" if self.zookeeper else f"bootstrap {self.bootstrap}"
 
     @property
+    def zk(self) -> ZkConnect | None:
+        """The parsed --zookeeper string, or None for a bootstrap-only target."""
+        return parse_zk_connect(self.zookeeper) if self.zookeeper else None
+
+    @property
     def security_protocol(self) -> str:
+        """The client's `security.protocol` (upper case), PLAINTEXT when not configured."""
         return self.client_props.get("security.protocol", "PLAINTEXT").upper()
 
+    @contextmanager
+    def zk_client(self) -> Iterator[KazooClient]:
+        """A started kazoo client for --zookeeper (chroot applied), stopped on exit.
+
+        Raises ConnectionFailure when ZooKeeper does not answer within `timeout`, and
+        UsageError for a bootstrap-only target.
+        """
+        zk = self.zk
+        if zk is None:
+            raise UsageError("this needs --zookeeper (ZooKeeper mode cluster)")
+        client = start_kazoo(zk, self.timeout)
+        try:
+            yield client
+        finally:
+            stop_kazoo(client)
+
     def bootstrap_servers(self) -> str:
-        """The bootstrap list: as given, or the matching listeners found in ZooKeeper."""
+        """The bootstrap list: as given, or the brokers' matching listeners from ZooKeeper.
+
+        With --zookeeper, one endpoint per live broker whose security protocol is the
+        client's `security.protocol`; NotFound when no broker has one.
+        """
         if self.bootstrap:
             return self.bootstrap
-        return ",".join(self._endpoints_from_zookeeper())
+        from engine.discovery import client_endpoints
+
+        return client_endpoints(self)
 
     def kafka_config(self, **extra: object) -> dict[str, object]:
         """A confluent-kafka configuration for this cluster; `extra` wins over defaults."""
@@ -61,40 +119,3 @@ class ClusterTarget:
         conf.update(self.client_props)
         conf.update(extra)
         return conf
-
-    def _endpoints_from_zookeeper(self) -> list[str]:
-        from kazoo.client import KazooClient
-        from kazoo.exceptions import NoNodeError
-        from kazoo.handlers.threading import KazooTimeoutError
-
-        zk = KazooClient(hosts=self.zookeeper, timeout=self.timeout)
-        try:
-            zk.start(timeout=self.timeout)
-        except KazooTimeoutError:
-            raise ConnectionFailure(
-                f"ZooKeeper at {self.zookeeper} did not answer within {self.timeout:g} s"
-            ) from None
-        try:
-            try:
-                ids = zk.get_children("/brokers/ids")
-            except NoNodeError:
-                raise NotFound(f"no Kafka cluster registered at {self.zookeeper}") from None
-            found: list[str] = []
-            for broker_id in ids:
-                try:
-                    reg = json.loads(zk.get(f"/brokers/ids/{broker_id}")[0])
-                except NoNodeError:
-                    continue  # left between the listing and the read
-                protocols = reg.get("listener_security_protocol_map", {})
-                for endpoint in reg.get("endpoints", []):
-                    name, _, hostport = endpoint.partition("://")
-                    if protocols.get(name, name) == self.security_protocol:
-                        found.append(hostport)
-                        break
-            if not found:
-                raise NotFound(f"no broker at {self.zookeeper} has a "
-                               f"{self.security_protocol} listener")
-            return found
-        finally:
-            zk.stop()
-            zk.close()
