@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.errors import NotFound, UsageError
+from engine.properties import PropertiesSyntaxError, load_properties
 
 # Java client names librdkafka does not know (checked against librdkafka 2.16: client
 # creation fails with "No such configuration property" or a Java-specific refusal), with
@@ -76,35 +77,24 @@ def librdkafka_properties(props: dict[str, str], source: str = "command config"
     return ClientConfig(props=kept, hints=tuple(hints))
 
 
-def _parse(text: str, path: str) -> dict[str, str]:
-    """key=value lines, `#`/`!` comments: enough for client files until a shared Java
-    properties reader exists."""
-    props: dict[str, str] = {}
-    for number, line in enumerate(text.splitlines(), 1):
-        line = line.strip()
-        if not line or line[0] in "#!":
-            continue
-        key, sep, value = line.partition("=")
-        if not sep:
-            raise UsageError(f"{path}:{number}: expected key=value")
-        props[key.strip()] = value.strip()
-    return props
-
-
 def read_client_config(path: str) -> ClientConfig:
     """Read a client properties file and adapt it for librdkafka (see `librdkafka_properties`).
 
-    Missing or unreadable file: NotFound; malformed line: UsageError.
+    The file is read with Java `.properties` rules (the same file works with the Java
+    tools, which also decode it as ISO-8859-1). Missing or unreadable file: NotFound;
+    malformed escape: UsageError.
     """
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = Path(path).read_text(encoding="iso-8859-1")
     except FileNotFoundError:
         raise NotFound(f"command config {path} does not exist") from None
     except OSError as exc:
         raise NotFound(f"cannot read command config {path}: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise UsageError(f"command config {path} is not UTF-8 text") from None
-    return librdkafka_properties(_parse(text, path), source=path)
+    try:
+        props = load_properties(text)
+    except PropertiesSyntaxError as exc:
+        raise UsageError(f"command config {path}: {exc}") from None
+    return librdkafka_properties(props, source=path)
 
 
 def load_client_config(path: str) -> dict[str, str]:
