@@ -1,0 +1,125 @@
+"""Reading reports back from a real topic: latest per broker, --all, odd records."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+from confluent_kafka import Producer
+from confluent_kafka.admin import AdminClient, NewTopic
+from support.cp_records import cp30_basic
+
+from engine.records import encode
+from engine.reports import ReadStats, iter_reports, latest_per_broker
+from engine.target import ClusterTarget
+
+pytestmark = pytest.mark.sandbox
+REPO_PS = [str(Path(sys.executable).with_name("ps-console"))]
+
+
+def _topic(sandbox, partitions: int = 1) -> str:
+    name = f"ps-reports-{uuid.uuid4().hex[:10]}"
+    admin = AdminClient({"bootstrap.servers": sandbox.bootstrap})
+    admin.create_topics([NewTopic(name, num_partitions=partitions, replication_factor=1)]
+                        )[name].result(timeout=30)
+    return name
+
+
+def _basic(ts: int, token: str, state: int = 2) -> bytes:
+    return encode({"timestamp": ts, "kafkaVersion": "3.9.2",
+                   "confluentPlatformVersion": None, "collectorState": state,
+                   "brokerProcessUUID": token, "clusterId": "abc"}, "basic")
+
+
+def _produce(sandbox, topic: str, items: list[tuple[bytes, dict[str, str]]],
+             partition: int | None = None) -> None:
+    producer = Producer({"bootstrap.servers": sandbox.bootstrap, "linger.ms": 20})
+    for value, headers in items:
+        kwargs = {} if partition is None else {"partition": partition}
+        producer.produce(topic, value=value, headers=list(headers.items()), **kwargs)
+        producer.poll(0)
+    assert producer.flush(30) == 0
+
+
+def test_latest_per_broker_reads_only_the_end_and_survives_odd_records(sandbox):
+    topic = _topic(sandbox)
+    # A lone old report of broker 9 at the start, then CP 3.0 and garbage records, then
+    # 3000 reports of brokers 1-3 in turn.
+    items = [(_basic(1_000, "tok-9"), {"broker.id": "9"}),
+             (cp30_basic(token="cp-token"), {}),
+             (b"\x00garbage, not avro", {})]
+    items += [(_basic(2_000 + n, f"tok-{n % 3 + 1}"), {"broker.id": str(n % 3 + 1),
+                                                        "report.id": str(uuid.uuid4())})
+              for n in range(3000)]
+    _produce(sandbox, topic, items)
+    target = ClusterTarget(bootstrap=sandbox.bootstrap)
+
+    stats = ReadStats()
+    latest = latest_per_broker(target, topic, broker_ids=[1, 2, 3], stats=stats)
+    assert [r.broker_id for r in latest] == [1, 2, 3]
+    assert [r.decoded.record["timestamp"] for r in latest] == [4997, 4998, 4999]
+    assert stats.topic_size == 3003
+    assert stats.records_read == 64 and stats.windows == 1
+
+    # Broker 9 reported once, long ago: the backward read grows until it reaches it,
+    # passing the CP 3.0 record (grouped by token) and the garbage (shown, undecodable).
+    stats = ReadStats()
+    latest = latest_per_broker(target, topic, broker_ids=[1, 2, 3, 9], stats=stats)
+    by_broker = {r.broker_id: r for r in latest if r.broker_id is not None}
+    assert sorted(by_broker) == [1, 2, 3, 9] and by_broker[9].offset == 0
+    cp = [r for r in latest if r.broker_id is None and r.token == "cp-token"]
+    assert len(cp) == 1 and cp[0].decoded.ok and cp[0].decoded.record["clusterId"] == "NA"
+    bad = [r for r in latest if not r.decoded.ok]
+    assert [(b.offset, b.broker_id) for b in bad] == [(2, None)]
+    assert stats.records_read == 3003
+
+    every = list(iter_reports(target, topic))
+    assert len(every) == 3003 and [r.offset for r in every] == list(range(3003))
+    assert not every[2].decoded.ok
+
+
+def test_duplicates_by_report_id_are_dropped_and_partitions_are_merged(sandbox):
+    topic = _topic(sandbox, partitions=2)
+    rid = str(uuid.uuid4())
+    first = (_basic(10, "t1"), {"broker.id": "1", "report.id": rid})
+    _produce(sandbox, topic, [first], partition=0)
+    _produce(sandbox, topic, [(_basic(11, "t2"), {"broker.id": "2"})], partition=0)
+    # The resend of the same report lands later (here in the other partition).
+    _produce(sandbox, topic, [first], partition=1)
+    _produce(sandbox, topic, [(_basic(12, "t1b"), {"broker.id": "1"})], partition=1)
+    target = ClusterTarget(bootstrap=sandbox.bootstrap)
+    assert [r.report_id for r in iter_reports(target, topic)] == [rid, None, None]
+    latest = latest_per_broker(target, topic, broker_ids=[1, 2])
+    assert [(r.broker_id, r.token) for r in latest] == [(1, "t1b"), (2, "t2")]
+
+
+def test_reports_cli_json_and_all(sandbox):
+    topic = _topic(sandbox)
+    _produce(sandbox, topic, [(_basic(100 + n, f"tok{n}"), {"broker.id": str(n)})
+                              for n in (1, 2, 3)] + [(b"junk", {"broker.id": "2"})])
+    run = subprocess.run([*REPO_PS, "reports", "--zookeeper", sandbox.zk_connect,
+                          "--topic", topic, "--json"],
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    doc = json.loads(run.stdout)
+    assert [(d["broker_id"], d["ok"]) for d in doc] == [(1, True), (2, False), (3, True)]
+    assert doc[0]["schema"].endswith("SupportKafkaMetricsBasic")
+    assert doc[0]["fields"]["brokerProcessUUID"] == "tok1"
+
+    run = subprocess.run([*REPO_PS, "reports", "--bootstrap-server", sandbox.bootstrap,
+                          "--topic", topic, "--all", "--json"],
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    lines = [json.loads(line) for line in run.stdout.splitlines()]
+    assert [d["offset"] for d in lines] == [0, 1, 2, 3]
+    assert lines[3]["error"]
+
+    run = subprocess.run([*REPO_PS, "reports", "--bootstrap-server", sandbox.bootstrap,
+                          "--topic", "no-such-topic-" + uuid.uuid4().hex[:6]],
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 1 and "does not exist" in run.stderr
+    assert "Traceback" not in run.stderr
