@@ -92,6 +92,9 @@ class TopicReader:
     def __init__(self, target: ClusterTarget, **config: object) -> None:
         self.target = target
         self.cluster_id: str | None = None
+        # Set by iter_records: True once every range was read to its end.
+        self.complete = False
+        self._partition_done = False
         conf = dict(_READ_CONFIG)
         conf.update(target.kafka_config(**{"group.id": f"ps-console-reader-{uuid.uuid4()}"}))
         # Reading must never join a group or commit, whatever the command config says.
@@ -170,9 +173,10 @@ class TopicReader:
         so the sequence is the topic order a bundle numbers its entries by. Stops at the
         range's high offset, at `deadline` (a `time.monotonic()` value) or when `cancel` is
         set, whichever comes first; the caller tells a cut-short read from a complete one
-        by counting. `progress(done, total)` is called after every batch with `total` the
+        by `complete`. `progress(done, total)` is called after every batch with `total` the
         number of offsets in the ranges.
         """
+        self.complete = False
         todo = [r for r in (self.end_offsets(topic) if ranges is None else ranges)
                 if r.high > r.low]
         total = sum(r.count for r in todo)
@@ -184,8 +188,9 @@ class TopicReader:
                 done += len(batch)
                 if progress is not None:
                     progress(done, total)
-            if _stopped(deadline, cancel):
+            if not self._partition_done:
                 return
+        self.complete = True
 
     def read_window(self, topic: str, partition: int, start: int, stop: int
                     ) -> list[TopicRecord]:
@@ -206,6 +211,7 @@ class TopicReader:
                         ) -> Iterator[list[TopicRecord]]:
         """Batches of records of [start, stop) from one partition, then unassign it."""
         consumer = self._c
+        self._partition_done = False
         tp = TopicPartition(topic, partition, start if start > 0 else OFFSET_BEGINNING)
         consumer.assign([tp])
         try:
@@ -228,6 +234,8 @@ class TopicReader:
                     continue
                 last_data = time.monotonic()
                 batch, finished = _to_records(msgs, partition, start, stop)
+                if finished:
+                    self._partition_done = True
                 if batch:
                     yield batch
                 if finished:
