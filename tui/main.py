@@ -2,22 +2,80 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 from collections.abc import Sequence
 
-from engine.cli import build_parser, run
+from engine.cli import PROG, build_parser, run
+from engine.errors import PsError
+from engine.target import ClusterTarget
+from tui.config import ConsoleConfig, add_console_options, load_config
+
+
+def _bundle_path(args: argparse.Namespace) -> str | None:
+    """The zip named by `ps-console open FILE.zip` (whatever the engine calls the option)."""
+    for name in ("path", "file", "bundle", "zip"):
+        value = getattr(args, name, None)
+        if isinstance(value, str):
+            return value
+    return None
+
+
+def wants_console_on_bundle(args: argparse.Namespace) -> bool:
+    """`open` without `--json` on a terminal opens the console; piped, the engine's readable
+    summary is what a script or a pager wants."""
+    return (args.command == "open" and not getattr(args, "json", False)
+            and sys.stdout.isatty() and sys.stdin.isatty())
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    parser = build_parser(console_options=add_console_options)
     args = parser.parse_args(argv)
-    if args.command is not None:
+    if args.command is not None and not wants_console_on_bundle(args):
         return run(args)
-    # The console is not built yet: say so rather than pretend.
-    parser.print_help()
-    print("\nps-console: the interactive console is not available yet; "
-          "use a subcommand.", file=sys.stderr)
-    return 2
+    try:
+        config = load_config(args)
+    except PsError as exc:
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return exc.exit_code
+    if getattr(args, "show_config", False):
+        width = max(len(name) for name, _, _ in config.describe())
+        for name, value, source in config.describe():
+            print(f"{name:<{width}}  {value}    ({source})")
+        return 0
+
+    from tui.backend import Backend
+
+    if args.command == "open":
+        backend = Backend(None, config.topic, config.broker_configs, bundle=_bundle_path(args))
+    else:
+        if not (config.zookeeper or config.bootstrap):
+            parser.print_usage(sys.stderr)
+            print(f"{PROG}: error: give --zookeeper or --bootstrap-server (or a profile "
+                  f"in {config.path})", file=sys.stderr)
+            return 2
+        try:
+            target = _target(config, getattr(args, "timeout", None))
+        except PsError as exc:
+            print(f"{PROG}: {exc}", file=sys.stderr)
+            return exc.exit_code
+        backend = Backend(target, config.topic, config.broker_configs)
+
+    from tui.app import ConsoleApp
+
+    result = ConsoleApp(config, backend).run()
+    return int(result or 0)
+
+
+def _target(config: ConsoleConfig, timeout: float | None) -> ClusterTarget:
+    from engine.client_config import load_client_config
+    from tui.backend import CONSOLE_TIMEOUT
+
+    props = load_client_config(config.command_config) if config.command_config else {}
+    return ClusterTarget(zookeeper=config.zookeeper, bootstrap=config.bootstrap,
+                         command_config=config.command_config,
+                         timeout=CONSOLE_TIMEOUT if timeout is None else timeout,
+                         client_props=props)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from engine import __version__
 from engine.errors import PsError
 
 # The subcommands that exist, in the order `--help` lists them.
-SUBCOMMANDS: tuple[str, ...] = ("cluster", "settings", "reports", "bundle", "open")
+SUBCOMMANDS: tuple[str, ...] = ("cluster", "settings", "reports", "bundle", "open", "receive")
 
 PROG = "ps-console"
 

@@ -1,0 +1,275 @@
+"""The ps-console App: screens, app-wide bindings, and the workers that call the engine.
+
+The event loop never waits on ZooKeeper, Kafka or the disk: every engine call runs in a
+thread worker (`tui.backend`) that posts a typed message (`tui.messages`); the handlers
+here only update reactives and widgets. Cluster refreshes go through one coordinator so
+they never overlap: a refresh asked for while one runs is queued, not lost, and a result
+older than the last one shown is dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from functools import partial
+from typing import Any, ClassVar
+
+from textual import work
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.worker import Worker, WorkerState
+
+from engine.errors import PsError
+from tui.backend import Backend
+from tui.config import ConsoleConfig
+from tui.messages import ClusterChanged, ClusterLoaded, ServiceError
+from tui.model import ClusterSnapshot
+from tui.screens.cluster import ClusterScreen
+from tui.screens.error import ErrorScreen
+from tui.screens.help import HelpScreen
+
+log = logging.getLogger("tui")
+
+# Retry delays after the cluster stopped answering: quick at first, then every 30 s.
+BACKOFF_START = 2.0
+BACKOFF_MAX = 30.0
+# Report ages move even when nothing happens in the cluster; new reports arrive on the
+# topic without any ZooKeeper event.
+AGE_TICK_SECONDS = 15.0
+PERIODIC_REFRESH_SECONDS = 60.0
+
+# Actions that write something; `--read-only` hides them all.
+WRITE_ACTIONS = frozenset({"report_now", "save_settings", "send_report"})
+# Actions that need a live cluster; an offline bundle has none.
+CLUSTER_ACTIONS = frozenset({"show_cluster", "report_now", "settings", "export",
+                             "refresh_cluster"})
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception as one readable line: the engine's own message, or the type and text."""
+    if isinstance(exc, PsError):
+        return str(exc)
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+class ConsoleApp(App[int]):
+    TITLE = "ps-console"
+    CSS_PATH = ["styles/app.tcss"]
+    MODES: ClassVar[dict[str, Any]] = {"cluster": ClusterScreen}
+
+    BINDINGS = [
+        Binding("q", "quit", "Quit", id="quit"),
+        Binding("question_mark", "help", "Help", id="help"),
+        Binding("1", "show_cluster", "Cluster", id="cluster"),
+    ]
+    # Title, help line and action of every app-wide command for the palette.
+    PALETTE: ClassVar[list[tuple[str, str, str]]] = [
+        ("Cluster", "Show the brokers and warnings", "show_cluster"),
+        ("Refresh cluster", "Read ZooKeeper and the latest reports again", "refresh_cluster"),
+        ("Help", "Keys of the current screen", "help"),
+        ("Quit", "Leave ps-console", "quit"),
+    ]
+
+    cluster_id: reactive[str] = reactive("")
+    reached_via: reactive[str] = reactive("")
+    conn_state: reactive[str] = reactive("starting")
+    snapshot: reactive[ClusterSnapshot | None] = reactive(None, always_update=True)
+
+    def __init__(self, config: ConsoleConfig, backend: Backend,
+                 clock: Callable[[], float] = time.time, watch: bool = True) -> None:
+        super().__init__()
+        self.config = config
+        self.backend = backend
+        self.read_only = config.read_only
+        self.clock = clock
+        self._use_watch = watch
+        self._watch: Any = None
+        self._refresh_busy = False
+        self._refresh_pending = False
+        self._refresh_generation = 0
+        self._shown_generation = -1
+        self._backoff = BACKOFF_START
+        self._retry_timer: Any = None
+        self.reached_via = backend.description
+        if config.keys:
+            self.set_keymap(config.keys)
+
+    # -- start and stop ------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        self.switch_mode(self.initial_mode())
+        if self.backend.offline:
+            self.conn_state = "offline"
+            return
+        self.conn_state = "connecting"
+        self.request_refresh()
+        self.set_interval(AGE_TICK_SECONDS, self._tick)
+        self.set_interval(PERIODIC_REFRESH_SECONDS, self.request_refresh)
+
+    def initial_mode(self) -> str:
+        return "reports" if self.backend.offline else "cluster"
+
+    def on_unmount(self) -> None:
+        watch, self._watch = self._watch, None
+        if watch is not None:
+            # kazoo's stop() can wait on its connection thread; never on the UI thread.
+            threading.Thread(target=watch.stop, name="ps-console-watch-stop",
+                             daemon=True).start()
+
+    def _tick(self) -> None:
+        if self.snapshot is not None:
+            self.snapshot = self.snapshot  # re-render ages against the clock
+
+    # -- the refresh coordinator ---------------------------------------------------------
+
+    def request_refresh(self) -> None:
+        """Refresh the cluster view now, or right after the refresh that is running."""
+        if self.backend.offline:
+            return
+        if self._refresh_busy:
+            self._refresh_pending = True
+            return
+        if self._retry_timer is not None:
+            self._retry_timer.stop()
+            self._retry_timer = None
+        self._refresh_busy = True
+        self._refresh_generation += 1
+        self.load_cluster(self._refresh_generation)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="cluster")
+    def load_cluster(self, generation: int) -> None:
+        try:
+            snap = self.backend.snapshot()
+        except PsError as exc:
+            self.post_message(ServiceError("cluster", str(exc)))
+            return
+        self.post_message(ClusterLoaded(snap, generation))
+
+    def _refresh_done(self) -> None:
+        self._refresh_busy = False
+        if self._refresh_pending:
+            self._refresh_pending = False
+            self.request_refresh()
+
+    def on_cluster_loaded(self, message: ClusterLoaded) -> None:
+        self._refresh_done()
+        if message.generation < self._shown_generation:
+            return  # an older look at the cluster finished late
+        self._shown_generation = message.generation
+        self._backoff = BACKOFF_START
+        snap = message.snapshot
+        self.cluster_id = snap.cluster_id or "?"
+        if not self.conn_state.startswith("zk "):
+            self.conn_state = "connected"
+        self.snapshot = snap
+        if self._use_watch and self._watch is None and self.backend.target and \
+                self.backend.target.zookeeper:
+            self.start_watch()
+
+    def on_service_error(self, message: ServiceError) -> None:
+        if message.what != "cluster":
+            self.notify(message.message, title=message.what, severity="error", timeout=8)
+            return
+        self._refresh_done()
+        delay = self._backoff
+        self._backoff = min(self._backoff * 2, BACKOFF_MAX)
+        self.conn_state = f"unreachable, retry in {delay:g}s (r: now)"
+        self.notify(message.message, title="cluster unreachable", severity="error",
+                    timeout=6)
+        self._retry_timer = self.set_timer(delay, self.request_refresh)
+
+    # -- live updates from ZooKeeper -----------------------------------------------------
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="watch")
+    def start_watch(self) -> None:
+        try:
+            # post_message is thread-safe and returns at once: the kazoo thread never waits
+            # for the UI.
+            self._watch = self.backend.watch(lambda ev: self.post_message(ClusterChanged(ev)))
+        except PsError as exc:
+            self.post_message(ServiceError("watch", f"live updates off: {exc}"))
+
+    def on_cluster_changed(self, message: ClusterChanged) -> None:
+        event = message.event
+        kind = type(event).__name__
+        snap = self.snapshot
+        if kind == "BrokerLeft" and snap is not None:
+            gone = event.broker_id
+            self.snapshot = ClusterSnapshot(
+                cluster_id=snap.cluster_id, controller_id=snap.controller_id,
+                brokers=[b for b in snap.brokers if b.id != gone], latest=snap.latest,
+                intervals_hours=snap.intervals_hours, support_replicas=snap.support_replicas,
+                topic=snap.topic, reports_problem=snap.reports_problem)
+            self.notify(f"broker {gone} left the cluster", severity="warning")
+        elif kind == "ConnectionChanged":
+            state = str(getattr(event, "state", "")).rsplit(".", 1)[-1].lower()
+            self.conn_state = f"zk {state}"
+            if state != "connected":
+                return
+        elif kind == "ControllerChanged" and snap is not None:
+            snap.controller_id = event.controller_id
+            self.snapshot = snap
+        self.request_refresh()
+
+    # -- errors from workers -------------------------------------------------------------
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state != WorkerState.ERROR:
+            return
+        error = event.worker.error
+        assert error is not None
+        log.error("worker %s failed", event.worker.name, exc_info=error)
+        if event.worker.group == "cluster":
+            self.post_message(ServiceError("cluster", one_line(error)))
+        else:
+            self.notify(one_line(error), title=event.worker.name, severity="error",
+                        timeout=8)
+
+    # -- actions -------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in WRITE_ACTIONS and self.read_only:
+            return False
+        if action in CLUSTER_ACTIONS and self.backend.offline:
+            return False
+        return True
+
+    def action_show_cluster(self) -> None:
+        self.switch_mode("cluster")
+
+    def action_refresh_cluster(self) -> None:
+        self.request_refresh()
+
+    def action_help(self) -> None:
+        screen = self.screen
+        keys: list[tuple[str, str, str]] = []
+        seen: set[str] = set()
+        for active in screen.active_bindings.values():
+            binding = active.binding
+            if not binding.description or binding.action in seen:
+                continue
+            seen.add(binding.action)
+            keys.append((self.get_key_display(binding), binding.description,
+                         binding.id or ""))
+        title = type(screen).__name__.removesuffix("Screen")
+        about = getattr(screen, "HELP", "") or ""
+        self.push_screen(HelpScreen(f"{title}: keys", about, keys))
+
+    def show_error(self, title: str, message: str) -> None:
+        self.push_screen(ErrorScreen(title, message))
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for title, help_text, action in self.PALETTE:
+            if self.check_action(action, ()):
+                yield SystemCommand(title, help_text, partial(self.run_action, action))
+        for title, help_text, action in getattr(screen, "PALETTE", ()):
+            if screen.check_action(action, ()) is not False and \
+                    self.check_action(action, ()) is not False:
+                yield SystemCommand(title, help_text,
+                                    partial(screen.run_action, action))

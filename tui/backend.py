@@ -1,0 +1,241 @@
+"""The only place the console calls the engine.
+
+Every method here may block (ZooKeeper, Kafka, disk), so the app calls them from thread
+workers only and turns what they return into messages. Engine modules are imported inside
+the methods: importing confluent-kafka and kazoo takes a noticeable part of a second, and
+the first frame must not wait for it.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from engine.target import DEFAULT_TOPIC, ClusterTarget
+from tui.model import ClusterSnapshot, ReportRow
+
+# The console waits less than the CLI: a screen that stays empty for 10 s looks dead, and
+# the retry loop brings it back once the service answers.
+CONSOLE_TIMEOUT = 5.0
+# How many report rows a history load hands to the UI at once.
+HISTORY_BATCH = 2_000
+
+
+@dataclass(frozen=True)
+class SettingsChange:
+    """A form's result: which file, which keys to set (raw strings), the loaded file."""
+
+    path: str
+    changes: dict[str, str]
+    loaded: Any  # engine.settings.SettingsFile, to detect a file changed meanwhile
+
+
+def _row_from_report(report: Any) -> ReportRow:
+    return ReportRow(key=report.position, broker_id=report.broker_id,
+                     timestamp_ms=report.collected_ms, decoded=report.decoded,
+                     size=report.size,
+                     partition=report.partition, offset=report.offset,
+                     value=getattr(report, "value", None))
+
+
+def _row_from_entry(entry: Any) -> ReportRow:
+    from engine.records import DecodedRecord
+
+    decoded = DecodedRecord(entry.ok, entry.schema, entry.record, entry.error)
+    record = entry.record or {}
+    seconds = record.get("timestamp")
+    broker = record.get("brokerId")
+    return ReportRow(key=entry.name if entry.index is None else f"entry {entry.index}",
+                     name=entry.name, broker_id=broker if isinstance(broker, int)
+                     else None, timestamp_ms=seconds * 1000 if isinstance(seconds, int)
+                     else None, decoded=decoded, size=entry.size, index=entry.index,
+                     value=getattr(entry, "value", None))
+
+
+class Backend:
+    """Blocking engine calls for one cluster (or one bundle opened offline)."""
+
+    def __init__(self, target: ClusterTarget | None, topic: str = DEFAULT_TOPIC,
+                 broker_configs: tuple[str, ...] = (), bundle: str | None = None) -> None:
+        self.target = target
+        self.topic = topic
+        self.broker_configs = broker_configs
+        self.bundle = bundle
+
+    # -- describing ----------------------------------------------------------------------
+
+    @property
+    def offline(self) -> bool:
+        return self.bundle is not None
+
+    @property
+    def description(self) -> str:
+        if self.bundle is not None:
+            return f"bundle {Path(self.bundle).name}"
+        return self.target.description if self.target else "no cluster"
+
+    # -- the cluster ---------------------------------------------------------------------
+
+    def snapshot(self) -> ClusterSnapshot:
+        """Discovery, then each broker's latest report; a topic that cannot be read still
+        gives the brokers, with the reason in `reports_problem`."""
+        from engine.discovery import discover
+        from engine.errors import PsError
+
+        assert self.target is not None
+        view = discover(self.target)
+        snap = ClusterSnapshot(cluster_id=view.cluster_id, controller_id=view.controller_id,
+                               brokers=sorted(view.brokers, key=lambda b: b.id),
+                               topic=self.topic,
+                               support_replicas=self._support_replicas(),
+                               intervals_hours=self._intervals())
+        try:
+            snap.latest = {r.broker_id: r for r in self.latest_reports(
+                [b.id for b in snap.brokers]) if r.broker_id is not None}
+        except PsError as exc:
+            snap.reports_problem = str(exc)
+        return snap
+
+    def _support_replicas(self) -> int | None:
+        """The support topic's smallest replica count (None: no such topic, or no
+        ZooKeeper to ask). Discovery counts partitions only, so the assignment is read
+        here from the topic's znode."""
+        from kazoo.exceptions import NoNodeError
+
+        assert self.target is not None
+        if not self.target.zookeeper:
+            return None
+        with self.target.zk_client() as zk:
+            try:
+                data = zk.get(f"/brokers/topics/{self.topic}")[0]
+            except NoNodeError:
+                return None
+        try:
+            assignment = json.loads(data)["partitions"]
+            return min(len(replicas) for replicas in assignment.values())
+        except (ValueError, KeyError, TypeError):
+            return None
+
+    def _intervals(self) -> dict[int, float]:
+        """The report interval of every broker whose server.properties we were given."""
+        from engine.errors import PsError
+        from engine.settings import REPORT_INTERVAL_HOURS, load_settings
+
+        out: dict[int, float] = {}
+        for path in self.broker_configs:
+            try:
+                sf = load_settings(path)
+                broker_id = int(sf.properties.get("broker.id", ""))
+                out[broker_id] = float(sf.effective[REPORT_INTERVAL_HOURS].value)
+            except (PsError, ValueError):
+                continue  # the Settings screen reports a bad file; here it only costs a hint
+        return out
+
+    def watch(self, on_event: Callable[[Any], None]) -> Any:
+        """Start ZooKeeper watches; `on_event` runs on a kazoo thread and must not block."""
+        from engine.discovery import ClusterWatch
+
+        assert self.target is not None
+        watch = ClusterWatch(self.target, on_event)
+        watch.start()
+        return watch
+
+    # -- reports -------------------------------------------------------------------------
+
+    def latest_reports(self, broker_ids: list[int] | None = None) -> list[ReportRow]:
+        if self.bundle is not None:
+            rows = self.bundle_rows()
+            latest: dict[Any, ReportRow] = {}
+            for row in rows:
+                latest[row.broker_id if row.broker_id is not None else row.key] = row
+            return list(latest.values())
+        from engine.reports import latest_per_broker
+
+        assert self.target is not None
+        return [_row_from_report(r) for r in
+                latest_per_broker(self.target, self.topic, broker_ids)]
+
+    def history(self, broker_id: int | None, cancel: threading.Event
+                ) -> Iterator[list[ReportRow]]:
+        """Every report of one broker (None: all brokers), in batches, oldest first."""
+        if self.bundle is not None:
+            rows = [r for r in self.bundle_rows()
+                    if broker_id is None or r.broker_id == broker_id]
+            for i in range(0, len(rows), HISTORY_BATCH):
+                yield rows[i:i + HISTORY_BATCH]
+            return
+        from engine.reports import iter_reports
+
+        assert self.target is not None
+        batch: list[ReportRow] = []
+        for report in iter_reports(self.target, self.topic, cancel=cancel):
+            if cancel.is_set():
+                return
+            if broker_id is None or report.broker_id == broker_id:
+                batch.append(_row_from_report(report))
+                if len(batch) >= HISTORY_BATCH:
+                    yield batch
+                    batch = []
+        if batch:
+            yield batch
+
+    def raw_value(self, row: ReportRow) -> bytes | None:
+        """The bytes of one report, read again when the listing did not keep them."""
+        if row.value is not None:
+            return row.value
+        if self.bundle is not None and row.name is not None:
+            import zipfile
+
+            # The engine's reader decodes and drops the bytes; the raw view reads the one
+            # entry again (bounded by the size the listing saw).
+            with zipfile.ZipFile(self.bundle) as zf, zf.open(row.name) as fh:
+                return fh.read(row.size + 1)
+        if row.partition is None or row.offset is None:
+            return None
+        from engine.topic_reader import TopicReader
+
+        assert self.target is not None
+        with TopicReader(self.target) as reader:
+            found = reader.read_window(self.topic, row.partition, row.offset, row.offset + 1)
+        return found[0].value if found else None
+
+    def bundle_rows(self) -> list[ReportRow]:
+        from engine.bundle import open_bundle
+
+        assert self.bundle is not None
+        opened = open_bundle(self.bundle)
+        return [_row_from_entry(e) for e in opened.entries]
+
+    # -- writing -------------------------------------------------------------------------
+
+    def default_bundle_name(self) -> str:
+        from engine.bundle import default_bundle_name
+
+        return default_bundle_name(self.topic, datetime.now(UTC))
+
+    def export(self, path: str, runtime: float, progress: Callable[[Any], None],
+               cancel: threading.Event) -> Any:
+        from engine.bundle import export_bundle
+
+        assert self.target is not None
+        return export_bundle(self.target, self.topic, path=path, runtime=runtime,
+                             progress=progress, cancel=cancel)
+
+    def load_settings(self, path: str) -> Any:
+        from engine.settings import load_settings
+
+        return load_settings(path)
+
+    def save_settings(self, change: SettingsChange) -> Path:
+        return change.loaded.save(change.changes)
+
+    def report_now(self, broker_config: str, dry_run: bool) -> Any:
+        from engine.report_now import report_now
+
+        assert self.target is not None
+        return report_now(broker_config, self.target, dry_run=dry_run)

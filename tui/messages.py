@@ -1,0 +1,96 @@
+"""The typed messages workers post to the UI. Workers never touch widgets; handlers do."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.message import Message
+
+from tui.model import ClusterSnapshot, ReportRow
+
+
+class ClusterLoaded(Message):
+    """A full look at the cluster (discovery plus the latest report of every broker)."""
+
+    def __init__(self, snapshot: ClusterSnapshot, generation: int) -> None:
+        super().__init__()
+        self.snapshot = snapshot
+        self.generation = generation
+
+
+class ClusterChanged(Message):
+    """A ZooKeeper watch fired (broker joined, left, restarted; controller; connection)."""
+
+    def __init__(self, event: Any) -> None:
+        super().__init__()
+        self.event = event
+
+
+class ReportsLoaded(Message):
+    """One batch of report rows for the Reports table; `generation` drops stale loads."""
+
+    def __init__(self, rows: list[ReportRow], generation: int, first: bool,
+                 last: bool, total: int | None = None) -> None:
+        super().__init__()
+        self.rows = rows
+        self.generation = generation
+        self.first = first
+        self.last = last
+        self.total = total
+
+
+class RawLoaded(Message):
+    def __init__(self, row: ReportRow, value: bytes | None) -> None:
+        super().__init__()
+        self.row = row
+        self.value = value
+
+
+class BundleProgress(Message):
+    def __init__(self, done: int, total: int, elapsed: float) -> None:
+        super().__init__()
+        self.done = done
+        self.total = total
+        self.elapsed = elapsed
+
+
+class BundleWritten(Message):
+    def __init__(self, result: Any) -> None:
+        super().__init__()
+        self.result = result
+
+
+class DryRunReady(Message):
+    def __init__(self, outcome: Any) -> None:
+        super().__init__()
+        self.outcome = outcome
+
+
+class ReportSent(Message):
+    def __init__(self, outcome: Any) -> None:
+        super().__init__()
+        self.outcome = outcome
+
+
+class SettingsLoaded(Message):
+    def __init__(self, path: str, settings: Any) -> None:
+        super().__init__()
+        self.path = path
+        self.settings = settings
+
+
+class SettingsSaved(Message):
+    def __init__(self, path: str, backup: str | None) -> None:
+        super().__init__()
+        self.path = path
+        self.backup = backup
+
+
+class ServiceError(Message):
+    """An engine call failed; `what` says which action, `message` is one readable line."""
+
+    def __init__(self, what: str, message: str, retryable: bool = True) -> None:
+        super().__init__()
+        self.what = what
+        self.message = message
+        self.retryable = retryable

@@ -1,0 +1,188 @@
+"""What the screens show, as plain data: report rows, the cluster snapshot and its warnings.
+
+Nothing here does I/O or imports Textual, so the rules (when is a report stale, how a
+timestamp reads) are tested without a terminal and shared by every screen.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+DEFAULT_INTERVAL_HOURS = 24.0
+MIN_SUPPORT_REPLICAS = 3
+
+# Record fields holding points in time, and their unit; the detail pane shows them as a
+# UTC date plus an age. `jvmUptimeMs` is a duration, shown as one.
+_TIME_FIELDS = {"timestamp": 1.0, "jvmStartTimeMs": 0.001}
+_DURATION_FIELDS = {"jvmUptimeMs": 0.001}
+
+
+@dataclass(frozen=True)
+class ReportRow:
+    """One report as the Reports screen lists it, from the topic or from a bundle."""
+
+    key: str  # unique in one listing: "p0@41" on a topic, "entry 3" in a bundle
+    broker_id: int | None
+    timestamp_ms: int | None  # when the report was written (record time, else its field)
+    decoded: Any  # engine.records.DecodedRecord
+    size: int
+    partition: int | None = None
+    offset: int | None = None
+    index: int | None = None  # bundle entry number
+    name: str | None = None  # bundle entry name
+    value: bytes | None = None
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.decoded.ok)
+
+    @property
+    def record(self) -> dict[str, Any]:
+        return self.decoded.record or {} if self.decoded.ok else {}
+
+    @property
+    def schema_short(self) -> str:
+        if not self.decoded.ok:
+            return "undecodable"
+        return (self.decoded.schema or "?").rsplit(".", 1)[-1].replace(
+            "SupportKafkaMetrics", "")
+
+
+@dataclass
+class ClusterSnapshot:
+    """Discovery plus the latest report of each broker, taken in one worker run."""
+
+    cluster_id: str | None
+    controller_id: int | None
+    brokers: list[Any]  # engine.discovery.Broker
+    latest: dict[int, ReportRow] = field(default_factory=dict)
+    intervals_hours: dict[int, float] = field(default_factory=dict)
+    support_replicas: int | None = None
+    topic: str = ""
+    reports_problem: str | None = None  # the topic could not be read; brokers still shown
+
+
+def fmt_time(ms: int | None) -> str:
+    if ms is None:
+        return "-"
+    return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def fmt_age(seconds: float | None) -> str:
+    """A compact age: 42s, 7m, 3h05m, 2d04h."""
+    if seconds is None:
+        return "-"
+    if seconds < 0:
+        return "in the future"
+    s = int(seconds)
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m"
+    if s < 86400:
+        return f"{s // 3600}h{s % 3600 // 60:02d}m"
+    return f"{s // 86400}d{s % 86400 // 3600:02d}h"
+
+
+def fmt_size(n: int) -> str:
+    if n < 1024:
+        return f"{n} B"
+    if n < 1024 * 1024:
+        return f"{n / 1024:.1f} KiB"
+    return f"{n / 1024 / 1024:.1f} MiB"
+
+
+def age_of(ms: int | None, now: float) -> float | None:
+    return None if ms is None else now - ms / 1000
+
+
+def listeners(broker: Any) -> str:
+    return ", ".join(f"{e.listener}://{e.host}:{e.port}" for e in broker.endpoints)
+
+
+def warnings_for(snap: ClusterSnapshot, now: float) -> list[str]:
+    """The problems an operator should see first, one line each."""
+    out: list[str] = []
+    if snap.reports_problem:
+        out.append(f"reports unavailable: {snap.reports_problem}")
+    for broker in snap.brokers:
+        row = snap.latest.get(broker.id)
+        interval = snap.intervals_hours.get(broker.id, DEFAULT_INTERVAL_HOURS)
+        if row is None:
+            if not snap.reports_problem:
+                out.append(f"broker {broker.id}: no report on {snap.topic}")
+            continue
+        age = age_of(row.timestamp_ms, now)
+        if age is not None and age > interval * 3600:
+            out.append(f"broker {broker.id}: latest report is {fmt_age(age)} old, "
+                       f"older than its {interval:g} h interval")
+    versions = {r.record.get("kafkaVersion") for r in snap.latest.values() if r.ok}
+    versions.discard(None)
+    if len(versions) > 1:
+        out.append("brokers run different Kafka versions: " + ", ".join(sorted(versions)))
+    if snap.support_replicas is not None and snap.support_replicas < MIN_SUPPORT_REPLICAS:
+        out.append(f"support topic {snap.topic} has {snap.support_replicas} "
+                   f"replica(s), fewer than {MIN_SUPPORT_REPLICAS}")
+    return out
+
+
+def customer_kind(row: ReportRow | None) -> str:
+    """What a broker's latest report says about its customer id. Basic reports are only
+    sent anonymously; enhanced ones carry the id in the broker configuration when the
+    privacy filter kept it, else they only tell that an id is set."""
+    if row is None or not row.ok:
+        return "-"
+    if row.decoded.schema_kind == "basic":
+        return "anonymous"
+    config = (row.record.get("brokerMetrics") or {}).get("brokerConfiguration") or {}
+    cid = config.get("confluent.support.customer.id")
+    if cid:
+        from engine.settings import customer_id_kind
+
+        return customer_id_kind(cid)
+    return "customer"
+
+
+def flatten(record: dict[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """Every leaf field of a decoded record as (dotted path, value), in schema order."""
+    for name, value in record.items():
+        path = f"{prefix}{name}"
+        if isinstance(value, dict) and value:
+            yield from flatten(value, path + ".")
+        elif isinstance(value, list) and value and isinstance(value[0], dict):
+            for i, item in enumerate(value):
+                yield from flatten(item, f"{path}[{i}].")
+        else:
+            yield path, value
+
+
+def describe_value(path: str, value: Any, now: float) -> str:
+    """A field's value for the detail pane: times as dates with their age."""
+    name = path.rsplit(".", 1)[-1]
+    if name in _TIME_FIELDS and isinstance(value, int):
+        seconds = value * _TIME_FIELDS[name]
+        return f"{value}  ({fmt_time(int(seconds * 1000))} UTC, {fmt_age(now - seconds)} ago)"
+    if name in _DURATION_FIELDS and isinstance(value, int):
+        return f"{value}  ({fmt_age(value * _DURATION_FIELDS[name])})"
+    if name == "collectorState" and isinstance(value, int):
+        state = {0: "Stopped", 1: "ShuttingDown", 2: "Running"}.get(value, "unknown")
+        return f"{value}  ({state})"
+    if value is None:
+        return "null"
+    return str(value)
+
+
+def hex_dump(value: bytes, limit: int = 4096) -> str:
+    """A classic hex dump of the first `limit` bytes (the rest is summarised)."""
+    lines = []
+    for off in range(0, min(len(value), limit), 16):
+        chunk = value[off:off + 16]
+        hexes = " ".join(f"{b:02x}" for b in chunk)
+        text = "".join(chr(b) if 32 <= b < 127 else "." for b in chunk)
+        lines.append(f"{off:08x}  {hexes:<47}  {text}")
+    if len(value) > limit:
+        lines.append(f"... {len(value) - limit} more bytes")
+    return "\n".join(lines)
