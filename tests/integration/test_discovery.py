@@ -1,0 +1,193 @@
+"""Discovery against the real sandbox (ZooKeeper + 3 brokers), read-only except for one topic
+of its own; plus the CLI's exit codes for bad and unreachable connect strings."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from engine.client_config import read_client_config
+from engine.discovery import (
+    SOURCE_ADMIN,
+    SOURCE_ZOOKEEPER,
+    broker_session,
+    discover,
+    live_broker_ids,
+)
+from engine.errors import ConnectionFailure, NotFound
+from engine.target import ClusterTarget
+
+pytestmark = pytest.mark.sandbox
+
+PS_CONSOLE = str(Path(sys.executable).parent / "ps-console")
+
+
+def _closed_port() -> int:
+    """A local port nobody listens on (bound and released: nothing else picks it that fast)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([PS_CONSOLE, *args], capture_output=True, text=True,
+                          timeout=timeout, check=False)
+
+
+@pytest.fixture(scope="module")
+def admin(sandbox):
+    return AdminClient({"bootstrap.servers": sandbox.bootstrap})
+
+
+def test_three_brokers_with_their_real_endpoints(sandbox, admin):
+    view = discover(ClusterTarget(zookeeper=sandbox.zk_connect))
+    described = admin.describe_cluster(request_timeout=10).result(timeout=15)
+
+    assert view.source == SOURCE_ZOOKEEPER
+    assert [b.id for b in view.brokers] == sorted(sandbox.broker_ids)
+    assert view.cluster_id == described.cluster_id
+    assert view.controller_id == described.controller.id
+    advertised = {f"{n.host}:{n.port}" for n in described.nodes}
+    assert {e.address for b in view.brokers for e in b.endpoints} == advertised
+    assert set(sandbox.bootstrap.split(",")) == advertised
+    now_ms = time.time() * 1000
+    for broker in view.brokers:
+        assert [(e.listener, e.protocol) for e in broker.endpoints] == [
+            ("PLAINTEXT", "PLAINTEXT")]
+        assert broker.raw_version == 5
+        assert broker.session_id and broker.session_id > 0
+        assert 0 < broker.registered_at_ms <= now_ms
+    assert len({b.session_id for b in view.brokers}) == 3
+
+
+def test_topics_and_partitions_are_counted(sandbox, admin):
+    topic = f"discovery-count-{uuid.uuid4().hex[:10]}"
+    admin.create_topics([NewTopic(topic, num_partitions=5, replication_factor=1)]
+                        )[topic].result(timeout=30)
+    try:
+        before = admin.list_topics(timeout=10)
+        view = discover(ClusterTarget(zookeeper=sandbox.zk_connect))
+        after = admin.list_topics(timeout=10)
+        # Others use the shared sandbox meanwhile: bracket the counts by two metadata reads.
+        low_t, high_t = sorted([len(before.topics), len(after.topics)])
+        assert low_t <= view.topics <= high_t
+        parts = [sum(len(t.partitions) for t in m.topics.values()) for m in (before, after)]
+        assert min(parts) <= view.partitions <= max(parts)
+        assert view.topics >= 1 and view.partitions >= 5
+    finally:
+        admin.delete_topics([topic], operation_timeout=30)[topic].result(timeout=30)
+
+
+def test_bootstrap_only_view_matches_and_leaves_zookeeper_fields_empty(sandbox):
+    from_zk = discover(ClusterTarget(zookeeper=sandbox.zk_connect))
+    from_kafka = discover(ClusterTarget(bootstrap=sandbox.bootstrap))
+    assert from_kafka.source == SOURCE_ADMIN
+    assert from_kafka.cluster_id == from_zk.cluster_id
+    assert [b.id for b in from_kafka.brokers] == [b.id for b in from_zk.brokers]
+    for zk_broker, kafka_broker in zip(from_zk.brokers, from_kafka.brokers, strict=True):
+        assert kafka_broker.endpoints[0].address == zk_broker.endpoints[0].address
+        assert kafka_broker.endpoints[0].listener is None
+        assert (kafka_broker.session_id, kafka_broker.registered_at_ms,
+                kafka_broker.jmx_port, kafka_broker.raw_version) == (None, None, None, None)
+
+
+def test_bootstrap_servers_session_and_ids_from_zookeeper(sandbox, tmp_path):
+    target = ClusterTarget(zookeeper=sandbox.zk_connect)
+    assert set(target.bootstrap_servers().split(",")) == set(sandbox.bootstrap.split(","))
+    assert live_broker_ids(target) == sorted(sandbox.broker_ids)
+    view = discover(target)
+    for broker in view.brokers:
+        assert broker_session(target, broker.id) == broker.session_id
+    assert broker_session(target, 999) is None
+    # A client configured for SSL finds no SSL listener on these PLAINTEXT-only brokers.
+    config = tmp_path / "ssl.properties"
+    config.write_text("security.protocol=SSL\n")
+    ssl_target = ClusterTarget(zookeeper=sandbox.zk_connect,
+                               client_props=read_client_config(str(config)).props)
+    with pytest.raises(NotFound, match="SSL listener"):
+        ssl_target.bootstrap_servers()
+
+
+def test_zk_client_gives_a_chrooted_session(sandbox):
+    target = ClusterTarget(zookeeper=sandbox.zk_connect)
+    with target.zk_client() as zk:
+        assert zk.connected
+        assert zk.chroot == "/kafka"
+        assert zk.exists("/brokers/ids") is not None
+    assert not zk.connected
+
+
+def test_unreachable_zookeeper_fails_within_the_timeout():
+    target = ClusterTarget(zookeeper=f"127.0.0.1:{_closed_port()}", timeout=2)
+    started = time.monotonic()
+    with pytest.raises(ConnectionFailure, match="did not answer within 2 s"):
+        discover(target)
+    assert time.monotonic() - started < 5
+
+
+def test_cli_json(sandbox):
+    done = _cli("cluster", "--zookeeper", sandbox.zk_connect, "--json")
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert set(out) >= {"clusterId", "controller", "brokers", "topics", "partitions", "source"}
+    assert [b["id"] for b in out["brokers"]] == sorted(sandbox.broker_ids)
+    first = out["brokers"][0]
+    assert first["registeredAt"].endswith("Z") and first["session"].startswith("0x")
+    assert {f'{b["endpoints"][0]["host"]}:{b["endpoints"][0]["port"]}'
+            for b in out["brokers"]} == set(sandbox.bootstrap.split(","))
+
+
+def test_cli_table(sandbox):
+    done = _cli("cluster", "--bootstrap-server", sandbox.bootstrap)
+    assert done.returncode == 0, done.stderr
+    assert "Controller" in done.stdout
+    for address in sandbox.bootstrap.split(","):
+        assert address in done.stdout
+
+
+@pytest.mark.parametrize("connect", ["127.0.0.1:2181/kafka/", "127.0.0.1:99999",
+                                     "127.0.0.1:2181//kafka", ""])
+def test_cli_malformed_connect_string_exits_2(connect):
+    done = _cli("cluster", "--zookeeper", connect, timeout=30)
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_cli_unreachable_zookeeper_exits_1_within_the_timeout():
+    started = time.monotonic()
+    done = _cli("cluster", "--zookeeper", f"127.0.0.1:{_closed_port()}", "--timeout", "3")
+    elapsed = time.monotonic() - started
+    assert done.returncode == 1
+    # One line: none of kazoo's reconnect warnings.
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert "did not answer within 3 s" in done.stderr
+    assert elapsed < 3 + 4  # interpreter start-up included
+
+
+def test_cli_chroot_without_a_cluster_exits_1(sandbox):
+    connect = f"{sandbox.zk_hosts}/nothing-here-{uuid.uuid4().hex[:6]}"
+    done = _cli("cluster", "--zookeeper", connect)
+    assert done.returncode == 1
+    assert done.stderr.strip() == f"ps-console: no Kafka cluster registered at {connect}"
+
+
+def test_cli_prints_command_config_hints(sandbox, tmp_path):
+    config = tmp_path / "client.properties"
+    config.write_text("security.protocol=PLAINTEXT\n"
+                      "ssl.truststore.location=/secret/place/truststore.jks\n"
+                      "ssl.truststore.password=hunter2\n")
+    done = _cli("cluster", "--zookeeper", sandbox.zk_connect, "--json",
+                "--command-config", str(config))
+    assert done.returncode == 0, done.stderr
+    assert "ssl.ca.location" in done.stderr
+    assert "hunter2" not in done.stderr and "/secret/place" not in done.stderr
+    json.loads(done.stdout)
