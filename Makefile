@@ -9,7 +9,7 @@ BROKERS ?= 3
 MODE ?= zk
 PYTEST_ARGS ?=
 
-.PHONY: help venv kafka test lint demo sandbox-up sandbox-down sandbox-status clean
+.PHONY: help venv kafka test lint demo dist sandbox-up sandbox-down sandbox-status clean
 
 help:
 	@echo "make demo            a local 3-broker sandbox with agents, then the console"
@@ -17,6 +17,7 @@ help:
 	@echo "make sandbox-up      start ZooKeeper + 3 brokers (BROKERS=1, MODE=kraft)"
 	@echo "make sandbox-status  connection facts and process state"
 	@echo "make sandbox-down    stop every process the sandbox started"
+	@echo "make dist            build the wheel and sdist into dist/"
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -38,11 +39,14 @@ lint: venv
 test: kafka lint
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
-demo: kafka
-	@$(SANDBOX) start --brokers 3 --mode zk
-	@echo
-	@echo "The sandbox runs (see the facts above). The agents and the console are not built"
-	@echo "yet: this demo only proves the cluster. Stop it with: make sandbox-down"
+# Java and Maven are checked by the script itself: without them it opens the example
+# bundle offline instead of failing.
+demo: venv
+	$(PY) tools/demo.py
+
+dist: venv
+	rm -rf dist
+	$(PY) -m build --outdir dist .
 
 sandbox-up: kafka
 	$(SANDBOX) start --brokers $(BROKERS) --mode $(MODE)
