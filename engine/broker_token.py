@@ -3,7 +3,7 @@
 A broker restart is visible from outside its JVM: its ephemeral `/brokers/ids/<id>` znode
 is re-created by a new ZooKeeper session, so the znode's `ephemeralOwner` changes. The
 token therefore follows that session id: same session, same token; new session, new
-token. The mapping is kept in a small JSON file in a state folder, written atomically, so
+token (`engine.discovery.broker_session` reads the session). The mapping is kept in a small JSON file in a state folder, written atomically, so
 an agent that restarts while its broker keeps running keeps reporting the same token.
 """
 
@@ -17,22 +17,6 @@ import uuid
 from pathlib import Path
 
 STATE_FILE = "broker-tokens.json"
-
-
-def registration_session(zk: object, broker_id: int) -> int | None:
-    """The ZooKeeper session that owns `/brokers/ids/<id>`, None when not registered.
-
-    `zk` is a started KazooClient (already chrooted to the cluster).
-    """
-    from kazoo.exceptions import NoNodeError
-
-    try:
-        stat = zk.exists(f"/brokers/ids/{broker_id}")  # type: ignore[attr-defined]
-    except NoNodeError:
-        return None
-    if stat is None or not stat.ephemeralOwner:
-        return None
-    return int(stat.ephemeralOwner)
 
 
 class TokenKeeper:

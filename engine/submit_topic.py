@@ -87,6 +87,8 @@ class TopicSubmitter:
         self._producer: Any = None
         self._admin: Any = None
         self._ensured: set[str] = set()
+        # Warnings of the last submit (a support topic created below replication 3).
+        self.warnings: list[str] = []
         self._lock = threading.Lock()
 
     def _clients(self) -> tuple[Any, Any]:
@@ -101,28 +103,33 @@ class TopicSubmitter:
                 # dead cluster fails the report instead of hanging the agent.
                 "message.timeout.ms": timeout_ms,
                 "request.timeout.ms": min(timeout_ms, 30000),
+                "log_level": 4,  # librdkafka's info lines would interleave with our output
             }))
-            self._admin = AdminClient(self.target.kafka_config())
+            self._admin = AdminClient(self.target.kafka_config(log_level=4))
         return self._producer, self._admin
 
-    def submit(self, topic: str, value: bytes, broker_id: int) -> DestinationResult:
-        """Send one report value to `topic`; the result says partition@offset or why not."""
+    def submit(self, topic: str, value: bytes, broker_id: int,
+               headers: dict[str, str] | None = None) -> DestinationResult:
+        """Send one report value to `topic`; the result says partition@offset or why not.
+
+        `headers` are added after `broker.id` (the agent adds `report.id`)."""
         if not topic:
             return skipped("topic", "topic reporting disabled (empty topic setting)")
         with self._lock:
+            self.warnings = []
             try:
                 producer, admin = self._clients()
                 if topic not in self._ensured:
-                    warnings = ensure_topic(self.target, topic, admin=admin)
+                    self.warnings = ensure_topic(self.target, topic, admin=admin)
                     self._ensured.add(topic)
-                    for w in warnings:
+                    for w in self.warnings:
                         log.warning("%s", w)
-                return self._produce(producer, topic, value, broker_id)
+                return self._produce(producer, topic, value, broker_id, headers)
             except PsError as exc:
                 return DestinationResult("topic", False, str(exc))
 
-    def _produce(self, producer: Any, topic: str, value: bytes,
-                 broker_id: int) -> DestinationResult:
+    def _produce(self, producer: Any, topic: str, value: bytes, broker_id: int,
+                 headers: dict[str, str] | None = None) -> DestinationResult:
         from confluent_kafka import KafkaException
 
         outcome: dict[str, Any] = {}
@@ -131,8 +138,11 @@ class TopicSubmitter:
             outcome["err"], outcome["msg"] = err, msg
 
         try:
+            extra = [(k, v.encode()) for k, v in (headers or {}).items()
+                     if k != BROKER_ID_HEADER]
             producer.produce(topic, value=value, key=None,
-                             headers=[(BROKER_ID_HEADER, str(int(broker_id)).encode())],
+                             headers=[(BROKER_ID_HEADER, str(int(broker_id)).encode()),
+                                      *extra],
                              on_delivery=on_delivery)
         except (KafkaException, BufferError) as exc:
             return DestinationResult("topic", False, f"not sent: {_one_line(exc)}")
@@ -156,11 +166,15 @@ class TopicSubmitter:
             self._producer = self._admin = None
 
 
-def submit_topic(target: ClusterTarget, topic: str, value: bytes,
-                 broker_id: int) -> DestinationResult:
-    """Send one report with a short-lived producer (for one-off commands)."""
+def submit_topic(target: ClusterTarget, topic: str, value: bytes, broker_id: int,
+                 warnings: list[str] | None = None) -> DestinationResult:
+    """Send one report with a short-lived producer (for one-off commands); warnings about
+    the topic's creation are appended to `warnings` when given."""
     submitter = TopicSubmitter(target)
     try:
-        return submitter.submit(topic, value, broker_id)
+        result = submitter.submit(topic, value, broker_id)
+        if warnings is not None:
+            warnings.extend(submitter.warnings)
+        return result
     finally:
         submitter.close()
