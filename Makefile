@@ -9,7 +9,7 @@ BROKERS ?= 3
 MODE ?= zk
 PYTEST_ARGS ?=
 
-.PHONY: help venv kafka test lint demo dist sandbox-up sandbox-down sandbox-status clean
+.PHONY: help venv kafka test lint demo dist bench sandbox-up sandbox-down sandbox-status clean
 
 help:
 	@echo "make demo            a local 3-broker sandbox with agents, then the console"
@@ -18,6 +18,7 @@ help:
 	@echo "make sandbox-status  connection facts and process state"
 	@echo "make sandbox-down    stop every process the sandbox started"
 	@echo "make dist            build the wheel and sdist into dist/"
+	@echo "make bench           every benchmark, one table, bench/RESULTS.md"
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -43,6 +44,10 @@ test: kafka lint
 # bundle offline instead of failing.
 demo: venv
 	$(PY) tools/demo.py
+
+# Every benchmark against a sandbox of its own; prints one table, writes bench/RESULTS.md.
+bench: kafka
+	$(PY) bench/run_all.py
 
 dist: venv
 	rm -rf dist

@@ -1,0 +1,132 @@
+#!/usr/bin/env python3
+"""`make bench`: every benchmark of the project against one fresh sandbox, one table.
+
+Starts a sandbox of its own in `.sandbox/bench`, runs each benchmark script in turn with a
+wall-time bound, collects the `BENCH-RESULT` line each one prints, prints one table and
+writes it, with a description of the machine, to `bench/RESULTS.md`. The sandbox is stopped
+at the end whatever happens. Benchmarks are not tests: they assert nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import MARK, REPO, _sandbox_module  # noqa: E402
+
+# (script, extra arguments, wall-time bound in seconds)
+BENCHMARKS: list[tuple[str, list[str], int]] = [
+    ("discovery_bench.py", [], 180),
+    ("reports_bench.py", [], 420),
+    ("bundle_bench.py", [], 420),
+    ("console_start.py", [], 180),
+    ("agent_cost.py", ["--duration", "600", "--interval", "10"], 700),
+]
+
+
+def machine() -> list[str]:
+    from importlib.metadata import version
+
+    mem = next((line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines()
+                if line.startswith("MemTotal:")), "0")
+    java = subprocess.run(["java", "-version"], capture_output=True, text=True).stderr
+    return [
+        f"- cores: {os.cpu_count()}, memory: {int(mem) / 1024 / 1024:.1f} GiB, "
+        f"{platform.system()} {platform.release()} {platform.machine()}",
+        f"- Python {platform.python_version()}, {java.splitlines()[0] if java else 'java ?'}",
+        f"- Kafka {_sandbox_module().KAFKA_VERSION} (sandbox: ZooKeeper + 3 brokers), "
+        f"confluent-kafka {version('confluent-kafka')}, kazoo {version('kazoo')}, "
+        f"textual {version('textual')}, fastavro {version('fastavro')}",
+    ]
+
+
+def run_one(script: str, extra: list[str], bound: int, env: dict[str, str]) -> dict:
+    started = time.monotonic()
+    print(f"\n=== {script} {' '.join(extra)} (bound {bound} s)", flush=True)
+    proc = subprocess.Popen([sys.executable, str(REPO / "bench" / script), *extra],
+                            stdout=subprocess.PIPE, stderr=None, text=True, env=env)
+    result: dict | None = None
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if line.startswith(MARK):
+                result = json.loads(line[len(MARK):])
+            else:
+                print("  " + line.rstrip(), flush=True)
+            if time.monotonic() - started > bound:
+                break
+        proc.wait(timeout=max(1, bound - (time.monotonic() - started)))
+    except subprocess.TimeoutExpired:
+        pass
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        return {"name": script, "error": f"stopped after its bound of {bound} s"}
+    if result is None:
+        return {"name": script, "error": f"exited {proc.returncode} without a result"}
+    result["seconds"] = round(time.monotonic() - started, 1)
+    return result
+
+
+def fmt(figures: dict) -> str:
+    return ", ".join(f"{k}={v}" for k, v in figures.items()) or "-"
+
+
+def table(results: list[dict]) -> list[str]:
+    lines = ["| benchmark | ps-console | reference | ratio | run (s) |",
+             "|---|---|---|---|---|"]
+    for r in results:
+        if "error" in r:
+            lines.append(f"| {r['name']} | FAILED: {r['error']} | | | |")
+            continue
+        lines.append(f"| {r['name']} | {fmt(r['figures'])} | {fmt(r['reference'])} | "
+                     f"{fmt(r['ratio'])} | {r['seconds']} |")
+    return lines
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--only", nargs="*", help="run only these scripts")
+    parser.add_argument("--output", default=str(REPO / "bench" / "RESULTS.md"))
+    args = parser.parse_args()
+    sandbox = _sandbox_module()
+    box = sandbox.Sandbox(sandbox.CACHE / "bench")
+    if box.is_running():
+        box.stop()
+    started = time.monotonic()
+    results = []
+    try:
+        box.start(brokers=3, mode="zk")
+        env = dict(os.environ, PS_SANDBOX_DIR=str(box.state_dir))
+        for script, extra, bound in BENCHMARKS:
+            if args.only and script not in args.only:
+                continue
+            results.append(run_one(script, extra, bound, env))
+    finally:
+        box.stop()
+    total = time.monotonic() - started
+    lines = table(results)
+    print("\n" + "\n".join(lines))
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    Path(args.output).write_text(
+        "# Benchmark results\n\n"
+        f"Written by `make bench` on {stamp}, in {total / 60:.1f} min.\n\n"
+        + "\n".join(machine()) + "\n\n" + "\n".join(lines) + "\n")
+    print(f"\nwritten to {args.output} ({total / 60:.1f} min)")
+    return 0 if all("error" not in r for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
