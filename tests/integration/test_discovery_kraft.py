@@ -1,0 +1,48 @@
+"""A KRaft node (no ZooKeeper) described from --bootstrap-server alone."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from confluent_kafka.admin import AdminClient
+
+from engine.discovery import SOURCE_ADMIN, discover, live_broker_ids
+from engine.target import ClusterTarget
+
+pytestmark = pytest.mark.kraft
+
+
+def test_kraft_node_described_from_bootstrap_alone(kraft_sandbox):
+    view = discover(ClusterTarget(bootstrap=kraft_sandbox.bootstrap))
+    # The client must outlive its future: a collected AdminClient cancels it.
+    admin = AdminClient({"bootstrap.servers": kraft_sandbox.bootstrap})
+    described = admin.describe_cluster(request_timeout=10).result(timeout=15)
+    assert view.source == SOURCE_ADMIN
+    assert view.cluster_id == described.cluster_id and view.cluster_id
+    assert [b.id for b in view.brokers] == kraft_sandbox.broker_ids
+    (broker,) = view.brokers
+    (endpoint,) = broker.endpoints
+    assert endpoint.address == kraft_sandbox.bootstrap
+    assert endpoint.protocol == "PLAINTEXT" and endpoint.listener is None
+    # What only ZooKeeper knows stays empty rather than invented.
+    assert (broker.session_id, broker.registered_at_ms, broker.jmx_port,
+            broker.raw_version) == (None, None, None, None)
+    assert view.controller_id == broker.id
+    assert view.topics is not None and view.partitions is not None
+    assert live_broker_ids(ClusterTarget(bootstrap=kraft_sandbox.bootstrap)) == [broker.id]
+
+
+def test_kraft_cli_json(kraft_sandbox):
+    done = subprocess.run([str(Path(sys.executable).parent / "ps-console"), "cluster",
+                           "--bootstrap-server", kraft_sandbox.bootstrap, "--json"],
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert out["source"] == "admin"
+    (broker,) = out["brokers"]
+    assert broker["registeredAt"] is None and broker["session"] is None
+    assert broker["jmxPort"] is None
