@@ -31,6 +31,7 @@ from tui.model import ClusterSnapshot
 from tui.screens.cluster import ClusterScreen
 from tui.screens.error import ErrorScreen
 from tui.screens.help import HelpScreen
+from tui.screens.reports import ReportsScreen
 
 log = logging.getLogger("tui")
 
@@ -60,16 +61,18 @@ def one_line(exc: BaseException) -> str:
 class ConsoleApp(App[int]):
     TITLE = "ps-console"
     CSS_PATH = ["styles/app.tcss"]
-    MODES: ClassVar[dict[str, Any]] = {"cluster": ClusterScreen}
+    MODES: ClassVar[dict[str, Any]] = {"cluster": ClusterScreen, "reports": ReportsScreen}
 
     BINDINGS = [
         Binding("q", "quit", "Quit", id="quit"),
         Binding("question_mark", "help", "Help", id="help"),
         Binding("1", "show_cluster", "Cluster", id="cluster"),
+        Binding("2", "show_reports", "Reports", id="reports"),
     ]
     # Title, help line and action of every app-wide command for the palette.
     PALETTE: ClassVar[list[tuple[str, str, str]]] = [
         ("Cluster", "Show the brokers and warnings", "show_cluster"),
+        ("Reports", "Latest report of each broker, history, detail", "show_reports"),
         ("Refresh cluster", "Read ZooKeeper and the latest reports again", "refresh_cluster"),
         ("Help", "Keys of the current screen", "help"),
         ("Quit", "Leave ps-console", "quit"),
@@ -241,6 +244,9 @@ class ConsoleApp(App[int]):
 
     def action_show_cluster(self) -> None:
         self.switch_mode("cluster")
+
+    def action_show_reports(self) -> None:
+        self.switch_mode("reports")
 
     def action_refresh_cluster(self) -> None:
         self.request_refresh()

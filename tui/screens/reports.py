@@ -1,0 +1,323 @@
+"""Reports: the latest report of each broker, or one broker's history, with a detail pane
+(every decoded field, or the raw bytes) and a `/` filter.
+
+A history can hold 100,000 records: the worker hands them over in batches, the table grows
+batch by batch, and a filter rebuilds the table in chunks that yield to the event loop, so
+keys keep working while it fills.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import threading
+from typing import TYPE_CHECKING, cast
+
+from rich.table import Table
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Input, Static
+
+from engine.errors import PsError
+from tui.messages import RawLoaded, ReportsLoaded, ServiceError
+from tui.model import (
+    ReportRow,
+    age_of,
+    describe_value,
+    flatten,
+    fmt_age,
+    fmt_size,
+    fmt_time,
+    hex_dump,
+)
+from tui.widgets.header import ConsoleHeader
+
+if TYPE_CHECKING:
+    from tui.app import ConsoleApp
+
+COLUMNS = ("position", "broker", "report time (UTC)", "age", "schema", "Kafka", "size")
+# Rows added to the table per turn of the event loop when a filter rebuilds it.
+FILL_CHUNK = 1_000
+
+
+def _search_text(row: ReportRow) -> str:
+    rec = row.record
+    parts = [row.key, str(row.broker_id if row.broker_id is not None else "-"),
+             row.schema_short, str(rec.get("kafkaVersion", "")),
+             str(rec.get("confluentPlatformVersion", "")), str(rec.get("brokerProcessUUID", "")),
+             row.decoded.error or ""]
+    return " ".join(parts).lower()
+
+
+class ReportsScreen(Screen[None]):
+    BINDINGS = [
+        Binding("r", "refresh", "Refresh", id="refresh"),
+        Binding("slash", "filter", "Filter", id="filter"),
+        Binding("h", "history", "History of broker", id="history"),
+        Binding("l", "latest", "Latest per broker", id="latest"),
+        Binding("v", "raw", "Raw/decoded", id="raw"),
+        Binding("escape", "clear_filter", "Clear filter", id="clear_filter", show=False),
+    ]
+    AUTO_FOCUS = "#reports"
+    HELP = ("The latest report of every broker, or every report of one broker (h). The "
+            "detail pane shows every decoded field; v switches to the raw bytes.")
+    PALETTE = [
+        ("Reports: refresh", "Read the reports again", "refresh"),
+        ("Reports: filter", "Filter the rows by text", "filter"),
+        ("Reports: history of the selected broker", "Every report of one broker", "history"),
+        ("Reports: latest per broker", "Back to the latest report of each broker", "latest"),
+        ("Reports: raw view", "Show the value's bytes (hex and base64)", "raw"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[ReportRow] = []
+        self._by_key: dict[str, ReportRow] = {}
+        self._generation = 0
+        self._cancel = threading.Event()
+        self._history_of: int | None = None
+        self._history = False
+        self._loading = False
+        self._raw = False
+        self._filter = ""
+
+    @property
+    def console(self) -> ConsoleApp:
+        return cast("ConsoleApp", self.app)
+
+    def compose(self) -> ComposeResult:
+        yield ConsoleHeader("Reports")
+        box = Input(placeholder="filter: broker, position, schema, version, token, error",
+                    id="reports-filter")
+        box.display = False  # shown by `/`
+        yield box
+        yield Static("", id="reports-status")
+        with Horizontal(id="reports-body"):
+            table: DataTable[str | Text] = DataTable(id="reports", cursor_type="row",
+                                                     zebra_stripes=True)
+            table.add_columns(*COLUMNS)
+            yield table
+            with VerticalScroll(id="detail"):
+                yield Static("", id="detail-body")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.load()
+
+    # -- loading -------------------------------------------------------------------------
+
+    def load(self) -> None:
+        self._cancel.set()  # a history still streaming stops at its next batch
+        self._cancel = threading.Event()
+        self._generation += 1
+        self._loading = True
+        self._update_status()
+        self.fetch(self._generation, self._history, self._history_of, self._cancel)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="reports")
+    def fetch(self, generation: int, history: bool, broker_id: int | None,
+              cancel: threading.Event) -> None:
+        backend = self.console.backend
+        try:
+            if not history:
+                rows = backend.latest_reports()
+                rows.sort(key=lambda r: (r.broker_id is None, r.broker_id or 0, r.key))
+                self.post_message(ReportsLoaded(rows, generation, first=True, last=True))
+                return
+            first = True
+            for batch in backend.history(broker_id, cancel):
+                if cancel.is_set():
+                    return
+                self.post_message(ReportsLoaded(batch, generation, first=first, last=False))
+                first = False
+            self.post_message(ReportsLoaded([], generation, first=first, last=True))
+        except PsError as exc:
+            self.post_message(ServiceError("reports", str(exc)))
+
+    def on_reports_loaded(self, message: ReportsLoaded) -> None:
+        if message.generation != self._generation:
+            return  # from a load the operator replaced
+        message.stop()
+        table = self.query_one("#reports", DataTable)
+        if message.first:
+            self.rows = []
+            self._by_key = {}
+            table.clear()
+        self.rows.extend(message.rows)
+        for row in message.rows:
+            self._by_key[row.key] = row
+        self._add_rows([r for r in message.rows if self._matches(r)])
+        if message.last:
+            self._loading = False
+        self._update_status()
+        if message.first and table.row_count:
+            self._show_detail(self.rows[0] if not self._filter else None)
+
+    def on_service_error(self, message: ServiceError) -> None:
+        if message.what != "reports":
+            return
+        message.stop()
+        self._loading = False
+        status = self.query_one("#reports-status", Static)
+        status.update(Text(f"! {message.message} (r to retry)", style="bold red"))
+        if self.console.backend.offline:
+            self.console.show_error("Cannot open the bundle", message.message)
+        else:
+            self.notify(message.message, title="reports", severity="error", timeout=8)
+
+    # -- the table -----------------------------------------------------------------------
+
+    def _cells(self, row: ReportRow) -> tuple[str | Text, ...]:
+        now = self.console.clock()
+        rec = row.record
+        schema: str | Text = row.schema_short if row.ok else Text("undecodable",
+                                                                     style="bold red")
+        return (row.key, "-" if row.broker_id is None else str(row.broker_id),
+                fmt_time(row.timestamp_ms), fmt_age(age_of(row.timestamp_ms, now)), schema,
+                str(rec.get("kafkaVersion") or "-"), fmt_size(row.size))
+
+    def _add_rows(self, rows: list[ReportRow]) -> None:
+        table = self.query_one("#reports", DataTable)
+        for row in rows:
+            table.add_row(*self._cells(row), key=row.key)
+
+    def _matches(self, row: ReportRow) -> bool:
+        return not self._filter or self._filter in _search_text(row)
+
+    @work(exclusive=True, group="fill")
+    async def refill(self) -> None:
+        """Rebuild the table for a new filter, a chunk per turn of the event loop."""
+        table = self.query_one("#reports", DataTable)
+        table.clear()
+        matching = [r for r in self.rows if self._matches(r)]
+        for start in range(0, len(matching), FILL_CHUNK):
+            self._add_rows(matching[start:start + FILL_CHUNK])
+            await asyncio.sleep(0)
+        self._update_status()
+
+    def _update_status(self) -> None:
+        what = (f"history of broker {self._history_of}" if self._history and
+                self._history_of is not None else "every report" if self._history
+                else "latest report of each broker")
+        if self.console.backend.offline:
+            what += f" in {self.console.backend.description}"
+        shown = self.query_one("#reports", DataTable).row_count
+        count = f"{len(self.rows):,} rows" if not self._filter else \
+            f"{shown:,} of {len(self.rows):,} rows match {self._filter!r}"
+        loading = "  loading..." if self._loading else ""
+        self.query_one("#reports-status", Static).update(Text(f"{what}: {count}{loading}"))
+
+    # -- the detail pane -----------------------------------------------------------------
+
+    @on(DataTable.RowHighlighted, "#reports")
+    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
+        key = event.row_key.value
+        if key is not None and key in self._by_key:
+            self._show_detail(self._by_key[key])
+
+    def selected(self) -> ReportRow | None:
+        table = self.query_one("#reports", DataTable)
+        if not table.row_count:
+            return None
+        key = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
+        return self._by_key.get(key) if key is not None else None
+
+    def _show_detail(self, row: ReportRow | None) -> None:
+        row = row or self.selected()
+        body = self.query_one("#detail-body", Static)
+        if row is None:
+            body.update("")
+            return
+        if self._raw:
+            if row.value is None:
+                body.update(Text(f"{row.key}: reading the raw value..."))
+                self.fetch_raw(row)
+            else:
+                body.update(self._raw_text(row, row.value))
+            return
+        body.update(self._decoded_table(row))
+
+    def _decoded_table(self, row: ReportRow) -> Table:
+        now = self.console.clock()
+        table = Table(box=None, show_header=False, expand=True, padding=(0, 1))
+        table.add_column("field", style="bold", no_wrap=True)
+        table.add_column("value", overflow="fold")
+        table.add_row("position", row.key)
+        table.add_row("broker", "-" if row.broker_id is None else str(row.broker_id))
+        table.add_row("size", f"{row.size} bytes")
+        if not row.ok:
+            table.add_row("decoded", Text("UNDECODABLE", style="bold red"))
+            table.add_row("reason", row.decoded.error or "unknown")
+            return table
+        table.add_row("schema", row.decoded.schema or "?")
+        for path, value in flatten(row.record):
+            table.add_row(path, describe_value(path, value, now))
+        return table
+
+    def _raw_text(self, row: ReportRow, value: bytes | None) -> Text:
+        if value is None:
+            return Text(f"{row.key}: the value is empty or no longer there")
+        encoded = base64.b64encode(value).decode("ascii")
+        return Text(f"{row.key}: {len(value)} bytes\n\nhex\n{hex_dump(value)}\n\n"
+                    f"base64\n{encoded}")
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="raw")
+    def fetch_raw(self, row: ReportRow) -> None:
+        try:
+            value = self.console.backend.raw_value(row)
+        except (PsError, OSError, KeyError) as exc:
+            self.post_message(ServiceError("reports", f"raw value of {row.key}: {exc}"))
+            return
+        self.post_message(RawLoaded(row, value))
+
+    def on_raw_loaded(self, message: RawLoaded) -> None:
+        message.stop()
+        current = self.selected()
+        if self._raw and current is not None and current.key == message.row.key:
+            self.query_one("#detail-body", Static).update(
+                self._raw_text(message.row, message.value))
+
+    # -- actions -------------------------------------------------------------------------
+
+    def action_refresh(self) -> None:
+        self.load()
+
+    def action_history(self) -> None:
+        row = self.selected()
+        self._history = True
+        self._history_of = row.broker_id if row is not None else None
+        self.load()
+
+    def action_latest(self) -> None:
+        self._history = False
+        self._history_of = None
+        self.load()
+
+    def action_raw(self) -> None:
+        self._raw = not self._raw
+        self._show_detail(None)
+
+    def action_filter(self) -> None:
+        box = self.query_one("#reports-filter", Input)
+        box.display = True
+        box.focus()
+
+    def action_clear_filter(self) -> None:
+        box = self.query_one("#reports-filter", Input)
+        if box.display:
+            box.value = ""
+            box.display = False
+            self.query_one("#reports", DataTable).focus()
+
+    @on(Input.Changed, "#reports-filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self._filter = event.value.strip().lower()
+        self.refill()
+
+    @on(Input.Submitted, "#reports-filter")
+    def _filter_done(self, event: Input.Submitted) -> None:
+        self.query_one("#reports", DataTable).focus()
