@@ -173,6 +173,15 @@ class PropertiesDocument:
                 entries.append(Entry("blank", first.content + first.terminator, i + 1))
                 i += 1
                 continue
+            if stripped == "\\" and first.terminator and (
+                    i + 1 < len(lines) or first.terminator == "\r\n"):
+                # A lone continuation backslash leaves Java's reader with an empty line,
+                # so it goes on as at the start of a line: blanks skipped, comments
+                # ignored. Only a file ending right after "\\\n" or "\\\r" (JDK 9+
+                # checks for the end there) makes it an empty key.
+                entries.append(Entry("blank", first.content + first.terminator, i + 1))
+                i += 1
+                continue
             if stripped[0] in "#!":
                 # A comment never continues, even when it ends with a backslash.
                 entries.append(Entry("comment", first.content + first.terminator, i + 1))
@@ -217,11 +226,6 @@ class PropertiesDocument:
             segment = line.content[lead:]
         start = lines[first_line].start
         logical = "".join(chars)
-        if not logical and line.terminator:
-            # Nothing but continuation backslashes: Java's reader sees an empty line and
-            # skips it like a blank one (only at the very end of the file does a lone
-            # backslash become an empty key).
-            return Entry("blank", text[start:end], first_line + 1), i + 1
         key_end, value_start, has_sep = _split_key_value(logical)
         raw_value_at = (offsets[value_start] if value_start < len(offsets)
                         else (offsets[-1] + 1 if offsets else start))
@@ -289,7 +293,9 @@ class PropertiesDocument:
 
         A last line without a terminator gets one first, and a blank line separates the
         new lines from what was there, so that a dangling `\\` continuation at the end
-        of the file cannot swallow them.
+        of the file cannot swallow them. (A last line that is a lone backslash, which
+        JDK 9+ reads as an empty key, is then ignored by Java: nothing can follow it and
+        keep that meaning.)
         """
         eol = self.line_ending()
         text = self.text
