@@ -1,0 +1,167 @@
+"""Benchmark (not a test): how long `discover()` takes for many brokers, concurrent kazoo
+reads against one read after another.
+
+It registers N synthetic broker znodes (version 5 JSON, as Kafka 3.9 writes it) and some
+topic assignments under a fresh chroot `/bench-synthetic-<uuid>` of the given ZooKeeper,
+never under a real cluster's chroot, times both ways (median of several runs, each run a
+fresh session like a CLI call), times the real cluster under `--real-chroot`, and deletes
+its chroot at the end, also on failure or Ctrl-C.
+
+    .venv/bin/python bench/discovery_bench.py --zookeeper 127.0.0.1:12181
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from kazoo.client import KazooClient  # noqa: E402
+from kazoo.exceptions import NoNodeError  # noqa: E402
+
+from engine.connect import parse_zk_connect  # noqa: E402
+from engine.discovery import (  # noqa: E402
+    SOURCE_ZOOKEEPER,
+    ClusterView,
+    count_partitions,
+    discover,
+    parse_broker_registration,
+    parse_cluster_id,
+    parse_controller,
+)
+from engine.target import ClusterTarget  # noqa: E402
+
+
+def registration(broker_id: int, now_ms: int) -> bytes:
+    """A version 5 registration shaped like the ones Kafka 3.9 writes (two listeners)."""
+    port = 20000 + broker_id
+    return json.dumps({
+        "features": {"metadata.version": {"min_version": 1, "max_version": 21}},
+        "listener_security_protocol_map": {"PLAINTEXT": "PLAINTEXT", "REPLICATION": "SSL"},
+        "endpoints": [f"PLAINTEXT://broker-{broker_id}.bench.invalid:{port}",
+                      f"REPLICATION://broker-{broker_id}.bench.invalid:{port + 20000}"],
+        "rack": f"rack-{broker_id % 3}",
+        "jmx_port": -1, "port": port, "host": f"broker-{broker_id}.bench.invalid",
+        "version": 5, "timestamp": str(now_ms),
+    }, separators=(",", ":")).encode()
+
+
+def populate(zk: KazooClient, brokers: int, topics: int, partitions: int) -> None:
+    """Create the synthetic cluster under the client's chroot, all creates in flight at once."""
+    zk.ensure_path("/brokers/ids")
+    zk.ensure_path("/brokers/topics")
+    zk.ensure_path("/cluster")
+    zk.create("/cluster/id", json.dumps({"version": "1", "id": "BenchSyntheticCluster1"})
+              .encode())
+    zk.create("/controller", b'{"version":2,"brokerid":1,"timestamp":"0",'
+                             b'"kraftControllerEpoch":-1}')
+    now_ms = int(time.time() * 1000)
+    pending = [zk.create_async(f"/brokers/ids/{i}", registration(i, now_ms))
+               for i in range(1, brokers + 1)]
+    assignment = json.dumps({"version": 3, "partitions": {
+        str(p): [p % brokers + 1] for p in range(partitions)}, "adding_replicas": {},
+        "removing_replicas": {}}).encode()
+    pending += [zk.create_async(f"/brokers/topics/bench-{t}", assignment)
+                for t in range(topics)]
+    for result in pending:
+        result.get(timeout=30)
+
+
+def discover_one_by_one(target: ClusterTarget) -> ClusterView:
+    """The same view as `discover`, but each read waits for the previous one."""
+    with target.zk_client() as zk:
+        ids = sorted(int(c) for c in zk.get_children("/brokers/ids") if c.isdigit())
+        brokers = []
+        for i in ids:
+            try:
+                data, stat = zk.get(f"/brokers/ids/{i}")
+            except NoNodeError:
+                continue
+            brokers.append(parse_broker_registration(i, data, stat.ephemeralOwner))
+        names = zk.get_children("/brokers/topics")
+        partitions = sum(count_partitions(zk.get(f"/brokers/topics/{t}")[0]) for t in names)
+        return ClusterView(parse_cluster_id(zk.get("/cluster/id")[0]),
+                           parse_controller(zk.get("/controller")[0]), tuple(brokers),
+                           len(names), partitions, SOURCE_ZOOKEEPER)
+
+
+def median_seconds(fn: Callable[[], ClusterView], runs: int) -> tuple[float, ClusterView]:
+    """Median wall time of `runs` calls, and the last result (to check it)."""
+    times = []
+    view = None
+    for _ in range(runs):
+        started = time.perf_counter()
+        view = fn()
+        times.append(time.perf_counter() - started)
+    assert view is not None
+    return statistics.median(times), view
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--zookeeper", required=True, metavar="HOST:PORT[,...]",
+                        help="ZooKeeper servers, without a chroot")
+    parser.add_argument("--brokers", type=int, default=1000)
+    parser.add_argument("--topics", type=int, default=100)
+    parser.add_argument("--partitions", type=int, default=6, help="per synthetic topic")
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--real-chroot", default="/kafka",
+                        help="chroot of the real cluster to time as well ('' to skip)")
+    args = parser.parse_args(argv)
+    servers = parse_zk_connect(args.zookeeper)
+    if servers.chroot:
+        parser.error("give --zookeeper without a chroot; the benchmark makes its own")
+    hosts = servers.hosts_string
+    chroot = f"/bench-synthetic-{uuid.uuid4().hex[:12]}"
+
+    admin = KazooClient(hosts=hosts, timeout=10)
+    admin.start(timeout=10)
+    try:
+        admin.create(chroot)
+        setup = KazooClient(hosts=hosts + chroot, timeout=10)
+        setup.start(timeout=10)
+        try:
+            started = time.perf_counter()
+            populate(setup, args.brokers, args.topics, args.partitions)
+            print(f"registered {args.brokers} synthetic brokers and {args.topics} topics "
+                  f"under {chroot} in {time.perf_counter() - started:.2f} s")
+        finally:
+            setup.stop()
+            setup.close()
+
+        target = ClusterTarget(zookeeper=hosts + chroot, timeout=30)
+        fast, view = median_seconds(lambda: discover(target), args.runs)
+        slow, slow_view = median_seconds(lambda: discover_one_by_one(target), args.runs)
+        assert len(view.brokers) == args.brokers, len(view.brokers)
+        assert view == slow_view, "both ways must read the same cluster"
+        assert view.partitions == args.topics * args.partitions
+        print(f"{args.brokers} brokers, {args.topics} topics: discover() concurrent "
+              f"median {fast * 1000:.0f} ms; one read after another median "
+              f"{slow * 1000:.0f} ms ({slow / fast:.1f}x) [{args.runs} runs each, "
+              "session set-up included]")
+
+        if args.real_chroot:
+            real = ClusterTarget(zookeeper=hosts + args.real_chroot, timeout=30)
+            real_time, real_view = median_seconds(lambda: discover(real), args.runs)
+            real_slow, _ = median_seconds(lambda: discover_one_by_one(real), args.runs)
+            print(f"real cluster at {hosts}{args.real_chroot} ({len(real_view.brokers)} "
+                  f"brokers, {real_view.topics} topics): discover() median "
+                  f"{real_time * 1000:.1f} ms; one after another {real_slow * 1000:.1f} ms")
+    finally:
+        admin.delete(chroot, recursive=True)
+        gone = admin.exists(chroot) is None
+        admin.stop()
+        admin.close()
+        print(f"deleted {chroot}" if gone else f"WARNING: {chroot} is still there")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
