@@ -17,8 +17,8 @@ from engine import __version__
 from engine.errors import PsError
 
 # The subcommands that exist, in the order `--help` lists them.
-SUBCOMMANDS: tuple[str, ...] = ("cluster", "settings", "reports", "report", "bundle", "open",
-                               "receive")
+SUBCOMMANDS: tuple[str, ...] = ("cluster", "settings", "reports", "report", "agent", "bundle",
+                               "open", "receive")
 
 PROG = "ps-console"
 

@@ -11,7 +11,7 @@ from engine.target import DEFAULT_TIMEOUT, DEFAULT_TOPIC
 
 
 def add_cluster_options(parser: argparse.ArgumentParser, required: bool = True,
-                        topic: bool = True) -> None:
+                        topic: bool = True, timeout: float = DEFAULT_TIMEOUT) -> None:
     """--zookeeper | --bootstrap-server, --command-config, --topic, --timeout (SPEC §7)."""
     where = parser.add_mutually_exclusive_group(required=required)
     where.add_argument("--zookeeper", metavar="HOST:PORT[,HOST:PORT...][/CHROOT]",
@@ -23,8 +23,8 @@ def add_cluster_options(parser: argparse.ArgumentParser, required: bool = True,
     if topic:
         parser.add_argument("--topic", default=DEFAULT_TOPIC,
                             help=f"support topic (default {DEFAULT_TOPIC})")
-    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
-                        help=f"connection timeout (default {DEFAULT_TIMEOUT:g})")
+    parser.add_argument("--timeout", type=float, default=timeout, metavar="SECONDS",
+                        help=f"connection timeout (default {timeout:g})")
 
 
 def add_json_option(parser: argparse.ArgumentParser) -> None:
