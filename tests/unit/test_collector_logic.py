@@ -1,0 +1,140 @@
+"""Pure logic of the collector, the privacy filter, the version table and the token keeper."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+
+from engine.broker_token import TokenKeeper
+from engine.collector import (
+    bucket_counts,
+    java_size,
+    jvm_max_heap,
+    min_isr_histogram,
+    parse_srvr,
+    replication_histogram,
+    system_properties,
+    unclean_histogram,
+)
+from engine.kafka_version import parse_api_versions_v0, release_line
+from engine.privacy import assert_private, find_leaks, scrub_broker_config, scrub_stats
+
+
+def test_buckets_cap_at_five_and_skip_unknown():
+    assert bucket_counts([0, 1, 1, 4, 5, 9, -1]) == [1, 2, 0, 0, 1, 2]
+
+
+def test_replication_histogram_counts_topics_by_their_widest_partition():
+    topics = {"a": {0: [1, 2, 3], 1: [1, 2, 3]}, "b": {0: [1]}, "c": {0: [1, 2, 3, 4, 5, 6]},
+              "d": {}}
+    assert replication_histogram(topics) == [1, 1, 0, 1, 0, 1]
+
+
+def test_min_isr_histogram_only_counts_partitions_the_broker_leads():
+    leaders = {"a": {0: 1, 1: 2, 2: 1}, "b": {0: 1}, "unknown": {0: 1}}
+    assert min_isr_histogram(leaders, 1, {"a": 2, "b": 7}) == [0, 0, 2, 0, 0, 1]
+
+
+def test_unclean_histogram():
+    assert unclean_histogram({"a": False, "b": True, "c": False}) == [2, 1]
+
+
+def test_jvm_flags():
+    args = ["java", "-Xmx1g", "-Xms128m", "-Dx=1", "-Xmx512m", "kafka.Kafka", "-Dy=2"]
+    assert jvm_max_heap(args) == 512 << 20
+    assert jvm_max_heap(["java", "kafka.Kafka"]) == -1
+    assert system_properties(args) == {"x": "1"}
+    assert java_size("2G") == 2 << 30 and java_size("abc") is None
+
+
+def test_parse_srvr():
+    answer = "Zookeeper version: 3.8.4-abc, built on 2024-02-12 22:16 UTC\nMode: standalone\n"
+    assert parse_srvr(answer) == {"Zookeeper version": "3.8.4-abc, built on 2024-02-12 22:16 UTC",
+                                  "Mode": "standalone"}
+
+
+SECRETS = {
+    "listeners": "SASL_SSL://kafka1.corp.example:9093",
+    "advertised.listeners": "SASL_SSL://10.1.2.3:9093",
+    "zookeeper.connect": "zk1.corp.example:2181/kafka",
+    "ssl.keystore.password": "hunter2",
+    "ssl.key.password": "k3y",
+    "listener.name.sasl_ssl.plain.sasl.jaas.config":
+        'org.apache.kafka.common.security.plain.PlainLoginModule required password="pw";',
+    "log.dirs": "/data/kafka",
+    "broker.rack": "rack-a",
+    "delegation.token.secret.key": "abc",
+    "some.weird.setting": "kafka1",
+    "metric.reporters": "io.confluent.metrics.reporter.ConfluentMetricsReporter",
+    "retention.for.password-s3cr3t-topic": "5",
+    "num.io.threads": "8",
+    "compression.type": "lz4",
+    "inter.broker.protocol.version": "3.9-IV0",
+    "auto.create.topics.enable": "false",
+    "cleanup.policy": "delete,compact",
+    "confluent.support.metrics.topic": "my-support",
+}
+
+
+def test_scrub_keeps_only_plain_settings():
+    kept = scrub_broker_config(SECRETS, forbidden=["password-s3cr3t-topic"])
+    assert kept == {"num.io.threads": "8", "compression.type": "lz4",
+                    "inter.broker.protocol.version": "3.9-IV0",
+                    "auto.create.topics.enable": "false", "cleanup.policy": "delete,compact"}
+
+
+def test_an_ip_address_never_passes_as_a_number_or_version():
+    assert scrub_broker_config({"a": "127.0.0.1", "b": "1.2.3", "c": "::1"}) == {"b": "1.2.3"}
+
+
+def test_scrub_stats_drops_addresses():
+    stats = {"Zookeeper version": "3.8.4-abc, built on 2024-02-12 22:16 UTC",
+             "Client address": "10.0.0.1", "Mode": "leader", "Peer": "zk2.corp.example",
+             "Latency min/avg/max": "0/1.5/44", "Server": "zkhost-7"}
+    assert scrub_stats(stats, ["zkhost-7"]) == {
+        "Zookeeper version": "3.8.4-abc, built on 2024-02-12 22:16 UTC", "Mode": "leader",
+        "Latency min/avg/max": "0/1.5/44"}
+
+
+def test_assert_private_finds_names_and_ips():
+    assert_private(b"version 3.9.2 fine", ["secret-topic"])
+    with pytest.raises(AssertionError):
+        assert_private(b"xx 127.0.0.1 yy", [])
+    assert find_leaks(b"..Secret-Topic..", ["secret-topic"]) == ["secret-topic"]
+
+
+# The sandbox's Kafka 3.9.2 broker answered exactly this (ZooKeeper mode).
+KAFKA_392 = {0: (0, 11), 1: (0, 17), 2: (0, 9), 3: (0, 12), 18: (0, 4), 60: (0, 1)}
+
+
+@pytest.mark.parametrize(("changes", "line"), [
+    ({}, "3.9.x"),
+    ({18: (0, 3)}, "3.8.x"),
+    ({18: (0, 3), 0: (0, 10)}, "3.7.x"),
+    ({18: (0, 4), 0: (3, 12)}, "4.0.x"),
+    ({18: (0, 3), 0: (0, 9), 1: (0, 15)}, "3.5.x-3.6.x"),
+    ({18: (0, 3), 0: (0, 9), 1: (0, 13), 2: (0, 7)}, "3.1.x-3.4.x"),
+    ({18: (0, 2), 0: (0, 7), 1: (0, 10), 2: (0, 5), 3: (0, 7)}, "2.1.x-2.3.x"),
+])
+def test_release_line(changes, line):
+    assert release_line({**KAFKA_392, **changes}) == line
+
+
+def test_parse_api_versions_v0():
+    body = (b"\x00\x00\x00\x07" b"\x00\x00" b"\x00\x00\x00\x02"
+            b"\x00\x00\x00\x00\x00\x0b" b"\x00\x12\x00\x00\x00\x04")
+    assert parse_api_versions_v0(body, 7) == {0: (0, 11), 18: (0, 4)}
+
+
+def test_token_keeper_follows_the_session(tmp_path):
+    keeper = TokenKeeper(tmp_path)
+    first = keeper.token(1, 100)
+    assert str(uuid.UUID(first, version=4)) == first
+    assert keeper.token(1, 100) == first
+    assert keeper.token(1, None) == first  # not visible: no proof of a restart
+    assert TokenKeeper(tmp_path).token(1, 100) == first  # survives an agent restart
+    second = keeper.token(1, 101)
+    assert second != first and keeper.token(2, 101) not in (first, second)
+    assert json.loads((tmp_path / "broker-tokens.json").read_text())["1"]["token"] == second
