@@ -499,22 +499,14 @@ class ClusterWatch:
 
         Raises ConnectionFailure / NotFound like `discover`.
         """
-        from kazoo.exceptions import NoNodeError
 
         zk_connect = self._target.zk
         assert zk_connect is not None
         self._zk = start_kazoo(zk_connect, self._target.timeout)
         try:
-            try:
-                ids = _broker_ids(self._zk.get_children("/brokers/ids"))
-            except NoNodeError:
-                raise _cluster_missing(self._target.zookeeper or "") from None
+            ids, self._controller = self._read_ids_and_controller(self._zk)
             deadline = _Deadline(self._target.timeout)
             self._brokers = {b.id: b for b in _read_brokers(self._zk, ids, deadline)}
-            try:
-                self._controller = parse_controller(self._zk.get("/controller")[0])
-            except NoNodeError:
-                self._controller = None
             self._worker = threading.Thread(target=self._run, name="cluster-watch",
                                             daemon=True)
             self._worker.start()
@@ -528,6 +520,23 @@ class ClusterWatch:
                 raise
             raise ConnectionFailure(f"ZooKeeper at {self._target.zookeeper}: "
                                     f"{type(exc).__name__}") from None
+
+    def _read_ids_and_controller(self, zk: KazooClient) -> tuple[list[int], int | None]:
+        """Both reads in flight together, bounded by the target's timeout."""
+        from kazoo.exceptions import NoNodeError
+
+        deadline = _Deadline(self._target.timeout)
+        ids_async = zk.get_children_async("/brokers/ids")
+        controller_async = zk.get_async("/controller")
+        try:
+            ids = _broker_ids(ids_async.get(timeout=deadline.left()))
+        except NoNodeError:
+            raise _cluster_missing(self._target.zookeeper or "") from None
+        try:
+            controller = parse_controller(controller_async.get(timeout=deadline.left())[0])
+        except NoNodeError:
+            controller = None
+        return ids, controller
 
     def stop(self) -> None:
         """Stop watching and close the session (bounded waits)."""
@@ -549,7 +558,7 @@ class ClusterWatch:
         self._queue.put(("brokers", _broker_ids(children)))
         return not self._stopping.is_set()
 
-    def _on_controller(self, data: bytes | None, _stat: Any) -> bool:
+    def _on_controller(self, data: bytes | None, _stat: Any, _event: Any = None) -> bool:
         self._queue.put(("controller", parse_controller(data)))
         return not self._stopping.is_set()
 
@@ -575,6 +584,8 @@ class ClusterWatch:
                 log.exception("cluster watch: handling %s failed", kind)
 
     def _post(self, event: ClusterEvent) -> None:
+        if self._stopping.is_set():
+            return  # nothing after stop(), not even the "lost" of our own close
         try:
             self._on_event(event)
         except Exception:  # noqa: BLE001 - the listener's bug must not stop the watch
@@ -588,12 +599,9 @@ class ClusterWatch:
         zk = self._zk
         if state == "connected" and zk is not None:
             # Events during the outage were missed: compare the whole set again.
-            self._brokers_changed(_broker_ids(zk.get_children("/brokers/ids")))
-            from kazoo.exceptions import NoNodeError
-            try:
-                self._controller_changed(parse_controller(zk.get("/controller")[0]))
-            except NoNodeError:
-                self._controller_changed(None)
+            ids, controller = self._read_ids_and_controller(zk)
+            self._brokers_changed(ids)
+            self._controller_changed(controller)
 
     def _brokers_changed(self, ids: list[int]) -> None:
         zk = self._zk
