@@ -288,28 +288,25 @@ class PropertiesDocument:
         self.entries[self.entries.index(entry)] = new
         return True
 
-    def append_lines(self, lines: list[str]) -> None:
+    def append_lines(self, lines: list[str], separate: bool = True) -> None:
         """Append raw lines (without terminators) at the end with the file's line ending.
 
         A last line without a terminator gets one first, and a blank line separates the
         new lines from what was there, so that a dangling `\\` continuation at the end
         of the file cannot swallow them. (A last line that is a lone backslash, which
         JDK 9+ reads as an empty key, is then ignored by Java: nothing can follow it and
-        keep that meaning.)
+        keep that meaning.) With `separate=False` the blank line is left out; the caller
+        then vouches that the last line does not continue.
         """
         eol = self.line_ending()
         text = self.text
         if text:
             if not text.endswith(("\n", "\r")):
                 text += eol
-            if self.entries[-1].kind != "blank":
+            if separate and self.entries[-1].kind != "blank":
                 text += eol
         text += "".join(line + eol for line in lines)
         self.entries = PropertiesDocument.parse(text).entries
-
-    def append_property(self, key: str, value: str) -> str:
-        """The raw line `key=value` for appending, escaped as needed."""
-        return f"{escape_key(key)}={escape_value(value)}"
 
 
 def _split_key_value(logical: str) -> tuple[int, int, bool]:

@@ -214,6 +214,20 @@ def check_changes(changes: dict[str, str]) -> None:
         raise ValidationError("; ".join(problems))
 
 
+def _ends_with_our_block(doc: PropertiesDocument) -> bool:
+    """True when the file ends with our labelled block: the label, then only plain
+    one-line properties (so nothing after them can continue onto appended lines)."""
+    for entry in reversed(doc.entries):
+        body = entry.raw.rstrip("\r\n")
+        if entry.kind == "comment" and body == BLOCK_LABEL:
+            return True
+        one_line = "\n" not in body and "\r" not in body
+        continues = (len(body) - len(body.rstrip("\\"))) % 2 == 1
+        if entry.kind != "property" or not one_line or continues:
+            return False
+    return False
+
+
 def _read(path: Path) -> bytes:
     try:
         return path.read_bytes()
@@ -283,9 +297,12 @@ class SettingsFile:
         check_changes(changes)
         doc = PropertiesDocument.parse(self.text)
         missing = [key for key, value in changes.items() if not doc.set_value(key, value)]
-        if missing:
-            doc.append_lines([BLOCK_LABEL] + [
-                f"{escape_key(key)}={escape_value(changes[key])}" for key in missing])
+        lines = [f"{escape_key(key)}={escape_value(changes[key])}" for key in missing]
+        if lines and _ends_with_our_block(doc):
+            # A later save adds to the block an earlier one wrote, not a second block.
+            doc.append_lines(lines, separate=False)
+        elif lines:
+            doc.append_lines([BLOCK_LABEL, *lines])
         return doc.text
 
     def diff(self, changes: dict[str, str]) -> str:
