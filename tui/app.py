@@ -30,8 +30,11 @@ from tui.messages import ClusterChanged, ClusterLoaded, ServiceError
 from tui.model import ClusterSnapshot
 from tui.screens.cluster import ClusterScreen
 from tui.screens.error import ErrorScreen
+from tui.screens.export import ExportDialog
 from tui.screens.help import HelpScreen
+from tui.screens.report_now import ReportNowScreen
 from tui.screens.reports import ReportsScreen
+from tui.screens.settings import SettingsScreen
 
 log = logging.getLogger("tui")
 
@@ -68,11 +71,18 @@ class ConsoleApp(App[int]):
         Binding("question_mark", "help", "Help", id="help"),
         Binding("1", "show_cluster", "Cluster", id="cluster"),
         Binding("2", "show_reports", "Reports", id="reports"),
+        Binding("s", "settings", "Settings", id="settings"),
+        Binding("t", "report_now", "Report now", id="report_now"),
+        Binding("e", "export", "Export bundle", id="export"),
     ]
     # Title, help line and action of every app-wide command for the palette.
     PALETTE: ClassVar[list[tuple[str, str, str]]] = [
         ("Cluster", "Show the brokers and warnings", "show_cluster"),
         ("Reports", "Latest report of each broker, history, detail", "show_reports"),
+        ("Settings", "Proactive Support settings of a broker's server.properties",
+         "settings"),
+        ("Report now", "Dry run, then send a report after a confirmation", "report_now"),
+        ("Export bundle", "Write the support topic into a zip", "export"),
         ("Refresh cluster", "Read ZooKeeper and the latest reports again", "refresh_cluster"),
         ("Help", "Keys of the current screen", "help"),
         ("Quit", "Leave ps-console", "quit"),
@@ -247,6 +257,32 @@ class ConsoleApp(App[int]):
 
     def action_show_reports(self) -> None:
         self.switch_mode("reports")
+
+    def _need_broker_config(self) -> bool:
+        if self.config.broker_configs:
+            return True
+        self.show_error("No broker config", "Give a broker's server.properties with "
+                        "--broker-config FILE (repeatable), or broker_configs in the "
+                        "profile of the config file.")
+        return False
+
+    def action_settings(self) -> None:
+        if self._need_broker_config():
+            self.push_screen(SettingsScreen(self.config.broker_configs))
+
+    def action_report_now(self) -> None:
+        if self._need_broker_config():
+            self.push_screen(ReportNowScreen(self.config.broker_configs))
+
+    def action_export(self) -> None:
+        self.open_export()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="export-name")
+    def open_export(self) -> None:
+        # The default name reads the clock only, but the engine module imports Kafka's
+        # client on first use: keep that off the event loop too.
+        name = self.backend.default_bundle_name()
+        self.call_from_thread(self.push_screen, ExportDialog(name))
 
     def action_refresh_cluster(self) -> None:
         self.request_refresh()

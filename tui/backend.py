@@ -234,6 +234,23 @@ class Backend:
     def save_settings(self, change: SettingsChange) -> Path:
         return change.loaded.save(change.changes)
 
+    def send_plan(self, broker_config: str) -> list[tuple[str, str]]:
+        """Where a report of this broker would go, from its settings: the engine's dry run
+        marks every destination as skipped, so the console reads the plan here."""
+        from engine import settings as ps
+
+        eff = self.load_settings(broker_config).effective
+        plan: list[tuple[str, str]] = []
+        if not eff[ps.METRICS_ENABLE].value:
+            return plan
+        if eff[ps.TOPIC].value:
+            plan.append(("topic", str(eff[ps.TOPIC].value)))
+        if eff[ps.SECURE_ENABLE].value:
+            plan.append(("https", str(eff[ps.SECURE_ENDPOINT].value)))
+        if eff[ps.INSECURE_ENABLE].value:
+            plan.append(("http", str(eff[ps.INSECURE_ENDPOINT].value)))
+        return plan
+
     def report_now(self, broker_config: str, dry_run: bool) -> Any:
         from engine.report_now import report_now
 

@@ -61,9 +61,10 @@ class BundleWritten(Message):
 
 
 class DryRunReady(Message):
-    def __init__(self, outcome: Any) -> None:
+    def __init__(self, outcome: Any, plan: list[tuple[str, str]]) -> None:
         super().__init__()
         self.outcome = outcome
+        self.plan = plan
 
 
 class ReportSent(Message):

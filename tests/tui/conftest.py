@@ -21,6 +21,12 @@ from tui.config import ConsoleConfig, load_config
 SIZE = (120, 40)
 
 
+@pytest.fixture
+def anyio_backend() -> str:
+    """Pilot tests are async; anyio's pytest plugin (installed with httpx) runs them."""
+    return "asyncio"
+
+
 @pytest.fixture(autouse=True)
 def _no_user_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The operator's own config file and PS_CONSOLE_* variables stay out of every test."""

@@ -1,0 +1,180 @@
+"""Pilot tests of every console flow against the real sandbox (ZooKeeper + 3 brokers)."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import pytest
+from conftest import SIZE, sandbox_app, wait_for
+from textual.widgets import DataTable, Input
+
+from engine.bundle import open_bundle
+from engine.records import decode
+from engine.settings import BLOCK_LABEL
+from tui.screens.export import ExportDialog
+from tui.screens.report_now import ReportNowScreen
+from tui.screens.settings import SettingsScreen
+
+pytestmark = [pytest.mark.sandbox, pytest.mark.anyio]
+
+
+def _broker_config(sandbox, tmp_path: Path, topic: str) -> Path:
+    """A copy of broker 1's server.properties reporting to `topic`, HTTP switched off."""
+    original = Path(sandbox.box.state.brokers[0].config).read_text("latin-1")
+    path = tmp_path / "server.properties"
+    path.write_text(original + "\nconfluent.support.metrics.topic=" + topic +
+                    "\nconfluent.support.metrics.endpoint.secure.enable=false"
+                    "\nconfluent.support.metrics.endpoint.insecure.enable=false\n", "latin-1")
+    return path
+
+
+async def test_cluster_screen_lists_the_three_brokers(sandbox, report_topic):
+    app = sandbox_app(sandbox, report_topic)
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.screen.query_one("#brokers", DataTable)
+        await wait_for(pilot, lambda: table.row_count == 3)
+        ids = [str(table.get_row_at(r)[0]) for r in range(3)]
+        assert ids == [str(b) for b in sorted(sandbox.broker_ids)]
+        # Every broker reported to the fixture's topic: an age, not "missing".
+        assert all(str(table.get_row_at(r)[4]) != "missing" for r in range(3))
+        assert app.cluster_id and app.cluster_id != "?"
+
+
+async def test_reports_screen_shows_latest_detail_and_undecodable(sandbox, report_topic):
+    app = sandbox_app(sandbox, report_topic)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2")
+        table = app.screen.query_one("#reports", DataTable)
+        await wait_for(pilot, lambda: table.row_count == 4)
+        rows = [[str(c) for c in table.get_row_at(r)] for r in range(4)]
+        assert [r[1] for r in rows] == ["1", "2", "3", "-"]
+        assert rows[3][4] == "undecodable"
+        detail = app.screen.query_one("#detail-body")
+        assert "brokerProcessUUID" in str(detail.visual) or table.cursor_row == 0
+        await pilot.press("h")  # history of broker 1: both of its reports
+        await wait_for(pilot, lambda: "history of broker 1: 2 rows" in
+                       str(app.screen.query_one("#reports-status").visual))
+        await pilot.press("l", "slash", *"tok-3", "enter")
+        await wait_for(pilot, lambda: table.row_count == 1)
+
+
+async def test_e_then_enter_writes_a_bundle_of_the_topic(sandbox, report_topic, tmp_path,
+                                                         monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the default file name is relative to the current folder
+    app = sandbox_app(sandbox, report_topic)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("e")
+        await wait_for(pilot, lambda: isinstance(app.screen, ExportDialog))
+        dialog = app.screen
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: dialog.result is not None)
+        result = dialog.result
+        assert result.complete and result.records == 7
+        opened = open_bundle(result.path)
+        assert Path(result.path).parent.resolve() == tmp_path.resolve()
+        assert len(opened.entries) == 7
+        assert sum(e.ok for e in opened.entries) == 6
+        assert {e.record["brokerProcessUUID"] for e in opened.entries if e.ok} == \
+            {"tok-1", "tok-2", "tok-3"}
+        with zipfile.ZipFile(result.path) as zf:
+            assert not decode(zf.read(zf.namelist()[-1])).ok
+        await pilot.press("escape")
+        assert not isinstance(app.screen, ExportDialog)
+
+
+async def test_t_sends_a_report_that_appears_in_reports(sandbox, report_topic, tmp_path):
+    config = _broker_config(sandbox, tmp_path, report_topic)
+    app = sandbox_app(sandbox, report_topic, broker_configs=(str(config),))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2")
+        table = app.screen.query_one("#reports", DataTable)
+        await wait_for(pilot, lambda: table.row_count == 4)
+        await pilot.press("t")
+        await wait_for(pilot, lambda: isinstance(app.screen, ReportNowScreen))
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.dry is not None, timeout=60)
+        assert screen.plan == [("topic", report_topic)]
+        await pilot.press("ctrl+t")
+        await pilot.pause(0.2)
+        await pilot.press("y")
+        await wait_for(pilot, lambda: screen.sent is not None, timeout=60)
+        topic_result = [d for d in screen.sent.destinations if d.destination == "topic"]
+        assert topic_result and topic_result[0].ok
+        await pilot.press("escape")
+        await pilot.press("r")
+        await wait_for(pilot, lambda: table.row_count >= 1 and any(
+            str(table.get_row_at(r)[0]) == "0@7" for r in range(table.row_count)))
+
+
+async def test_settings_edit_is_saved_and_only_that_line_changes(sandbox, report_topic,
+                                                                 tmp_path):
+    config = _broker_config(sandbox, tmp_path, report_topic)
+    before = config.read_text("latin-1")
+    app = sandbox_app(sandbox, report_topic, broker_configs=(str(config),))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("s")
+        await wait_for(pilot, lambda: isinstance(app.screen, SettingsScreen))
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.loaded is not None)
+        box = screen.query_one("#setting-3", Input)  # report.interval.hours
+        box.value = "0"
+        await pilot.pause(0.1)
+        assert "problem" not in str(screen.query_one("#problem-3").visual)
+        assert str(screen.query_one("#problem-3").visual).strip()  # 0 is refused as typed
+        box.value = "6"
+        await pilot.pause(0.1)
+        await pilot.press("ctrl+s")
+        await pilot.pause(0.2)
+        await pilot.press("y")
+        await wait_for(pilot, lambda: config.read_text("latin-1") != before)
+    after = config.read_text("latin-1")
+    added = [line for line in after.splitlines() if line not in before.splitlines()]
+    removed = [line for line in before.splitlines() if line not in after.splitlines()]
+    # The key was not in the file: the engine appends it under its labelled block.
+    assert added == [BLOCK_LABEL, "confluent.support.metrics.report.interval.hours=6"]
+    assert removed == []
+
+
+async def test_settings_changed_on_disk_is_not_overwritten(sandbox, report_topic, tmp_path):
+    config = _broker_config(sandbox, tmp_path, report_topic)
+    app = sandbox_app(sandbox, report_topic, broker_configs=(str(config),))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("s")
+        await wait_for(pilot, lambda: isinstance(app.screen, SettingsScreen))
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.loaded is not None)
+        screen.query_one("#setting-1", Input).value = "c0"
+        config.write_text(config.read_text("latin-1") + "# edited by someone else\n",
+                          "latin-1")
+        await pilot.press("ctrl+s")
+        await pilot.pause(0.2)
+        await pilot.press("y")
+        status = screen.query_one("#settings-status")
+        await wait_for(pilot, lambda: "changed on disk" in str(status.visual))
+    assert "customer.id" not in config.read_text("latin-1")
+
+
+async def test_read_only_offers_no_save_and_no_report_now(sandbox, report_topic, tmp_path):
+    config = _broker_config(sandbox, tmp_path, report_topic)
+    before = config.read_text("latin-1")
+    app = sandbox_app(sandbox, report_topic, broker_configs=(str(config),), read_only=True)
+    app.read_only = True
+    async with app.run_test(size=SIZE) as pilot:
+        assert app.screen.query_one("#hdr-readonly").display
+        keys = {b.binding.action for b in app.screen.active_bindings.values()}
+        assert "report_now" not in keys and "export" in keys
+        await pilot.press("t")
+        assert not isinstance(app.screen, ReportNowScreen)
+        await pilot.press("s")
+        await wait_for(pilot, lambda: isinstance(app.screen, SettingsScreen))
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.loaded is not None)
+        assert "save_settings" not in {b.binding.action
+                                       for b in screen.active_bindings.values()}
+        screen.query_one("#setting-3", Input).value = "6"
+        await pilot.press("ctrl+s")
+        await pilot.pause(0.3)
+        commands = [c.title for c in app.get_system_commands(screen)]
+        assert "Settings: save" not in commands and "Report now" not in commands
+    assert config.read_text("latin-1") == before

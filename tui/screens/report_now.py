@@ -1,0 +1,164 @@
+"""Report now (`t`): what would leave the cluster (the dry run: every field and the byte
+size), then, after a confirmation, the report sent and the result per destination."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, cast
+
+from rich.table import Table
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Select, Static
+
+from engine.errors import PsError
+from tui.messages import DryRunReady, ReportSent, ServiceError
+from tui.model import describe_value, flatten
+from tui.screens.confirm import ConfirmDialog
+from tui.widgets.header import ConsoleHeader
+
+if TYPE_CHECKING:
+    from tui.app import ConsoleApp
+
+
+def outcome_table(outcome: Any, now: float, fields: bool,
+                  plan: list[tuple[str, str]] | None = None) -> Table:
+    table = Table(box=None, show_header=False, expand=True, padding=(0, 1))
+    table.add_column("what", style="bold", no_wrap=True)
+    table.add_column("value", overflow="fold")
+    table.add_row("broker", str(outcome.broker_id))
+    for warning in outcome.warnings:
+        table.add_row("warning", Text(warning, style="yellow"))
+    if not outcome.enabled:
+        table.add_row("state", "Proactive Support is disabled for this broker")
+    for destination, where in plan or ():
+        table.add_row(destination, Text.assemble(("would send", "cyan"), "  ", where))
+    for dest in [] if plan is not None else outcome.destinations:
+        if dest.skipped:
+            mark = Text("skipped", style="dim")
+        else:
+            mark = Text("ok", style="bold green") if dest.ok else Text("FAILED", style="bold red")
+        table.add_row(dest.destination, Text.assemble(mark, "  ", dest.detail))
+    if outcome.value is not None:
+        table.add_row("size", f"{len(outcome.value)} bytes ({outcome.schema})")
+    if fields and outcome.record:
+        for path, value in flatten(outcome.record):
+            table.add_row(path, describe_value(path, value, now))
+    return table
+
+
+class ReportNowScreen(Screen[None]):
+    BINDINGS = [
+        Binding("ctrl+t", "send_report", "Send...", id="send_report"),
+        Binding("ctrl+r", "dry_run", "Dry run again", id="dry_run"),
+        Binding("escape", "app.pop_screen", "Back", id="back"),
+    ]
+    HELP = ("Collects a report for one broker without sending it and shows every field "
+            "and the size. ctrl+t asks for a confirmation, then sends it to the topic and "
+            "the HTTPS/HTTP endpoints its server.properties enables.")
+    PALETTE = [("Report now: send", "Send the report after a confirmation", "send_report"),
+               ("Report now: dry run", "Collect the report again", "dry_run")]
+
+    def __init__(self, paths: tuple[str, ...]) -> None:
+        super().__init__()
+        self.paths = paths
+        self.path = paths[0]
+        self.dry: Any = None
+        self.plan: list[tuple[str, str]] = []
+        self.sent: Any = None
+        self._busy = False
+
+    @property
+    def console(self) -> ConsoleApp:
+        return cast("ConsoleApp", self.app)
+
+    def compose(self) -> ComposeResult:
+        yield ConsoleHeader("Report now")
+        if len(self.paths) > 1:
+            yield Select([(p, p) for p in self.paths], value=self.path, allow_blank=False,
+                         id="report-file")
+        yield Static(Text(f"broker config {self.path}"), id="report-path")
+        yield Static("", id="report-status")
+        with VerticalScroll(id="report-body"):
+            yield Static("", id="report-result")
+            yield Static("", id="report-detail")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.action_dry_run()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "send_report":
+            if self.console.read_only:
+                return False
+            return None if self._busy or self.dry is None else True
+        return True
+
+    @on(Select.Changed, "#report-file")
+    def _file_chosen(self, event: Select.Changed) -> None:
+        self.path = str(event.value)
+        self.query_one("#report-path", Static).update(Text(f"broker config {self.path}"))
+        self.action_dry_run()
+
+    def _set_busy(self, busy: bool, status: str) -> None:
+        self._busy = busy
+        self.query_one("#report-status", Static).update(status)
+        self.refresh_bindings()
+
+    def action_dry_run(self) -> None:
+        self.dry = None
+        self._set_busy(True, "collecting the report (dry run, nothing is sent)...")
+        self.run_report(self.path, True)
+
+    def action_send_report(self) -> None:
+        if self.dry is None or self.console.read_only:
+            return
+        sending = [destination for destination, _ in self.plan]
+        body = outcome_table(self.dry, self.console.clock(), fields=False, plan=self.plan)
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._set_busy(True, "sending...")
+                self.run_report(self.path, False)
+
+        self.app.push_screen(ConfirmDialog(
+            f"Send a report for broker {self.dry.broker_id} to "
+            f"{', '.join(sending) or 'no destination'}?", body, "Send"), answered)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="report-now")
+    def run_report(self, path: str, dry_run: bool) -> None:
+        try:
+            outcome = self.console.backend.report_now(path, dry_run)
+            plan = self.console.backend.send_plan(path) if dry_run else []
+        except PsError as exc:
+            self.post_message(ServiceError("report-now", str(exc)))
+            return
+        self.post_message(DryRunReady(outcome, plan) if dry_run else ReportSent(outcome))
+
+    def on_dry_run_ready(self, message: DryRunReady) -> None:
+        message.stop()
+        self.dry = message.outcome
+        self.plan = message.plan
+        self._set_busy(False, "dry run: this is what would be sent. ctrl+t to send it.")
+        self.query_one("#report-result", Static).update("")
+        self.query_one("#report-detail", Static).update(
+            outcome_table(self.dry, self.console.clock(), fields=True, plan=self.plan))
+
+    def on_report_sent(self, message: ReportSent) -> None:
+        message.stop()
+        self.sent = message.outcome
+        ok = [d for d in self.sent.destinations if d.ok]
+        self._set_busy(False, f"sent: {len(ok)} destination(s) accepted the report")
+        self.query_one("#report-result", Static).update(
+            outcome_table(self.sent, self.console.clock(), fields=False))
+
+    def on_service_error(self, message: ServiceError) -> None:
+        if message.what != "report-now":
+            return
+        message.stop()
+        self._set_busy(False, "")
+        self.query_one("#report-status", Static).update(Text(message.message,
+                                                             style="bold red"))

@@ -1,0 +1,211 @@
+"""Settings (`s`): the nine Proactive Support settings of a broker's server.properties,
+validated as the operator types, saved through the engine after a diff is confirmed."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, cast
+
+from rich.syntax import Syntax
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Grid, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Label, Select, Static
+
+from engine.errors import PsError
+from engine.settings import DEFAULTS, KEYS, FileChangedError, validate
+from tui.backend import SettingsChange
+from tui.messages import ServiceError, SettingsLoaded, SettingsSaved
+from tui.screens.confirm import ConfirmDialog
+from tui.widgets.header import ConsoleHeader
+
+if TYPE_CHECKING:
+    from tui.app import ConsoleApp
+
+
+class SettingsScreen(Screen[None]):
+    BINDINGS = [
+        Binding("ctrl+s", "save_settings", "Save", id="save_settings"),
+        Binding("ctrl+r", "reload", "Reload file", id="reload"),
+        Binding("escape", "app.pop_screen", "Back", id="back"),
+    ]
+    HELP = ("The Proactive Support settings of one broker's server.properties. Values are "
+            "checked as you type; ctrl+s shows the diff and saves after you confirm. "
+            "Every other line of the file stays as it is.")
+    PALETTE = [
+        ("Settings: save", "Show the diff, then write the file", "save_settings"),
+        ("Settings: reload", "Read the file again", "reload"),
+    ]
+
+    def __init__(self, paths: tuple[str, ...]) -> None:
+        super().__init__()
+        self.paths = paths
+        self.path = paths[0]
+        self.loaded: Any = None  # engine.settings.SettingsFile
+        self._initial: dict[str, str] = {}
+
+    @property
+    def console(self) -> ConsoleApp:
+        return cast("ConsoleApp", self.app)
+
+    def compose(self) -> ComposeResult:
+        yield ConsoleHeader("Settings")
+        if len(self.paths) > 1:
+            yield Select([(p, p) for p in self.paths], value=self.path, allow_blank=False,
+                         id="settings-file")
+        yield Static(Text(self.path), id="settings-path")
+        with VerticalScroll(id="settings-form"), Grid(id="settings-grid"):
+            for i, key in enumerate(KEYS):
+                yield Label(key, classes="setting-key")
+                yield Input(placeholder=f"default: {DEFAULTS[key] or '(empty)'}",
+                            id=f"setting-{i}", disabled=True)
+                yield Static("", id=f"problem-{i}", classes="setting-problem")
+        yield Static("", id="settings-status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.load()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "save_settings" and self.console.read_only:
+            return False
+        return True
+
+    # -- loading -------------------------------------------------------------------------
+
+    def load(self) -> None:
+        self.query_one("#settings-status", Static).update("reading the file...")
+        self.read_file(self.path)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="settings")
+    def read_file(self, path: str) -> None:
+        try:
+            loaded = self.console.backend.load_settings(path)
+        except PsError as exc:
+            self.post_message(ServiceError("settings", str(exc)))
+            return
+        self.post_message(SettingsLoaded(path, loaded))
+
+    def on_settings_loaded(self, message: SettingsLoaded) -> None:
+        message.stop()
+        if message.path != self.path:
+            return
+        self.loaded = message.settings
+        effective = self.loaded.effective
+        self._initial = {}
+        for i, key in enumerate(KEYS):
+            setting = effective[key]
+            raw = setting.raw if setting.raw is not None else ""
+            self._initial[key] = raw
+            box = self.query_one(f"#setting-{i}", Input)
+            box.disabled = False
+            box.value = raw
+        self._status()
+
+    @on(Select.Changed, "#settings-file")
+    def _file_chosen(self, event: Select.Changed) -> None:
+        self.path = str(event.value)
+        self.query_one("#settings-path", Static).update(Text(self.path))
+        self.load()
+
+    # -- editing -------------------------------------------------------------------------
+
+    def changes(self) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for i, key in enumerate(KEYS):
+            value = self.query_one(f"#setting-{i}", Input).value
+            if key in self._initial and value != self._initial[key]:
+                out[key] = value
+        return out
+
+    def problems(self) -> dict[str, str]:
+        out = {}
+        for key, value in self.changes().items():
+            problem = validate(key, value)
+            if problem:
+                out[key] = problem
+        return out
+
+    @on(Input.Changed)
+    def _changed(self, event: Input.Changed) -> None:
+        ident = event.input.id or ""
+        if not ident.startswith("setting-"):
+            return
+        i = int(ident.removeprefix("setting-"))
+        key = KEYS[i]
+        problem = validate(key, event.value) if event.value != self._initial.get(key) else None
+        self.query_one(f"#problem-{i}", Static).update(
+            Text(problem or "", style="bold red"))
+        event.input.set_class(bool(problem), "-invalid-setting")
+        self._status()
+
+    def _status(self, extra: Text | None = None) -> None:
+        status = self.query_one("#settings-status", Static)
+        if extra is not None:
+            status.update(extra)
+            return
+        n, bad = len(self.changes()), len(self.problems())
+        if self.console.read_only:
+            status.update(Text("read-only: changes cannot be saved", style="bold"))
+        elif bad:
+            status.update(Text(f"{n} change(s), {bad} invalid: fix them to save",
+                               style="bold red"))
+        else:
+            status.update(f"{n} change(s)" + ("; ctrl+s to review and save" if n else ""))
+
+    # -- saving --------------------------------------------------------------------------
+
+    def action_reload(self) -> None:
+        self.load()
+
+    def action_save_settings(self) -> None:
+        if self.console.read_only or self.loaded is None:
+            return
+        changes = self.changes()
+        if not changes:
+            self.notify("nothing changed", timeout=3)
+            return
+        problems = self.problems()
+        if problems:
+            key, problem = next(iter(problems.items()))
+            self.notify(f"{key}: {problem}", title="cannot save", severity="error")
+            return
+        diff = self.loaded.diff(changes)
+        body = Syntax(diff, "diff", theme="ansi_dark", word_wrap=True)
+        change = SettingsChange(self.path, changes, self.loaded)
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._status(Text("saving..."))
+                self.write_file(change)
+
+        self.app.push_screen(ConfirmDialog(f"Save {len(changes)} change(s) to {self.path}?",
+                                           body, "Save"), answered)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="settings")
+    def write_file(self, change: SettingsChange) -> None:
+        try:
+            backup = self.console.backend.save_settings(change)
+        except FileChangedError as exc:
+            self.post_message(ServiceError(
+                "settings", f"{exc}. Nothing was written: ctrl+r reloads the file "
+                            "(your edits are lost), then edit again."))
+            return
+        except PsError as exc:
+            self.post_message(ServiceError("settings", str(exc)))
+            return
+        self.post_message(SettingsSaved(change.path, str(backup)))
+
+    def on_settings_saved(self, message: SettingsSaved) -> None:
+        message.stop()
+        self.notify(f"saved {message.path} (previous content in {message.backup})",
+                    title="settings saved", timeout=6)
+        self.load()
+
+    def on_service_error(self, message: ServiceError) -> None:
+        if message.what != "settings":
+            return
+        message.stop()
+        self._status(Text(message.message, style="bold red"))
