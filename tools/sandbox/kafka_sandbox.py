@@ -483,6 +483,20 @@ class Sandbox:
         self.state.save()
         self.wait_ready(timeout=timeout)
 
+    def start_brokers(self, broker_ids: list[int], timeout: float = 90.0) -> None:
+        """Start several stopped brokers together, then wait for the whole cluster.
+
+        `start_broker` waits until every broker is ready, so it cannot bring back a cluster
+        whose brokers are all down one at a time.
+        """
+        assert self.state is not None
+        for broker_id in broker_ids:
+            b = self.broker(broker_id)
+            if not (pid_alive(b.pid) and owns(b.pid, self.state.run_id)):
+                self._launch_broker(b, lib_dir(self.state.version))
+        self.state.save()
+        self.wait_ready(timeout=timeout)
+
     def stop_zookeeper(self) -> None:
         assert self.state is not None and self.state.zk is not None
         self._terminate(self.state.zk, grace=10)
