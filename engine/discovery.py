@@ -355,7 +355,12 @@ def _admin(target: ClusterTarget) -> Any:
     try:
         return AdminClient(conf)
     except Exception as exc:  # KafkaException or ValueError from a bad client config
-        raise UsageError(f"Kafka client configuration refused: {_kafka_reason(exc)}") from None
+        reason = _kafka_reason(exc)
+        # librdkafka quotes a rejected value; never let a secret through that way.
+        for key, value in target.client_props.items():
+            if value and any(w in key for w in ("password", "secret", "jaas", "token")):
+                reason = reason.replace(value, "***")
+        raise UsageError(f"Kafka client configuration refused: {reason}") from None
 
 
 def _kafka_reason(exc: BaseException) -> str:

@@ -56,14 +56,15 @@ class ClusterTarget:
         """The target named by the cluster options of `engine.cli.options`."""
         from engine.client_config import ClientConfig, read_client_config
 
-        config = (read_client_config(args.command_config) if args.command_config
+        command_config = getattr(args, "command_config", None)
+        config = (read_client_config(command_config) if command_config
                   else ClientConfig(props={}))
         zookeeper = getattr(args, "zookeeper", None)
         bootstrap = getattr(args, "bootstrap_server", None)
         if not (zookeeper or bootstrap):
             raise UsageError("give --zookeeper or --bootstrap-server")
         return cls(zookeeper=zookeeper, bootstrap=bootstrap,
-                   command_config=args.command_config,
+                   command_config=command_config,
                    timeout=getattr(args, "timeout", DEFAULT_TIMEOUT),
                    client_props=config.props, config_hints=config.hints)
 

@@ -191,3 +191,13 @@ def test_cli_prints_command_config_hints(sandbox, tmp_path):
     assert "ssl.ca.location" in done.stderr
     assert "hunter2" not in done.stderr and "/secret/place" not in done.stderr
     json.loads(done.stdout)
+
+
+def test_cli_client_config_librdkafka_refuses_exits_2_without_the_secret(tmp_path):
+    config = tmp_path / "client.properties"
+    config.write_text("sasl.password=Sup3rS3cret\nclient.dns.lookup=Sup3rS3cret\n")
+    done = _cli("cluster", "--bootstrap-server", f"127.0.0.1:{_closed_port()}",
+                "--command-config", str(config), "--timeout", "2")
+    assert done.returncode == 2, done.stderr
+    assert "client.dns.lookup" in done.stderr
+    assert "Sup3rS3cret" not in done.stderr
