@@ -50,7 +50,9 @@ class ExportDialog(ModalScreen[None]):
             yield Input(self._default_name, id="export-path")
             yield Label("runtime (seconds; the bundle is marked incomplete when it runs out)")
             yield Input(f"{self._runtime:g}", id="export-runtime", type="number")
-            yield ProgressBar(id="export-progress", show_eta=False)
+            bar = ProgressBar(id="export-progress", show_eta=False)
+            bar.display = False  # an idle bar would pulse; it appears when the export starts
+            yield bar
             yield Static("", id="export-status")
             with Horizontal(id="export-buttons"):
                 yield Button("Export", id="export-start", variant="primary")
@@ -77,6 +79,7 @@ class ExportDialog(ModalScreen[None]):
         self.query_one("#export-start", Button).disabled = True
         self.query_one("#export-close", Button).label = "Cancel"
         status.update("reading the topic...")
+        self.query_one("#export-progress", ProgressBar).display = True
         self.export(path, runtime, self._cancel)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="export")

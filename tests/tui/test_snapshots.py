@@ -1,0 +1,97 @@
+"""SVG snapshots of every screen and dialog on deterministic data (fake backend, fixed
+clock, no user config). Update with `pytest tests/tui/test_snapshots.py --snapshot-update`
+after a deliberate change, and look at the report before committing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fake_backend import fake_app, settle, write_broker_config
+from textual.widgets import Input
+
+SIZE = (120, 40)
+
+
+@pytest.fixture(autouse=True)
+def _in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write_broker_config(tmp_path)
+    monkeypatch.chdir(tmp_path)
+
+
+def _keys(*keys: str):
+    async def run(pilot) -> None:
+        await settle(pilot)
+        for key in keys:
+            await pilot.press(key)
+            await settle(pilot)
+    return run
+
+
+def test_cluster(snap_compare):
+    assert snap_compare(fake_app(), terminal_size=SIZE, run_before=_keys())
+
+
+def test_cluster_read_only(snap_compare):
+    assert snap_compare(fake_app(read_only=True), terminal_size=SIZE, run_before=_keys())
+
+
+def test_reports(snap_compare):
+    assert snap_compare(fake_app(), terminal_size=SIZE, run_before=_keys("2"))
+
+
+def test_reports_raw_view_of_undecodable(snap_compare):
+    assert snap_compare(fake_app(), terminal_size=SIZE,
+                        run_before=_keys("2", "end", "v"))
+
+
+def test_reports_history_filtered(snap_compare):
+    assert snap_compare(fake_app(), terminal_size=SIZE,
+                        run_before=_keys("2", "h", "slash", "3", "enter"))
+
+
+def test_bundle_offline(snap_compare):
+    assert snap_compare(fake_app(bundle=True), terminal_size=SIZE, run_before=_keys())
+
+
+def test_help(snap_compare):
+    assert snap_compare(fake_app(), terminal_size=SIZE, run_before=_keys("question_mark"))
+
+
+def test_export_dialog(snap_compare):
+    assert snap_compare(fake_app(), terminal_size=SIZE, run_before=_keys("e"))
+
+
+def test_export_done(snap_compare):
+    assert snap_compare(fake_app(), terminal_size=SIZE, run_before=_keys("e", "enter"))
+
+
+def test_settings_with_invalid_value(snap_compare):
+    async def run(pilot) -> None:
+        await _keys("s")(pilot)
+        pilot.app.screen.query_one("#setting-1", Input).value = "acme"
+        await settle(pilot)
+    assert snap_compare(fake_app(), terminal_size=SIZE, run_before=run)
+
+
+def test_settings_diff(snap_compare):
+    async def run(pilot) -> None:
+        await _keys("s")(pilot)
+        pilot.app.screen.query_one("#setting-3", Input).value = "6"
+        await settle(pilot)
+        await _keys("ctrl+s")(pilot)
+    assert snap_compare(fake_app(), terminal_size=SIZE, run_before=run)
+
+
+def test_report_now_dry_run(snap_compare):
+    assert snap_compare(fake_app(), terminal_size=SIZE, run_before=_keys("t"))
+
+
+def test_report_now_sent(snap_compare):
+    assert snap_compare(fake_app(), terminal_size=SIZE,
+                        run_before=_keys("t", "ctrl+t", "y"))
+
+
+def test_error_without_broker_config(snap_compare):
+    assert snap_compare(fake_app(broker_configs=()), terminal_size=SIZE,
+                        run_before=_keys("s"))
