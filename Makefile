@@ -9,7 +9,7 @@ BROKERS ?= 3
 MODE ?= zk
 PYTEST_ARGS ?=
 
-.PHONY: help venv kafka test lint demo dist bench sandbox-up sandbox-down sandbox-status clean
+.PHONY: help venv kafka test lint demo dist bench sandbox-up sandbox-down sandbox-status screenshots clean
 
 help:
 	@echo "make demo            a local 3-broker sandbox with agents, then the console"
@@ -52,6 +52,10 @@ bench: kafka
 dist: venv
 	rm -rf dist
 	$(PY) -m build --outdir dist .
+
+# SVGs of the console's main screens from the real app on deterministic data.
+screenshots: venv
+	$(PY) tools/screenshots.py
 
 sandbox-up: kafka
 	$(SANDBOX) start --brokers $(BROKERS) --mode $(MODE)
