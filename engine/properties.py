@@ -41,6 +41,9 @@ class _Physical:
 class Entry:
     """One logical line. `kind` is "blank", "comment" or "property".
 
+    "blank" covers every line Java skips: empty or white space only, and a line holding
+    nothing but a continuation backslash (Java's reader then starts afresh).
+
     For a property, `key` and `value` are decoded (escapes resolved, continuations
     joined); `value_offset` is where the value's raw text starts inside `raw`, and
     `has_separator` says whether anything separates the key from the value.
@@ -285,7 +288,9 @@ class PropertiesDocument:
         tail = entry.terminator
         new = Entry("property", head + escape_value(value) + tail, entry.line, key=key,
                     value=value, value_offset=len(head), has_separator=True)
-        self.entries[self.entries.index(entry)] = new
+        # By identity: two entries may compare equal by value.
+        position = next(i for i, e in enumerate(self.entries) if e is entry)
+        self.entries[position] = new
         return True
 
     def append_lines(self, lines: list[str], separate: bool = True) -> None:

@@ -171,10 +171,10 @@ def test_set_changes_one_value_and_nothing_else(text: str, key: str, value: str)
         assert doc.text.startswith(text)
         # The one documented loss: a file ending in a lone backslash, which JDK 9+ reads
         # as an empty key, cannot keep that meaning once anything follows it.
-        body = text.rstrip("\r\n")
-        last_start = max(body.rfind("\n"), body.rfind("\r")) + 1
-        if body[last_start:].lstrip(" \t\f") == "\\":
-            others = {k: v for k, v in load_properties(text[:last_start]).items() if k != key}
+        entries = parse_properties(text).entries
+        if entries and entries[-1].raw.lstrip(" \t\f").rstrip("\r\n") == "\\":
+            others = {e.key: e.value for e in entries[:-1]
+                      if e.kind == "property" and e.key != key}
     reread = load_properties(doc.text)
     assert reread[key] == value
     assert {k: v for k, v in reread.items() if k != key} == others
