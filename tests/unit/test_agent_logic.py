@@ -1,0 +1,49 @@
+"""The agent's pure pieces: jitter bounds, change detection, broker id lookup."""
+
+from __future__ import annotations
+
+import os
+import random
+
+import pytest
+
+from engine.agent import broker_id_from_config, jittered, stamp
+from engine.errors import UsageError
+from engine.settings import load_settings
+
+
+def test_jitter_stays_within_three_percent_and_varies():
+    rng = random.Random(7)
+    values = [jittered(3600.0, rng) for _ in range(500)]
+    assert all(3600 * 0.97 <= v <= 3600 * 1.03 for v in values)
+    assert max(values) - min(values) > 100  # not a constant
+
+
+def test_stamp_sees_a_same_size_same_mtime_edit(tmp_path):
+    path = tmp_path / "server.properties"
+    path.write_text("confluent.support.metrics.enable=true\n")
+    before = stamp(path)
+    st = path.stat()
+    path.write_text("confluent.support.metrics.enable=fals\n"[:len(path.read_text())])
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))  # an edit that hides from mtime
+    assert stamp(path) != before
+    path.unlink()
+    assert stamp(path) is None
+
+
+def test_broker_id_from_file_or_from_meta_properties(tmp_path):
+    explicit = tmp_path / "a.properties"
+    explicit.write_text("broker.id=7\n")
+    assert broker_id_from_config(load_settings(explicit)) == 7
+
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / "meta.properties").write_text("version=0\nbroker.id=1001\ncluster.id=x\n")
+    generated = tmp_path / "b.properties"
+    generated.write_text(f"broker.id=-1\nlog.dirs={tmp_path / 'none'},{logs}\n")
+    assert broker_id_from_config(load_settings(generated)) == 1001
+
+    unknown = tmp_path / "c.properties"
+    unknown.write_text("zookeeper.connect=localhost:2181\n")
+    with pytest.raises(UsageError, match="no usable broker.id"):
+        broker_id_from_config(load_settings(unknown))
