@@ -21,6 +21,11 @@ from tui.config import ConsoleConfig, load_config
 SIZE = (120, 40)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "private_sandbox: stops brokers; never run it "
+                                       "against the shared sandbox (PS_SANDBOX_REUSE)")
+
+
 @pytest.fixture
 def anyio_backend() -> str:
     """Pilot tests are async; anyio's pytest plugin (installed with httpx) runs them."""
