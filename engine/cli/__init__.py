@@ -31,6 +31,33 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
+class _VersionAction(argparse.Action):
+    """argparse's own version action reflows the text into one paragraph; keep the lines."""
+
+    def __call__(self, parser, namespace, values, option_string=None):  # noqa: ANN001
+        print(version_text())
+        parser.exit(0)
+
+
+def version_text() -> str:
+    """This project's version, Python's, and the versions of the libraries that matter."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    parts = [f"{PROG} {__version__}", f"python {sys.version.split()[0]}"]
+    for dist in ("textual", "confluent-kafka", "kazoo", "httpx", "fastavro"):
+        try:
+            parts.append(f"{dist} {version(dist)}")
+        except PackageNotFoundError:
+            parts.append(f"{dist} missing")
+    try:
+        import confluent_kafka
+
+        parts.append(f"librdkafka {confluent_kafka.libversion()[0]}")
+    except ImportError:
+        pass
+    return "\n".join(parts)
+
+
 def build_parser(console_options: Callable[[argparse.ArgumentParser], None] | None = None
                  ) -> argparse.ArgumentParser:
     parser = _Parser(
@@ -38,7 +65,8 @@ def build_parser(console_options: Callable[[argparse.ArgumentParser], None] | No
         description="Kafka Proactive Support: reports from every broker, settings, "
                     "support bundles. Without a subcommand, opens the console.",
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--version", action=_VersionAction, nargs=0,
+                        help="print the versions of ps-console, Python and key libraries")
     parser.add_argument("--debug", action="store_true",
                         help="log what happens to stderr, with tracebacks")
     if console_options is not None:
@@ -84,5 +112,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def bundle_main(argv: Sequence[str] | None = None) -> int:
     """`support-metrics-bundle`: the same as `ps-console bundle`."""
-    raw = list(sys.argv[1:] if argv is None else argv)
-    return main(["bundle", *raw])
+    return main(["bundle", *_args(argv)])
+
+
+def agent_main(argv: Sequence[str] | None = None) -> int:
+    """`ps-console-agent`: the same as `ps-console agent` (what the systemd unit runs)."""
+    return main(["agent", *_args(argv)])
+
+
+def _args(argv: Sequence[str] | None) -> list[str]:
+    return list(sys.argv[1:] if argv is None else argv)
