@@ -20,6 +20,7 @@ either a record or a short reason why it is not.
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import os
@@ -307,16 +308,12 @@ def _collect_named(schema: Any, named: dict[str, Any], budget: list[int]) -> Non
             _collect_named(schema.get("values"), named, budget)
 
 
-def _decode(value: bytes) -> DecodedRecord:
-    if len(value) > MAX_VALUE_BYTES:
-        raise _Bad(f"value of {len(value)} bytes exceeds the {MAX_VALUE_BYTES}-byte limit")
-    cur = _Cursor(value)
-    meta, sync = _read_header(cur)
-    if "avro.schema" not in meta:
-        raise _Bad("container has no avro.schema")
-    codec = meta.get("avro.codec", b"null").decode("utf-8", "replace")
+@functools.lru_cache(maxsize=64)
+def _writer_schema(schema_json: bytes) -> tuple[Any, str]:
+    """Parse and vet a writer schema once: a topic repeats the same few schemas in every
+    record, and parsing dominated the cost of decoding (bytes key: the cache is exact)."""
     try:
-        declared = json.loads(meta["avro.schema"])
+        declared = json.loads(schema_json)
         parsed = fastavro.parse_schema(declared)
     except Exception as exc:  # noqa: BLE001 - any defect in a foreign schema is one reason
         raise _Bad(f"unreadable writer schema: {_one_line(exc)}") from None
@@ -327,6 +324,18 @@ def _decode(value: bytes) -> DecodedRecord:
     _collect_named(parsed, named, [10_000])
     if _has_unbounded_array(parsed, named, set()):
         raise _Bad(f"writer schema {name} has an array of zero-width items")
+    return parsed, name
+
+
+def _decode(value: bytes) -> DecodedRecord:
+    if len(value) > MAX_VALUE_BYTES:
+        raise _Bad(f"value of {len(value)} bytes exceeds the {MAX_VALUE_BYTES}-byte limit")
+    cur = _Cursor(value)
+    meta, sync = _read_header(cur)
+    if "avro.schema" not in meta:
+        raise _Bad("container has no avro.schema")
+    codec = meta.get("avro.codec", b"null").decode("utf-8", "replace")
+    parsed, name = _writer_schema(meta["avro.schema"])
     if cur.pos == len(value):
         raise _Bad("container holds no record")
     count = cur.long("block count")
