@@ -106,9 +106,11 @@ def broker_id_from_config(settings_file: SettingsFile) -> int:
 
 def agent_target(settings_file: SettingsFile, zookeeper: str | None = None,
                  bootstrap: str | None = None, command_config: str | None = None,
-                 timeout: float = DEFAULT_TIMEOUT) -> ClusterTarget:
+                 timeout: float = DEFAULT_TIMEOUT,
+                 zookeeper_auth: str | None = None) -> ClusterTarget:
     """The cluster of the broker: --zookeeper or --bootstrap-server when given, else the
-    file's `zookeeper.connect`. UsageError when there is neither."""
+    file's `zookeeper.connect`. UsageError when there is neither. `zookeeper_auth` is a
+    `--zookeeper-auth` credentials file."""
     zk = zookeeper or (None if bootstrap else
                        settings_file.properties.get("zookeeper.connect", "").strip() or None)
     if not (zk or bootstrap):
@@ -119,8 +121,13 @@ def agent_target(settings_file: SettingsFile, zookeeper: str | None = None,
         from engine.client_config import load_client_config
 
         props = load_client_config(command_config)
+    zk_auth = None
+    if zookeeper_auth:
+        from engine.zk_auth import read_zk_auth
+
+        zk_auth = read_zk_auth(zookeeper_auth)
     return ClusterTarget(zookeeper=zk, bootstrap=bootstrap, command_config=command_config,
-                         timeout=timeout, client_props=props)
+                         timeout=timeout, client_props=props, zk_auth=zk_auth)
 
 
 def _short(result: DestinationResult) -> str:
@@ -144,7 +151,8 @@ class Agent:
                  zookeeper: str | None = None, bootstrap: str | None = None,
                  command_config: str | None = None, interval_seconds: float | None = None,
                  state_dir: str | Path | None = None, timeout: float = DEFAULT_TIMEOUT,
-                 rng: random.Random | None = None) -> None:
+                 rng: random.Random | None = None,
+                 zookeeper_auth: str | None = None) -> None:
         self.config_path = Path(broker_config)
         self.kafka_home = kafka_home
         self.interval_override = interval_seconds
@@ -153,7 +161,7 @@ class Agent:
         self._stamp = stamp(self.config_path)
         self.broker_id = broker_id_from_config(self.settings)
         self.target = agent_target(self.settings, zookeeper, bootstrap, command_config,
-                                   timeout)
+                                   timeout, zookeeper_auth)
         if state_dir:
             self.state_dir = Path(state_dir)
             self.token_dir = self.state_dir
@@ -429,7 +437,8 @@ def default_state_dir(broker_id: int) -> Path:
 def check(broker_config: str | Path, zookeeper: str | None = None,
           bootstrap: str | None = None, command_config: str | None = None,
           timeout: float = DEFAULT_TIMEOUT, interval_seconds: float | None = None,
-          grace_seconds: float | None = None, now: float | None = None) -> tuple[int, str]:
+          grace_seconds: float | None = None, now: float | None = None,
+          zookeeper_auth: str | None = None) -> tuple[int, str]:
     """Monitoring check: is the broker's latest report younger than interval + grace?
 
     Returns (exit code, one Nagios-style line): 0 `PS-AGENT OK - ...`, 1
@@ -439,7 +448,8 @@ def check(broker_config: str | Path, zookeeper: str | None = None,
 
     settings_file = load_settings(broker_config)
     broker_id = broker_id_from_config(settings_file)
-    target = agent_target(settings_file, zookeeper, bootstrap, command_config, timeout)
+    target = agent_target(settings_file, zookeeper, bootstrap, command_config, timeout,
+                          zookeeper_auth)
     eff = settings_file.effective
     interval = (float(interval_seconds) if interval_seconds is not None
                 else float(int(eff[ps.REPORT_INTERVAL_HOURS].value) * 3600))

@@ -9,10 +9,8 @@ these keys hold secrets.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
-from engine.errors import NotFound, UsageError
-from engine.properties import PropertiesSyntaxError, load_properties
+from engine.properties import read_properties_file
 
 # Java client names librdkafka does not know (checked against librdkafka 2.16: client
 # creation fails with "No such configuration property" or a Java-specific refusal), with
@@ -84,16 +82,7 @@ def read_client_config(path: str) -> ClientConfig:
     tools, which also decode it as ISO-8859-1). Missing or unreadable file: NotFound;
     malformed escape: UsageError.
     """
-    try:
-        text = Path(path).read_text(encoding="iso-8859-1")
-    except FileNotFoundError:
-        raise NotFound(f"command config {path} does not exist") from None
-    except OSError as exc:
-        raise NotFound(f"cannot read command config {path}: {exc.strerror}") from None
-    try:
-        props = load_properties(text)
-    except PropertiesSyntaxError as exc:
-        raise UsageError(f"command config {path}: {exc}") from None
+    props = read_properties_file(path, "command config")
     return librdkafka_properties(props, source=path)
 
 

@@ -18,7 +18,7 @@ import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from engine.errors import ConnectionFailure, ValidationError
+from engine.errors import AuthenticationFailure, ConnectionFailure, ValidationError
 
 if TYPE_CHECKING:
     from kazoo.client import KazooClient
@@ -209,9 +209,15 @@ def start_kazoo(zk: ZkConnect, timeout: float, **kazoo_options: Any) -> KazooCli
     refused. The caller owns the client and must end it with `stop_kazoo`.
     """
     from kazoo.client import KazooClient
-    from kazoo.exceptions import KazooException
+    from kazoo.exceptions import (
+        AuthFailedError,
+        ConnectionLoss,
+        KazooException,
+        SessionClosedRequireSaslError,
+    )
     from kazoo.handlers.threading import KazooTimeoutError
 
+    _quiet_kazoo_login_failures()
     client = KazooClient(hosts=str(zk), timeout=max(timeout, 1.0), logger=_KAZOO_LOG,
                          **kazoo_options)
     try:
@@ -224,11 +230,53 @@ def start_kazoo(zk: ZkConnect, timeout: float, **kazoo_options: Any) -> KazooCli
         stop_kazoo(client)
         raise ConnectionFailure(
             f"ZooKeeper at {zk.hosts_string} did not answer within {timeout:g} s") from None
+    except (AuthFailedError, ConnectionLoss) as exc:
+        if isinstance(exc, ConnectionLoss) and "sasl_options" not in kazoo_options:
+            stop_kazoo(client)
+            raise ConnectionFailure(f"ZooKeeper at {zk.hosts_string} refused the session: "
+                                    "ConnectionLoss") from None
+        # A server that demands SASL closes the session on a bad login; kazoo then reports
+        # a lost connection (its connection thread died with the real error).
+        stop_kazoo(client, wait=1.0)
+        raise AuthenticationFailure(
+            f"ZooKeeper at {zk.hosts_string}: authentication failed (check the user and "
+            "password of --zookeeper-auth)") from None
+    except SessionClosedRequireSaslError:
+        stop_kazoo(client, wait=1.0)
+        raise AuthenticationFailure(
+            f"ZooKeeper at {zk.hosts_string} requires a SASL login: give --zookeeper-auth "
+            "FILE (or zookeeper_auth in the console profile)") from None
     except (KazooException, OSError) as exc:
         stop_kazoo(client)
         raise ConnectionFailure(f"ZooKeeper at {zk.hosts_string} refused the session: "
                                 f"{type(exc).__name__} {exc}".rstrip()) from None
     return client
+
+
+_LOGIN_HOOK_INSTALLED = threading.Event()
+
+
+def _quiet_kazoo_login_failures() -> None:
+    """Keep a rejected ZooKeeper login to the one error line start_kazoo raises.
+
+    kazoo's connection thread ends with an uncaught exception when the server closes the
+    session during a SASL login; Python would print its traceback on stderr. Those go to
+    the debug log instead; every other uncaught exception keeps the previous hook.
+    """
+    if _LOGIN_HOOK_INSTALLED.is_set():
+        return
+    _LOGIN_HOOK_INSTALLED.set()
+    from kazoo.exceptions import AuthFailedError, SessionClosedRequireSaslError
+
+    previous = threading.excepthook
+
+    def hook(args: threading.ExceptHookArgs) -> None:
+        if isinstance(args.exc_value, (AuthFailedError, SessionClosedRequireSaslError)):
+            _KAZOO_LOG.debug("ZooKeeper login rejected: %s", type(args.exc_value).__name__)
+            return
+        previous(args)
+
+    threading.excepthook = hook
 
 
 def stop_kazoo(client: KazooClient, wait: float = 5.0) -> None:

@@ -507,7 +507,8 @@ class ClusterWatch:
 
         zk_connect = self._target.zk
         assert zk_connect is not None
-        self._zk = start_kazoo(zk_connect, self._target.timeout)
+        self._zk = start_kazoo(zk_connect, self._target.timeout,
+                               **self._target.kazoo_options())
         try:
             ids, self._controller = self._read_ids_and_controller(self._zk)
             deadline = _Deadline(self._target.timeout)

@@ -27,3 +27,8 @@ class ConnectionFailure(PsError):
 
 class NotFound(PsError):
     """Something the user asked for is not there (a file, a cluster, records): exit 1."""
+
+
+class AuthenticationFailure(ConnectionFailure):
+    """ZooKeeper or Kafka rejected our credentials or our TLS trust: exit 1, at once
+    (retrying cannot help, and librdkafka would retry forever)."""

@@ -356,3 +356,25 @@ def load_properties(text: str) -> dict[str, str]:
     Raises PropertiesSyntaxError for a malformed `\\uXXXX` escape, as Java would.
     """
     return PropertiesDocument.parse(text).effective()
+
+
+def read_properties_file(path: str, what: str) -> dict[str, str]:
+    """Key → value of a small properties file the user named (`what` names it in errors:
+    "command config", "ZooKeeper auth file"). ISO-8859-1, as Java reads it.
+
+    Missing or unreadable file: NotFound; malformed escape: UsageError.
+    """
+    from pathlib import Path
+
+    from engine.errors import NotFound
+
+    try:
+        text = Path(path).read_text(encoding="iso-8859-1")
+    except FileNotFoundError:
+        raise NotFound(f"{what} {path} does not exist") from None
+    except OSError as exc:
+        raise NotFound(f"cannot read {what} {path}: {exc.strerror}") from None
+    try:
+        return load_properties(text)
+    except PropertiesSyntaxError as exc:
+        raise UsageError(f"{what} {path}: {exc}") from None

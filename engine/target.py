@@ -22,6 +22,7 @@ from engine.connect import (
     stop_kazoo,
 )
 from engine.errors import UsageError, ValidationError
+from engine.zk_auth import ZkAuth
 
 if TYPE_CHECKING:
     from kazoo.client import KazooClient
@@ -41,6 +42,11 @@ class ClusterTarget:
     client_props: dict[str, str] = field(default_factory=dict)
     # Notes about the --command-config file (Java-only names dropped); the CLI prints them.
     config_hints: tuple[str, ...] = ()
+    # ZooKeeper credentials (--zookeeper-auth FILE or a console profile); None: anonymous.
+    zk_auth: ZkAuth | None = None
+    # Set once the secured listeners accepted our credentials (see kafka_config); a list
+    # because the dataclass is frozen. Not part of equality or repr.
+    _auth_checked: list[bool] = field(default_factory=list, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.zookeeper is not None:
@@ -63,10 +69,16 @@ class ClusterTarget:
         bootstrap = getattr(args, "bootstrap_server", None)
         if not (zookeeper or bootstrap):
             raise UsageError("give --zookeeper or --bootstrap-server")
+        zk_auth_file = getattr(args, "zookeeper_auth", None)
+        zk_auth = None
+        if zk_auth_file:
+            from engine.zk_auth import read_zk_auth
+
+            zk_auth = read_zk_auth(zk_auth_file)
         return cls(zookeeper=zookeeper, bootstrap=bootstrap,
                    command_config=command_config,
                    timeout=getattr(args, "timeout", DEFAULT_TIMEOUT),
-                   client_props=config.props, config_hints=config.hints)
+                   client_props=config.props, config_hints=config.hints, zk_auth=zk_auth)
 
     @property
     def description(self) -> str:
@@ -93,11 +105,15 @@ class ClusterTarget:
         zk = self.zk
         if zk is None:
             raise UsageError("this needs --zookeeper (ZooKeeper mode cluster)")
-        client = start_kazoo(zk, self.timeout)
+        client = start_kazoo(zk, self.timeout, **self.kazoo_options())
         try:
             yield client
         finally:
             stop_kazoo(client)
+
+    def kazoo_options(self) -> dict[str, object]:
+        """Extra KazooClient arguments: the ZooKeeper login, if any."""
+        return self.zk_auth.kazoo_options() if self.zk_auth is not None else {}
 
     def bootstrap_servers(self) -> str:
         """The bootstrap list: as given, or the brokers' matching listeners from ZooKeeper.
@@ -118,5 +134,12 @@ class ClusterTarget:
             "socket.timeout.ms": int(self.timeout * 1000),
         }
         conf.update(self.client_props)
+        if self.security_protocol != "PLAINTEXT" and not self._auth_checked:
+            # librdkafka retries a rejected login forever; find out once, before any
+            # client of this target waits out its timeout on it.
+            from engine.kafka_auth import check_kafka_auth
+
+            check_kafka_auth(conf, self.timeout)
+            self._auth_checked.append(True)
         conf.update(extra)
         return conf

@@ -45,7 +45,11 @@ def _facts(box) -> SandboxFacts:
 
 
 def _reuse_dir(mode: str) -> Path | None:
-    reuse = os.environ.get(f"PS_SANDBOX_REUSE{'_KRAFT' if mode == 'kraft' else ''}")
+    suffix = {"kraft": "_KRAFT", "secure": "_SECURE"}.get(mode, "")
+    reuse = os.environ.get(f"PS_SANDBOX_REUSE{suffix}")
+    if mode == "secure":
+        # Only an explicit state folder: "1" would name the shared, unsecured sandbox.
+        return Path(reuse) if reuse and reuse != "1" else None
     if not reuse:
         return None
     if reuse == "1":
@@ -63,7 +67,8 @@ def _sandbox(mode: str, brokers: int, tmp_name: str):
         return
     box = kafka_sandbox.Sandbox(kafka_sandbox.CACHE / f"{tmp_name}-{os.getpid()}")
     try:
-        box.start(brokers=brokers, mode=mode)
+        box.start(brokers=brokers, mode="zk" if mode == "secure" else mode,
+                  secure=mode == "secure")
     except kafka_sandbox.SandboxError as exc:
         pytest.fail(f"the Kafka sandbox did not start: {exc}")
     try:
@@ -82,3 +87,11 @@ def sandbox():
 def kraft_sandbox():
     """One KRaft node (broker and controller), no ZooKeeper."""
     yield from _sandbox("kraft", 1, "test-kraft")
+
+
+@pytest.fixture(scope="session")
+def secure_sandbox():
+    """ZooKeeper (SASL logins required) + 1 broker with PLAINTEXT, SASL_PLAINTEXT
+    (SCRAM-SHA-256) and SSL listeners; `box.state.facts()` holds the credentials.
+    PS_SANDBOX_REUSE_SECURE=<state dir> reuses one started with `start --secure`."""
+    yield from _sandbox("secure", 1, "test-secure")

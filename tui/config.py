@@ -7,6 +7,7 @@ The file lives at the platform's config path (`platformdirs`), or wherever
 
     [profiles.prod]
     zookeeper = "zk1:2181,zk2:2181/kafka"
+    zookeeper_auth = "/etc/ps-console/zk-auth.properties"   # credentials stay in that file
     topic = "__confluent.support.metrics"
     broker_configs = ["/etc/kafka/server.properties"]
     read_only = true
@@ -41,6 +42,7 @@ _FIELDS: dict[str, str] = {
     "zookeeper": "ZOOKEEPER",
     "bootstrap": "BOOTSTRAP",
     "command_config": "COMMAND_CONFIG",
+    "zookeeper_auth": "ZOOKEEPER_AUTH",
     "topic": "TOPIC",
     "broker_configs": "BROKER_CONFIGS",
     "read_only": "READ_ONLY",
@@ -65,6 +67,7 @@ class ConsoleConfig:
     zookeeper: str | None = None
     bootstrap: str | None = None
     command_config: str | None = None
+    zookeeper_auth: str | None = None  # a path: the credentials themselves stay in that file
     topic: str = DEFAULT_TOPIC
     broker_configs: tuple[str, ...] = ()
     read_only: bool = False
@@ -191,6 +194,7 @@ def load_config(args: argparse.Namespace | None = None,
             "zookeeper": getattr(args, "zookeeper", None),
             "bootstrap": getattr(args, "bootstrap_server", None),
             "command_config": getattr(args, "command_config", None),
+            "zookeeper_auth": getattr(args, "zookeeper_auth", None),
             "topic": getattr(args, "topic", None),
         }
         for name, value in flags.items():

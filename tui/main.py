@@ -69,13 +69,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _target(config: ConsoleConfig, timeout: float | None) -> ClusterTarget:
     from engine.client_config import load_client_config
+    from engine.zk_auth import read_zk_auth
     from tui.backend import CONSOLE_TIMEOUT
 
     props = load_client_config(config.command_config) if config.command_config else {}
+    zk_auth = read_zk_auth(config.zookeeper_auth) if config.zookeeper_auth else None
     return ClusterTarget(zookeeper=config.zookeeper, bootstrap=config.bootstrap,
                          command_config=config.command_config,
                          timeout=CONSOLE_TIMEOUT if timeout is None else timeout,
-                         client_props=props)
+                         client_props=props, zk_auth=zk_auth)
 
 
 if __name__ == "__main__":

@@ -73,7 +73,8 @@ def run_agent(args: argparse.Namespace) -> int:
                            bootstrap=args.bootstrap_server,
                            command_config=args.command_config, timeout=args.timeout,
                            interval_seconds=args.interval_seconds,
-                           grace_seconds=args.grace_seconds)
+                           grace_seconds=args.grace_seconds,
+                           zookeeper_auth=args.zookeeper_auth)
         print(line)
         return code
     if args.grace_seconds is not None:
@@ -83,7 +84,7 @@ def run_agent(args: argparse.Namespace) -> int:
     agent = Agent(args.broker_config, kafka_home=args.kafka_home, zookeeper=args.zookeeper,
                   bootstrap=args.bootstrap_server, command_config=args.command_config,
                   interval_seconds=args.interval_seconds, state_dir=args.state_dir,
-                  timeout=args.timeout)
+                  timeout=args.timeout, zookeeper_auth=args.zookeeper_auth)
     return _supervise(agent, once=args.once)
 
 

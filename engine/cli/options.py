@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 from engine.target import DEFAULT_TIMEOUT, DEFAULT_TOPIC
+from engine.zk_auth import FILE_HELP as ZK_AUTH_HELP
 
 
 def add_cluster_options(parser: argparse.ArgumentParser, required: bool = True,
@@ -20,6 +21,7 @@ def add_cluster_options(parser: argparse.ArgumentParser, required: bool = True,
                        help="Kafka brokers to bootstrap from (clusters without ZooKeeper)")
     parser.add_argument("--command-config", metavar="FILE",
                         help="client properties with librdkafka names (security, SASL, SSL)")
+    parser.add_argument("--zookeeper-auth", metavar="FILE", help=ZK_AUTH_HELP)
     if topic:
         parser.add_argument("--topic", default=DEFAULT_TOPIC,
                             help=f"support topic (default {DEFAULT_TOPIC})")

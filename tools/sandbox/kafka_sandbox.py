@@ -9,7 +9,10 @@ processes it started, never anything found by name.
 Commands (each prints `KEY=VALUE` lines that shells and tests can read):
 
     fetch                         download Kafka into the cache (a no-op when present)
-    start [--brokers N] [--mode zk|kraft] [--timeout S]
+    start [--brokers N] [--mode zk|kraft] [--timeout S] [--secure]
+                                  --secure (ZooKeeper mode): brokers add SASL_PLAINTEXT
+                                  (SCRAM-SHA-256) and SSL listeners, ZooKeeper takes SASL
+                                  DIGEST-MD5 logins and Kafka protects its znodes with ACLs
     status                        the connection facts and the state of every process
     env                           the connection facts only
     stop                          brokers first, then ZooKeeper; removes the run folder
@@ -24,6 +27,7 @@ import argparse
 import base64
 import json
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -155,6 +159,12 @@ class State:
     controller_port: int = 0
     procs: list[Proc] = field(default_factory=list)
     cluster_id: str = ""
+    # Secured runs only (start --secure): per-broker ports of the extra listeners, and
+    # throw-away credentials generated for this run (test-only, never reused).
+    secure: bool = False
+    sasl_ports: list[int] = field(default_factory=list)
+    ssl_ports: list[int] = field(default_factory=list)
+    credentials: dict[str, str] = field(default_factory=dict)
 
     @property
     def brokers(self) -> list[Proc]:
@@ -168,6 +178,15 @@ class State:
         out = {"KAFKA_BOOTSTRAP": ",".join(f"127.0.0.1:{b.port}" for b in self.brokers)}
         if self.mode == "zk":
             out["KAFKA_ZK_CONNECT"] = f"127.0.0.1:{self.zk_port}{CHROOT}"
+        if self.secure:
+            c = self.credentials
+            out["KAFKA_BOOTSTRAP_SASL"] = ",".join(f"127.0.0.1:{p}" for p in self.sasl_ports)
+            out["KAFKA_BOOTSTRAP_SSL"] = ",".join(f"127.0.0.1:{p}" for p in self.ssl_ports)
+            out["KAFKA_CA_PEM"] = str(Path(self.dir) / "tls" / "ca.pem")
+            out["KAFKA_SASL_USER"] = c["sasl_user"]
+            out["KAFKA_SASL_PASSWORD"] = c["sasl_password"]
+            out["KAFKA_ZK_USER"] = c["zk_user"]
+            out["KAFKA_ZK_PASSWORD"] = c["zk_password"]
         out["KAFKA_SANDBOX_MODE"] = self.mode
         out["KAFKA_SANDBOX_DIR"] = self.dir
         out["KAFKA_VERSION"] = self.version
@@ -203,9 +222,12 @@ class Sandbox:
         return self.state is not None and any(
             pid_alive(p.pid) and owns(p.pid, self.state.run_id) for p in self.state.procs)
 
-    def start(self, brokers: int = 3, mode: str = "zk", timeout: float = 90.0) -> State:
+    def start(self, brokers: int = 3, mode: str = "zk", timeout: float = 90.0,
+              secure: bool = False) -> State:
         if mode not in ("zk", "kraft"):
             raise SandboxError(f"unknown mode {mode!r}: use zk or kraft")
+        if secure and mode != "zk":
+            raise SandboxError("--secure needs ZooKeeper mode (the point is ZooKeeper auth)")
         if mode == "kraft" and brokers != 1:
             raise SandboxError("the KRaft sandbox has exactly one node")
         if self.is_running():
@@ -217,10 +239,12 @@ class Sandbox:
         self.state_dir.mkdir(parents=True)
         run_id = uuid.uuid4().hex[:12]
         self.state = State(run_id=run_id, mode=mode, version=self.version,
-                           dir=str(self.state_dir))
+                           dir=str(self.state_dir), secure=secure)
         (self.state_dir / "log4j.properties").write_text(LOG4J)
         started = time.monotonic()
         try:
+            if secure:
+                self._write_security_files()
             if mode == "zk":
                 self._start_zookeeper(lib)
                 self._wait_zookeeper(timeout=20)
@@ -232,6 +256,8 @@ class Sandbox:
                 self._launch_broker(b, lib)
             self.state.save()
             self.wait_ready(timeout=timeout)
+            if secure:
+                self._add_scram_user(timeout=timeout)
         except BaseException:
             self.stop()
             raise
@@ -253,6 +279,141 @@ class Sandbox:
                                     env=env, cwd=self.state_dir)
         return proc.pid
 
+    def _jvm(self, base: list[str]) -> list[str]:
+        """JVM flags for a sandbox process; secured runs add their JAAS file (ZooKeeper
+        reads its Server section, brokers their Client section)."""
+        assert self.state is not None
+        if not self.state.secure:
+            return base
+        return [*base, f"-Djava.security.auth.login.config={self.state_dir / 'jaas.conf'}"]
+
+    def _write_security_files(self) -> None:
+        """Credentials, JAAS file, CA and broker certificate for a secured run.
+
+        The CA and broker key pair come from keytool (PKCS12). librdkafka wants the CA as
+        PEM, hence the -rfc export; the broker keystore holds the CA-signed chain.
+        """
+        assert self.state is not None
+        creds = {
+            "sasl_user": "ps-operator",
+            "sasl_password": secrets.token_urlsafe(15),
+            # Kafka's ZooKeeper ACLs name the SASL user the brokers log in as; an operator
+            # who must read protected znodes logs in as that same user.
+            "zk_user": "kafka",
+            "zk_password": secrets.token_urlsafe(15),
+            "store_password": secrets.token_urlsafe(15),
+        }
+        self.state.credentials = creds
+        (self.state_dir / "jaas.conf").write_text(
+            "Server {\n  org.apache.zookeeper.server.auth.DigestLoginModule required\n"
+            f'  user_{creds["zk_user"]}="{creds["zk_password"]}";\n}};\n'
+            "Client {\n  org.apache.zookeeper.server.auth.DigestLoginModule required\n"
+            f'  username="{creds["zk_user"]}" password="{creds["zk_password"]}";\n}};\n')
+        tls = self.state_dir / "tls"
+        tls.mkdir()
+        pw = creds["store_password"]
+        san = "SAN=IP:127.0.0.1,DNS:localhost"
+        ca, broker = str(tls / "ca.p12"), str(tls / "broker.p12")
+        steps = [
+            ["-genkeypair", "-alias", "ca", "-keyalg", "RSA", "-keysize", "2048",
+             "-dname", "CN=ps-console sandbox CA", "-ext", "bc:c", "-validity", "30",
+             "-storetype", "PKCS12", "-keystore", ca, "-storepass", pw],
+            ["-exportcert", "-rfc", "-alias", "ca", "-keystore", ca, "-storepass", pw,
+             "-file", str(tls / "ca.pem")],
+            ["-genkeypair", "-alias", "broker", "-keyalg", "RSA", "-keysize", "2048",
+             "-dname", "CN=localhost", "-ext", san, "-validity", "30",
+             "-storetype", "PKCS12", "-keystore", broker, "-storepass", pw],
+            ["-certreq", "-alias", "broker", "-keystore", broker, "-storepass", pw,
+             "-file", str(tls / "broker.csr")],
+            ["-gencert", "-rfc", "-alias", "ca", "-keystore", ca, "-storepass", pw,
+             "-infile", str(tls / "broker.csr"), "-outfile", str(tls / "broker.pem"),
+             "-ext", san, "-ext", "KU=digitalSignature,keyEncipherment",
+             "-ext", "EKU=serverAuth", "-validity", "30"],
+            ["-importcert", "-noprompt", "-alias", "ca", "-file", str(tls / "ca.pem"),
+             "-keystore", broker, "-storepass", pw],
+            ["-importcert", "-alias", "broker", "-file", str(tls / "broker.pem"),
+             "-keystore", broker, "-storepass", pw],
+            # A truststore for Java clients (librdkafka uses ca.pem).
+            ["-importcert", "-noprompt", "-alias", "ca", "-file", str(tls / "ca.pem"),
+             "-storetype", "PKCS12", "-keystore", str(tls / "truststore.p12"),
+             "-storepass", pw],
+        ]
+        if shutil.which("keytool") is None:
+            raise SandboxError("keytool (JDK) is not on PATH: --secure needs it")
+        for step in steps:
+            done = subprocess.run(["keytool", *step], capture_output=True, text=True,
+                                  timeout=60)
+            if done.returncode != 0:
+                raise SandboxError(f"keytool {step[0]} failed:\n{done.stdout}{done.stderr}")
+
+    def _secure_listeners(self) -> tuple[str, str]:
+        """Broker properties that add the SASL_PLAINTEXT and SSL listeners (secured runs).
+
+        Brokers talk to each other on PLAINTEXT; only clients use the secured listeners.
+        """
+        assert self.state is not None
+        sasl, tls = free_port(), free_port()
+        self.state.sasl_ports.append(sasl)
+        self.state.ssl_ports.append(tls)
+        pw = self.state.credentials["store_password"]
+        return (
+            f"SASL_PLAINTEXT://127.0.0.1:{sasl},SSL://127.0.0.1:{tls}",
+            "inter.broker.listener.name=PLAINTEXT\n"
+            "sasl.enabled.mechanisms=SCRAM-SHA-256\n"
+            "listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config="
+            "org.apache.kafka.common.security.scram.ScramLoginModule required;\n"
+            f"ssl.keystore.location={self.state_dir / 'tls' / 'broker.p12'}\n"
+            f"ssl.keystore.type=PKCS12\nssl.keystore.password={pw}\nssl.key.password={pw}\n"
+            "ssl.client.auth=none\n"
+            # Kafka creates its znodes with SASL ACLs (world read except the sensitive
+            # paths); the login comes from the Client section of the JAAS file.
+            "zookeeper.set.acl=true\n")
+
+    def _add_scram_user(self, timeout: float) -> None:
+        """Create the SCRAM-SHA-256 client user (over PLAINTEXT), then wait until a login
+        on the SASL listener and a handshake on the SSL listener both succeed."""
+        from confluent_kafka.admin import (
+            AdminClient,
+            ScramCredentialInfo,
+            ScramMechanism,
+            UserScramCredentialUpsertion,
+        )
+
+        assert self.state is not None
+        facts = self.state.facts()
+        creds = self.state.credentials
+        admin = AdminClient({"bootstrap.servers": facts["KAFKA_BOOTSTRAP"],
+                             "logger": _quiet_logger()})
+        upsert = UserScramCredentialUpsertion(
+            creds["sasl_user"], ScramCredentialInfo(ScramMechanism.SCRAM_SHA_256, 4096),
+            creds["sasl_password"].encode())
+        for fut in admin.alter_user_scram_credentials([upsert], request_timeout=10).values():
+            fut.result(timeout=15)
+        checks = {
+            "SASL_PLAINTEXT": {"bootstrap.servers": facts["KAFKA_BOOTSTRAP_SASL"],
+                               "security.protocol": "SASL_PLAINTEXT",
+                               "sasl.mechanism": "SCRAM-SHA-256",
+                               "sasl.username": creds["sasl_user"],
+                               "sasl.password": creds["sasl_password"]},
+            "SSL": {"bootstrap.servers": facts["KAFKA_BOOTSTRAP_SSL"],
+                    "security.protocol": "SSL", "ssl.ca.location": facts["KAFKA_CA_PEM"]},
+        }
+        deadline = time.monotonic() + timeout
+        for name, conf in checks.items():
+            last = ""
+            while True:
+                try:
+                    md = AdminClient({**conf, "logger": _quiet_logger()}).list_topics(timeout=2)
+                    if len(md.brokers) == len(self.state.brokers):
+                        break
+                    last = f"{len(md.brokers)} brokers"
+                except Exception as exc:  # noqa: BLE001 - any failure means "not yet"
+                    last = str(exc)
+                if time.monotonic() > deadline:
+                    raise SandboxError(f"the {name} listeners did not accept the sandbox "
+                                       f"client in time ({last})")
+                time.sleep(0.5)
+
     def _start_zookeeper(self, lib: Path) -> None:
         assert self.state is not None
         port = free_port()
@@ -262,9 +423,14 @@ class Sandbox:
         cfg.write_text(
             f"tickTime=2000\ndataDir={data}\nclientPort={port}\n"
             "clientPortAddress=127.0.0.1\nmaxClientCnxns=0\nadmin.enableServer=false\n"
-            "4lw.commands.whitelist=ruok,srvr,mntr,envi,stat\n")
+            "4lw.commands.whitelist=ruok,srvr,mntr,envi,stat\n"
+            # Secured: SASL logins, and no operation at all without one (Kafka's own ACLs
+            # leave most znodes world-readable, so this is what makes credentials needed).
+            + ("authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider\n"
+               "enforce.auth.enabled=true\nenforce.auth.schemes=sasl\n"
+               if self.state.secure else ""))
         self.state.zk_port = port
-        pid = self._java("zookeeper", ZK_JVM,
+        pid = self._java("zookeeper", self._jvm(ZK_JVM),
                          ["org.apache.zookeeper.server.quorum.QuorumPeerMain", str(cfg)], lib)
         self.state.procs.append(Proc("zookeeper", pid, port,
                                      str(self.state_dir / "zookeeper.log"), str(cfg)))
@@ -303,11 +469,16 @@ class Sandbox:
     def _write_zk_broker(self, i: int) -> None:
         assert self.state is not None
         port = free_port()
+        listeners, security = f"PLAINTEXT://127.0.0.1:{port}", ""
+        if self.state.secure:
+            more, security = self._secure_listeners()
+            listeners += "," + more
         cfg = self.state_dir / f"server-{i}.properties"
         cfg.write_text(
             f"broker.id={i}\n"
-            f"listeners=PLAINTEXT://127.0.0.1:{port}\n"
-            f"advertised.listeners=PLAINTEXT://127.0.0.1:{port}\n"
+            f"listeners={listeners}\n"
+            f"advertised.listeners={listeners}\n"
+            + security +
             f"zookeeper.connect=127.0.0.1:{self.state.zk_port}{CHROOT}\n"
             "zookeeper.session.timeout.ms=6000\n"
             # One replica for internal topics so that a single stopped broker in a
@@ -346,7 +517,8 @@ class Sandbox:
                                      str(self.state_dir / "kafka-1.log"), str(cfg)))
 
     def _launch_broker(self, broker: Proc, lib: Path) -> None:
-        broker.pid = self._java(broker.name, BROKER_JVM, ["kafka.Kafka", broker.config], lib)
+        broker.pid = self._java(broker.name, self._jvm(BROKER_JVM),
+                                ["kafka.Kafka", broker.config], lib)
 
     # ---- readiness --------------------------------------------------------------------
 
@@ -392,12 +564,21 @@ class Sandbox:
         self.state.save()
         return True, "ready"
 
+    def _kazoo_auth(self) -> dict[str, object]:
+        """kazoo options that log in to a secured run's ZooKeeper (none otherwise)."""
+        assert self.state is not None
+        if not self.state.secure:
+            return {}
+        c = self.state.credentials
+        return {"sasl_options": {"mechanism": "DIGEST-MD5", "username": c["zk_user"],
+                                 "password": c["zk_password"]}}
+
     def _zk_children(self, path: str) -> list[str] | None:
         from kazoo.client import KazooClient
         from kazoo.exceptions import NoNodeError
 
         zk = KazooClient(hosts=f"127.0.0.1:{self.state.zk_port}", timeout=3,
-                         logger=_quiet_logger())
+                         logger=_quiet_logger(), **self._kazoo_auth())
         try:
             zk.start(timeout=3)
             return zk.get_children(path)
@@ -414,7 +595,7 @@ class Sandbox:
         from kazoo.exceptions import NoNodeError
 
         zk = KazooClient(hosts=f"127.0.0.1:{self.state.zk_port}", timeout=3,
-                         logger=_quiet_logger())
+                         logger=_quiet_logger(), **self._kazoo_auth())
         try:
             zk.start(timeout=3)
             return zk.get(path)[0]
@@ -507,7 +688,7 @@ class Sandbox:
         zk = self.state.zk
         if pid_alive(zk.pid) and owns(zk.pid, self.state.run_id):
             return
-        zk.pid = self._java("zookeeper", ZK_JVM,
+        zk.pid = self._java("zookeeper", self._jvm(ZK_JVM),
                             ["org.apache.zookeeper.server.quorum.QuorumPeerMain", zk.config],
                             lib_dir(self.state.version))
         self.state.save()
@@ -570,6 +751,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--brokers", type=int, default=int(os.environ.get("BROKERS", 3)))
     p.add_argument("--mode", choices=["zk", "kraft"], default=os.environ.get("MODE", "zk"))
     p.add_argument("--timeout", type=float, default=90.0)
+    p.add_argument("--secure", action="store_true",
+                   default=os.environ.get("SECURE", "") not in ("", "0"),
+                   help="add SASL_PLAINTEXT (SCRAM-SHA-256) and SSL listeners and "
+                        "ZooKeeper SASL auth; credentials are printed as facts")
     sub.add_parser("status")
     sub.add_parser("env")
     p = sub.add_parser("stop")
@@ -586,7 +771,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"KAFKA_LIB={lib}\nKAFKA_LIB_MB={size / 1e6:.1f}")
         elif args.cmd == "start":
             brokers = 1 if args.mode == "kraft" else args.brokers
-            box.start(brokers=brokers, mode=args.mode, timeout=args.timeout)
+            box.start(brokers=brokers, mode=args.mode, timeout=args.timeout,
+                      secure=args.secure)
             print("\n".join(box.status_lines()))
             print(f"KAFKA_SANDBOX_READY_SECONDS={box.ready_seconds:.1f}")
         elif args.cmd == "status":

@@ -1,0 +1,102 @@
+"""Fail fast when a secured Kafka listener rejects the client's credentials or TLS trust.
+
+librdkafka treats a failed SASL login or TLS handshake like a network error: it reconnects
+forever and a metadata call only ends at its timeout with "Broker transport failure". The
+real cause only reaches the application through `error_cb`. `check_kafka_auth` opens one
+short-lived AdminClient, asks for metadata in short slices and turns the first
+authentication or TLS error into an `AuthenticationFailure` with one readable line.
+`ClusterTarget.kafka_config` calls it once per target for every non-PLAINTEXT protocol.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable, Mapping
+
+from engine.errors import AuthenticationFailure, ConnectionFailure
+
+_LOG = logging.getLogger("engine.librdkafka")
+
+# A slice short enough to notice an error_cb report soon after it arrives.
+_SLICE = 0.25
+
+_HINTS = {
+    "sasl": "check sasl.mechanism, sasl.username and sasl.password in --command-config",
+    "ssl": "check ssl.ca.location in --command-config (the CA that signed the brokers' "
+           "certificates)",
+}
+
+
+def mask(text: str, secrets: Iterable[str]) -> str:
+    """`text` with every secret value replaced by ***."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text
+
+
+def secret_values(props: Mapping[str, object]) -> list[str]:
+    """The values of client properties that hold secrets (passwords, keys, JAAS, tokens)."""
+    words = ("password", "secret", "jaas", "token", ".pem", "key")
+    return [str(v) for k, v in props.items()
+            if isinstance(v, str) and v and any(w in k for w in words)
+            and not k.endswith(".location")]
+
+
+def _fatal_codes() -> dict[int, str]:
+    from confluent_kafka import KafkaError
+
+    return {KafkaError._AUTHENTICATION: "sasl",
+            KafkaError.SASL_AUTHENTICATION_FAILED: "sasl",
+            KafkaError._SSL: "ssl"}
+
+
+def check_kafka_auth(conf: Mapping[str, object], timeout: float) -> None:
+    """Connect with `conf` until metadata arrives (return), an authentication or TLS error
+    is reported (AuthenticationFailure), or `timeout` passes (ConnectionFailure).
+
+    A configuration librdkafka refuses is left for the caller's own client to report.
+    """
+    from confluent_kafka import KafkaException
+    from confluent_kafka.admin import AdminClient
+
+    where = f"Kafka at {conf.get('bootstrap.servers', '?')}"
+    secrets = secret_values(conf)
+    seen: list = []
+    probe = dict(conf)
+    probe["error_cb"] = seen.append
+    if _LOG.isEnabledFor(logging.DEBUG):
+        probe["logger"] = _LOG
+    else:
+        probe["log_level"] = 0
+    try:
+        admin = AdminClient(probe)
+    except (KafkaException, ValueError, TypeError):
+        return
+    fatal = _fatal_codes()
+    deadline = time.monotonic() + timeout
+    last = "no answer"
+    # Bounded by the deadline: every pass waits at most one slice.
+    while True:
+        remaining = deadline - time.monotonic()
+        try:
+            admin.list_topics(timeout=max(min(_SLICE, remaining), 0.05))
+            return
+        except KafkaException as exc:
+            err = exc.args[0] if exc.args else None
+            last = err.str() if hasattr(err, "str") else str(exc)
+        admin.poll(0)  # serves error_cb on this thread
+        for err in seen:
+            kind = fatal.get(err.code())
+            if kind is not None:
+                reason = mask(err.str().splitlines()[0], secrets)
+                _LOG.debug("authentication failure: %s", reason)
+                raise AuthenticationFailure(f"{where}: authentication failed: {reason} "
+                                            f"({_HINTS[kind]})")
+        if seen:
+            last = seen[-1].str()
+        seen.clear()
+        if remaining <= 0:
+            raise ConnectionFailure(f"{where} did not answer within {timeout:g} s "
+                                    f"({mask(last.splitlines()[0], secrets)})")
