@@ -20,7 +20,7 @@ from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.reactive import reactive
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.worker import Worker, WorkerState
 
 from engine.errors import PsError
@@ -45,6 +45,12 @@ BACKOFF_MAX = 30.0
 # topic without any ZooKeeper event.
 AGE_TICK_SECONDS = 15.0
 PERIODIC_REFRESH_SECONDS = 60.0
+
+# What the header says while the ZooKeeper watch is not connected (kazoo's states).
+ZK_OUTAGE = {
+    "suspended": "ZooKeeper unreachable: reconnecting by itself",
+    "lost": "ZooKeeper session lost: reconnecting by itself",
+}
 
 # Actions that write something; `--read-only` hides them all.
 WRITE_ACTIONS = frozenset({"report_now", "save_settings", "send_report"})
@@ -108,6 +114,9 @@ class ConsoleApp(App[int]):
         self._shown_generation = -1
         self._backoff = BACKOFF_START
         self._retry_timer: Any = None
+        # The watch's last word on ZooKeeper when it is not "connected" (else None).
+        self._zk_down: str | None = None
+        self._export_opening = False  # `e` pressed twice before the dialog shows
         self.reached_via = backend.description
         if config.keys:
             self.set_keymap(config.keys)
@@ -177,7 +186,7 @@ class ConsoleApp(App[int]):
         self._backoff = BACKOFF_START
         snap = message.snapshot
         self.cluster_id = snap.cluster_id or "?"
-        if not self.conn_state.startswith("zk "):
+        if self._zk_down is None:
             self.conn_state = "connected"
         self.snapshot = snap
         if self._use_watch and self._watch is None and self.backend.target and \
@@ -221,9 +230,15 @@ class ConsoleApp(App[int]):
             self.notify(f"broker {gone} left the cluster", severity="warning")
         elif kind == "ConnectionChanged":
             state = str(getattr(event, "state", "")).rsplit(".", 1)[-1].lower()
-            self.conn_state = f"zk {state}"
             if state != "connected":
+                self._zk_down = state
+                self.conn_state = ZK_OUTAGE.get(state, f"ZooKeeper {state}")
+                self.notify(f"lost the connection to ZooKeeper ({state}); the console "
+                            "reconnects by itself", title="ZooKeeper", severity="warning",
+                            timeout=6)
                 return
+            self._zk_down = None
+            self.conn_state = "ZooKeeper back, reading the cluster..."
         elif kind == "ControllerChanged" and snap is not None:
             snap.controller_id = event.controller_id
             self.snapshot = snap
@@ -232,6 +247,9 @@ class ConsoleApp(App[int]):
     # -- errors from workers -------------------------------------------------------------
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group == "export-name" and event.state in (
+                WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
+            self._export_opening = False  # the dialog is up (or will not come)
         if event.state != WorkerState.ERROR:
             return
         error = event.worker.error
@@ -266,16 +284,33 @@ class ConsoleApp(App[int]):
                         "profile of the config file.")
         return False
 
+    def _may_open(self, kind: type[Screen[Any]]) -> bool:
+        """Whether `s`, `t` or `e` may open `kind` now: never a second copy of the screen
+        on top, and never over a dialog (help, confirmation, error) still waiting for an
+        answer."""
+        top = self.screen
+        return not isinstance(top, (kind, ModalScreen))
+
+    def _open(self, screen: Screen[Any]) -> None:
+        """Show a Settings or Report now screen: on top of Cluster or Reports, or in place
+        of the other one (the stack never grows past one of them)."""
+        if isinstance(self.screen, (SettingsScreen, ReportNowScreen)):
+            self.switch_screen(screen)
+        else:
+            self.push_screen(screen)
+
     def action_settings(self) -> None:
-        if self._need_broker_config():
-            self.push_screen(SettingsScreen(self.config.broker_configs))
+        if self._may_open(SettingsScreen) and self._need_broker_config():
+            self._open(SettingsScreen(self.config.broker_configs))
 
     def action_report_now(self) -> None:
-        if self._need_broker_config():
-            self.push_screen(ReportNowScreen(self.config.broker_configs))
+        if self._may_open(ReportNowScreen) and self._need_broker_config():
+            self._open(ReportNowScreen(self.config.broker_configs))
 
     def action_export(self) -> None:
-        self.open_export()
+        if self._may_open(ExportDialog) and not self._export_opening:
+            self._export_opening = True
+            self.open_export()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="export-name")
     def open_export(self) -> None:

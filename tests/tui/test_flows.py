@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import zipfile
 from pathlib import Path
 
 import pytest
 from conftest import SIZE, sandbox_app, wait_for
+from rich.console import Console
 from textual.widgets import DataTable, Input
 
 from engine.bundle import open_bundle
@@ -17,6 +19,13 @@ from tui.screens.report_now import ReportNowScreen
 from tui.screens.settings import SettingsScreen
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.anyio]
+
+
+def _text(widget) -> str:
+    """What a Static shows, as plain text (a Rich table's str() is only its repr)."""
+    console = Console(width=200, file=io.StringIO(), record=True)
+    console.print(widget.content)
+    return console.export_text()
 
 
 def _broker_config(sandbox, tmp_path: Path, topic: str) -> Path:
@@ -101,6 +110,13 @@ async def test_t_sends_a_report_that_appears_in_reports(sandbox, report_topic, t
         await wait_for(pilot, lambda: screen.sent is not None, timeout=60)
         topic_result = [d for d in screen.sent.destinations if d.destination == "topic"]
         assert topic_result and topic_result[0].ok
+        # After sending, no pane still shows the dry run's "would send".
+        result = _text(screen.query_one("#report-result"))
+        detail = _text(screen.query_one("#report-detail"))
+        assert "result per destination" in result and "ok" in result
+        assert "would send" not in result + detail
+        assert "The report that was sent" in detail
+        assert "SENT: 1 of 1" in _text(screen.query_one("#report-status"))
         await pilot.press("escape")
         await pilot.press("r")
         await wait_for(pilot, lambda: table.row_count >= 1 and any(
@@ -152,7 +168,44 @@ async def test_settings_changed_on_disk_is_not_overwritten(sandbox, report_topic
         await pilot.press("y")
         status = screen.query_one("#settings-status")
         await wait_for(pilot, lambda: "changed on disk" in str(status.visual))
-    assert "customer.id" not in config.read_text("latin-1")
+        assert "customer.id" not in config.read_text("latin-1")
+        # The way forward: read the file again keeping the edit, review the new diff, save.
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: "your edits kept" in str(status.visual))
+        assert screen.query_one("#setting-1", Input).value == "c0"
+        assert screen.changes() == {"confluent.support.customer.id": "c0"}
+        await pilot.press("ctrl+s")
+        await pilot.pause(0.2)
+        await pilot.press("y")
+        await wait_for(pilot, lambda: "customer.id=c0" in config.read_text("latin-1"))
+    after = config.read_text("latin-1")
+    assert "# edited by someone else" in after  # the other writer's change survived
+
+
+async def test_app_keys_never_stack_a_second_copy(sandbox, report_topic, tmp_path):
+    config = _broker_config(sandbox, tmp_path, report_topic)
+    app = sandbox_app(sandbox, report_topic, broker_configs=(str(config),))
+    async with app.run_test(size=SIZE) as pilot:
+        base = len(app.screen_stack)
+        await pilot.press("s")
+        await wait_for(pilot, lambda: isinstance(app.screen, SettingsScreen))
+        settings = app.screen
+        await pilot.press("s")
+        await pilot.pause(0.2)
+        assert app.screen is settings and len(app.screen_stack) == base + 1
+        await pilot.press("t")  # Report now takes the place of Settings
+        await wait_for(pilot, lambda: isinstance(app.screen, ReportNowScreen))
+        assert len(app.screen_stack) == base + 1
+        await pilot.press("t")
+        await pilot.pause(0.2)
+        assert len(app.screen_stack) == base + 1
+        await pilot.press("e", "e")
+        await wait_for(pilot, lambda: isinstance(app.screen, ExportDialog))
+        await pilot.press("e")  # typed into the file name, not a second dialog
+        await pilot.pause(0.2)
+        assert sum(isinstance(s, ExportDialog) for s in app.screen_stack) == 1
+        await pilot.press("escape", "escape")
+        await wait_for(pilot, lambda: len(app.screen_stack) == base)
 
 
 async def test_read_only_offers_no_save_and_no_report_now(sandbox, report_topic, tmp_path):

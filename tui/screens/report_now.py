@@ -16,7 +16,7 @@ from textual.widgets import Footer, Select, Static
 
 from engine.errors import PsError
 from tui.messages import DryRunReady, ReportSent, ServiceError
-from tui.model import describe_value, flatten
+from tui.model import describe_value, flatten, fmt_time
 from tui.screens.confirm import ConfirmDialog
 from tui.widgets.header import ConsoleHeader
 
@@ -25,8 +25,12 @@ if TYPE_CHECKING:
 
 
 def outcome_table(outcome: Any, now: float, fields: bool,
-                  plan: list[tuple[str, str]] | None = None) -> Table:
-    table = Table(box=None, show_header=False, expand=True, padding=(0, 1))
+                  plan: list[tuple[str, str]] | None = None, destinations: bool = True,
+                  title: str | None = None) -> Table:
+    """A report as rows: the plan (dry run) or each destination's result (sent), the
+    size, and with `fields` every field of the record."""
+    table = Table(box=None, show_header=False, expand=True, padding=(0, 1), title=title,
+                  title_justify="left", title_style="bold")
     table.add_column("what", style="bold", no_wrap=True)
     table.add_column("value", overflow="fold")
     table.add_row("broker", str(outcome.broker_id))
@@ -36,7 +40,7 @@ def outcome_table(outcome: Any, now: float, fields: bool,
         table.add_row("state", "Proactive Support is disabled for this broker")
     for destination, where in plan or ():
         table.add_row(destination, Text.assemble(("would send", "cyan"), "  ", where))
-    for dest in [] if plan is not None else outcome.destinations:
+    for dest in [] if plan is not None or not destinations else outcome.destinations:
         if dest.skipped:
             mark = Text("skipped", style="dim")
         else:
@@ -110,6 +114,8 @@ class ReportNowScreen(Screen[None]):
 
     def action_dry_run(self) -> None:
         self.dry = None
+        self.sent = None
+        self.query_one("#report-result", Static).update("")
         self._set_busy(True, "collecting the report (dry run, nothing is sent)...")
         self.run_report(self.path, True)
 
@@ -144,16 +150,28 @@ class ReportNowScreen(Screen[None]):
         self.plan = message.plan
         self._set_busy(False, "dry run: this is what would be sent. ctrl+t to send it.")
         self.query_one("#report-result", Static).update("")
-        self.query_one("#report-detail", Static).update(
-            outcome_table(self.dry, self.console.clock(), fields=True, plan=self.plan))
+        self.query_one("#report-detail", Static).update(outcome_table(
+            self.dry, self.console.clock(), fields=True, plan=self.plan,
+            title="Dry run: nothing was sent"))
 
     def on_report_sent(self, message: ReportSent) -> None:
         message.stop()
         self.sent = message.outcome
-        ok = [d for d in self.sent.destinations if d.ok]
-        self._set_busy(False, f"sent: {len(ok)} destination(s) accepted the report")
-        self.query_one("#report-result", Static).update(
-            outcome_table(self.sent, self.console.clock(), fields=False))
+        now = self.console.clock()
+        tried = [d for d in self.sent.destinations if not d.skipped]
+        ok = [d for d in tried if d.ok]
+        failed = len(tried) - len(ok)
+        status = f"SENT: {len(ok)} of {len(tried)} destination(s) accepted the report"
+        if failed:
+            status += f", {failed} FAILED"
+        self._set_busy(False, status + ". ctrl+r collects a new dry run.")
+        # Both panes now describe the report that left, not the dry run before it.
+        self.query_one("#report-result", Static).update(outcome_table(
+            self.sent, now, fields=False,
+            title=f"Sent {fmt_time(int(now * 1000))} UTC: result per destination"))
+        self.query_one("#report-detail", Static).update(outcome_table(
+            self.sent, now, fields=True, destinations=False,
+            title="The report that was sent"))
 
     def on_service_error(self, message: ServiceError) -> None:
         if message.what != "report-now":

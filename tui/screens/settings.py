@@ -28,15 +28,19 @@ if TYPE_CHECKING:
 class SettingsScreen(Screen[None]):
     BINDINGS = [
         Binding("ctrl+s", "save_settings", "Save", id="save_settings"),
-        Binding("ctrl+r", "reload", "Reload file", id="reload"),
+        Binding("ctrl+r", "reload", "Reload (keep edits)", id="reload"),
         Binding("escape", "app.pop_screen", "Back", id="back"),
     ]
     HELP = ("The Proactive Support settings of one broker's server.properties. Values are "
             "checked as you type; ctrl+s shows the diff and saves after you confirm. "
-            "Every other line of the file stays as it is.")
+            "Every other line of the file stays as it is. If someone else changed the file "
+            "meanwhile, nothing is written: ctrl+r reads it again and keeps your edits, and "
+            "the next ctrl+s shows them as a diff against the new content.")
     PALETTE = [
         ("Settings: save", "Show the diff, then write the file", "save_settings"),
-        ("Settings: reload", "Read the file again", "reload"),
+        ("Settings: reload", "Read the file again, keeping your edits", "reload"),
+        ("Settings: reload and discard edits", "Read the file again, drop your edits",
+         "discard"),
     ]
 
     def __init__(self, paths: tuple[str, ...]) -> None:
@@ -45,6 +49,9 @@ class SettingsScreen(Screen[None]):
         self.path = paths[0]
         self.loaded: Any = None  # engine.settings.SettingsFile
         self._initial: dict[str, str] = {}
+        # Edits to put back over the file once it is read again (reload keeping edits).
+        self._kept: dict[str, str] = {}
+        self._note: Text | None = None
 
     @property
     def console(self) -> ConsoleApp:
@@ -101,7 +108,11 @@ class SettingsScreen(Screen[None]):
             self._initial[key] = raw
             box = self.query_one(f"#setting-{i}", Input)
             box.disabled = False
-            box.value = raw
+            box.value = self._kept.get(key, raw)
+        kept, self._kept = self._kept, {}
+        # Stays in the status line until the next read of the file.
+        self._note = Text("file read again, your edits kept over its new content. ",
+                          style="bold") if kept else None
         self._status()
 
     @on(Select.Changed, "#settings-file")
@@ -148,16 +159,23 @@ class SettingsScreen(Screen[None]):
             return
         n, bad = len(self.changes()), len(self.problems())
         if self.console.read_only:
-            status.update(Text("read-only: changes cannot be saved", style="bold"))
+            text = Text("read-only: changes cannot be saved", style="bold")
         elif bad:
-            status.update(Text(f"{n} change(s), {bad} invalid: fix them to save",
-                               style="bold red"))
+            text = Text(f"{n} change(s), {bad} invalid: fix them to save", style="bold red")
         else:
-            status.update(f"{n} change(s)" + ("; ctrl+s to review and save" if n else ""))
+            text = Text(f"{n} change(s)" + ("; ctrl+s to review and save" if n else ""))
+        status.update(Text.assemble(self._note, text) if self._note else text)
 
     # -- saving --------------------------------------------------------------------------
 
     def action_reload(self) -> None:
+        """Read the file again; the operator's edits stay in the form, so a save after a
+        change on disk is a new diff against what is there now, never a blind overwrite."""
+        self._kept = self.changes() if self.loaded is not None else {}
+        self.load()
+
+    def action_discard(self) -> None:
+        self._kept = {}
         self.load()
 
     def action_save_settings(self) -> None:
@@ -190,8 +208,9 @@ class SettingsScreen(Screen[None]):
             backup = self.console.backend.save_settings(change)
         except FileChangedError as exc:
             self.post_message(ServiceError(
-                "settings", f"{exc}. Nothing was written: ctrl+r reloads the file "
-                            "(your edits are lost), then edit again."))
+                "settings", f"{exc}. Nothing was written. ctrl+r reads it again and "
+                            "keeps your edits; ctrl+s then shows them as a diff against "
+                            "the new content."))
             return
         except PsError as exc:
             self.post_message(ServiceError("settings", str(exc)))
