@@ -4,7 +4,8 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 SANDBOX := $(PY) tools/sandbox/kafka_sandbox.py
-# BROKERS=1 or MODE=kraft select a smaller sandbox for sandbox-up.
+# BROKERS=1 or MODE=kraft select a smaller sandbox for sandbox-up; SECURE=1 adds SASL/SSL
+# listeners and ZooKeeper logins (read by kafka_sandbox.py from the environment).
 BROKERS ?= 3
 MODE ?= zk
 PYTEST_ARGS ?=
@@ -14,7 +15,7 @@ PYTEST_ARGS ?=
 help:
 	@echo "make demo            a local 3-broker sandbox with agents, then the console"
 	@echo "make test            install everything, run the whole suite against a real sandbox"
-	@echo "make sandbox-up      start ZooKeeper + 3 brokers (BROKERS=1, MODE=kraft)"
+	@echo "make sandbox-up      start ZooKeeper + 3 brokers (BROKERS=1, MODE=kraft, SECURE=1)"
 	@echo "make sandbox-status  connection facts and process state"
 	@echo "make sandbox-down    stop every process the sandbox started"
 	@echo "make dist            build the wheel and sdist into dist/"
