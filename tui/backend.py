@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -209,7 +209,14 @@ class Backend:
 
         assert self.bundle is not None
         opened = open_bundle(self.bundle)
-        return [_row_from_entry(e) for e in opened.entries]
+        rows = [_row_from_entry(e) for e in opened.entries]
+        # A bundle keeps no `broker.id` header, and Basic reports name no broker; but a
+        # broker token belongs to one broker's runtime, so a Basic report whose token an
+        # Enhanced report (which names its broker) also carries is that broker's.
+        owner = {r.record.get("brokerProcessUUID"): r.broker_id for r in rows
+                 if r.broker_id is not None}
+        return [replace(r, broker_id=owner.get(r.record.get("brokerProcessUUID")))
+                if r.broker_id is None and r.ok else r for r in rows]
 
     # -- writing -------------------------------------------------------------------------
 

@@ -1,0 +1,72 @@
+"""The example bundle in the console, as `ps-console open examples/support-metrics-example.zip`
+shows it: the Reports screen, offline, with every broker of the example cluster and the
+damaged entry flagged."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+from conftest import SIZE, wait_for
+from rich.console import Console
+from textual.widgets import DataTable, Static
+
+from engine.bundle import open_bundle
+from tui.app import ConsoleApp
+from tui.backend import Backend
+from tui.config import load_config
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "support-metrics-example.zip"
+
+pytestmark = pytest.mark.anyio
+
+
+def example_facts() -> tuple[set[int], str]:
+    """The brokers the example's reports name, and the entry its comment says is damaged."""
+    opened = open_bundle(str(EXAMPLE))
+    brokers = {e.record["brokerId"] for e in opened.entries if e.ok and e.record and
+               "brokerId" in e.record}
+    comment = json.loads(zipfile.ZipFile(EXAMPLE).comment)
+    (damaged,) = comment["example"]["damaged_on_purpose"]
+    return brokers, damaged["entry"]
+
+
+def rendered(widget: Static) -> str:
+    """The text a Static shows (its content may be a rich Table)."""
+    console = Console(width=120, record=True, file=io.StringIO())
+    console.print(widget.content)
+    return console.export_text()
+
+
+async def test_example_bundle_shows_every_broker_and_the_damaged_entry():
+    brokers, damaged_name = example_facts()
+    assert brokers == {1, 2, 3}
+    damaged_key = "entry " + damaged_name.rsplit(".", 1)[1]
+    cfg = load_config(None)
+    app = ConsoleApp(cfg, Backend(None, cfg.topic, (), bundle=str(EXAMPLE)))
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.screen.query_one("#reports", DataTable)
+        await wait_for(pilot, lambda: table.row_count > 0)
+        rows = {str(table.get_row_at(r)[0]): [str(c) for c in table.get_row_at(r)]
+                for r in range(table.row_count)}
+        assert app.conn_state == "offline"
+        # The latest report of each broker, its Basic reports attributed by their token,
+        # and the damaged entry: nothing else.
+        assert sorted(r[1] for r in rows.values()) == ["-", "1", "2", "3"]
+        assert rows[damaged_key][1] == "-"
+        assert rows[damaged_key][4] == "undecodable"
+        status = str(app.screen.query_one("#reports-status").visual)
+        assert "support-metrics-example.zip" in status
+
+        table.move_cursor(row=table.get_row_index(damaged_key))
+        await pilot.pause()
+        assert "UNDECODABLE" in rendered(app.screen.query_one("#detail-body"))
+
+        await pilot.press("h")  # every report of the bundle, in order
+        await wait_for(pilot, lambda: "every report" in
+                       str(app.screen.query_one("#reports-status").visual) and
+                       "loading" not in str(app.screen.query_one("#reports-status").visual))
+        assert table.row_count == len(open_bundle(str(EXAMPLE)).entries)
