@@ -46,6 +46,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--state-dir", metavar="DIR",
                         help="broker tokens and the spool (default: a per-broker folder "
                              "in the user's state directory)")
+    parser.add_argument("--http-ca-file", metavar="FILE",
+                        help="CA bundle (PEM) that signs the HTTPS endpoint's certificate, "
+                             "for an endpoint with a private CA (default: public CAs)")
     parser.add_argument("--once", action="store_true",
                         help="send one report and exit (no shutdown report)")
     parser.add_argument("--check", action="store_true",
@@ -84,7 +87,8 @@ def run_agent(args: argparse.Namespace) -> int:
     agent = Agent(args.broker_config, kafka_home=args.kafka_home, zookeeper=args.zookeeper,
                   bootstrap=args.bootstrap_server, command_config=args.command_config,
                   interval_seconds=args.interval_seconds, state_dir=args.state_dir,
-                  timeout=args.timeout, zookeeper_auth=args.zookeeper_auth)
+                  timeout=args.timeout, zookeeper_auth=args.zookeeper_auth,
+                  http_ca_file=args.http_ca_file)
     return _supervise(agent, once=args.once)
 
 
