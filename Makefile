@@ -10,7 +10,7 @@ BROKERS ?= 3
 MODE ?= zk
 PYTEST_ARGS ?=
 
-.PHONY: help venv kafka test lint demo dist bench sandbox-up sandbox-down sandbox-status screenshots clean
+.PHONY: help venv kafka test lint demo example-bundle dist bench sandbox-up sandbox-down sandbox-status screenshots clean
 
 help:
 	@echo "make demo            a local 3-broker sandbox with agents, then the console"
@@ -19,6 +19,7 @@ help:
 	@echo "make sandbox-status  connection facts and process state"
 	@echo "make sandbox-down    stop every process the sandbox started"
 	@echo "make dist            build the wheel and sdist into dist/"
+	@echo "make example-bundle  regenerate examples/support-metrics-example.zip"
 	@echo "make bench           every benchmark, one table, bench/RESULTS.md"
 
 $(VENV)/.installed: pyproject.toml
@@ -49,6 +50,11 @@ demo: venv
 # Every benchmark against a sandbox of its own; prints one table, writes bench/RESULTS.md.
 bench: kafka
 	$(PY) bench/run_all.py
+
+# examples/support-metrics-example.zip, made by real agents on a private sandbox of its own
+# (.sandbox/example, stopped at the end); about two minutes.
+example-bundle: kafka
+	$(PY) examples/make_example_bundle.py
 
 dist: venv
 	rm -rf dist
