@@ -42,32 +42,26 @@ def _closed_port() -> int:
 _garbage = st.text(max_size=40) | st.text(alphabet="[]:/,.-_ 0123456789abc", max_size=30)
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(_garbage)
-@example("")
-@example("host:0")
-@example("host:65536")
-@example("a:1,")
-@example("/kafka")
-@example("zk:2181//kafka")
-@example("zk:2181/kafka/")
-@example("[::1:2181")
-@example("-x")
-def test_every_refused_zookeeper_string_is_exit_2_from_the_cli(text):
-    assume(_refused(parse_zk_connect, text))
-    code, out, err = _cli("cluster", f"--zookeeper={text}", "--timeout", "0.5")
-    assert code == 2, err
-    assert out == "" and err.startswith("ps-console: ") and err.count("\n") == 1, err
+_OPTIONS = {"--zookeeper": parse_zk_connect, "--bootstrap-server": parse_bootstrap}
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(_garbage)
-@example("host")
-@example("PLAINTEXT://")
-@example("a:1,,b:2")
-def test_every_refused_bootstrap_string_is_exit_2_from_the_cli(text):
-    assume(_refused(parse_bootstrap, text))
-    code, out, err = _cli("cluster", f"--bootstrap-server={text}", "--timeout", "0.5")
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(sorted(_OPTIONS)), _garbage)
+@example("--zookeeper", "")
+@example("--zookeeper", "host:0")
+@example("--zookeeper", "host:65536")
+@example("--zookeeper", "a:1,")
+@example("--zookeeper", "/kafka")
+@example("--zookeeper", "zk:2181//kafka")
+@example("--zookeeper", "zk:2181/kafka/")
+@example("--zookeeper", "[::1:2181")
+@example("--zookeeper", "-x")
+@example("--bootstrap-server", "host")
+@example("--bootstrap-server", "PLAINTEXT://")
+@example("--bootstrap-server", "a:1,,b:2")
+def test_every_refused_string_is_exit_2_from_the_cli(option, text):
+    assume(_refused(_OPTIONS[option], text))
+    code, out, err = _cli("cluster", f"{option}={text}", "--timeout", "0.5")
     assert code == 2, err
     assert out == "" and err.startswith("ps-console: ") and err.count("\n") == 1, err
 
