@@ -171,14 +171,16 @@ class ReportsScreen(Screen[None]):
 
     # -- the table -----------------------------------------------------------------------
 
-    def _cells(self, row: ReportRow) -> tuple[str | Text, ...]:
+    def _cells(self, row: ReportRow) -> tuple[Text, ...]:
+        # Text, not str: a version string from the topic is data, never markup (and the
+        # table skips parsing markup for every cell of a 100,000-row history).
         now = self.console.clock()
         rec = row.record
-        schema: str | Text = row.schema_short if row.ok else Text("undecodable",
-                                                                     style="bold red")
-        return (row.key, "-" if row.broker_id is None else str(row.broker_id),
-                fmt_time(row.timestamp_ms), fmt_age(age_of(row.timestamp_ms, now)), schema,
-                str(rec.get("kafkaVersion") or "-"), fmt_size(row.size))
+        schema = Text(row.schema_short) if row.ok else Text("undecodable", style="bold red")
+        return (Text(row.key), Text("-" if row.broker_id is None else str(row.broker_id)),
+                Text(fmt_time(row.timestamp_ms)),
+                Text(fmt_age(age_of(row.timestamp_ms, now))), schema,
+                Text(str(rec.get("kafkaVersion") or "-")), Text(fmt_size(row.size)))
 
     def _add_rows(self, rows: list[ReportRow]) -> None:
         table = self.query_one("#reports", DataTable)
