@@ -11,7 +11,7 @@ import time
 
 from engine.agent import DEFAULT_TIMEOUT, SHUTDOWN_BUDGET_S, Agent, check
 from engine.cli.options import add_cluster_options
-from engine.errors import UsageError
+from engine.errors import PsError, UsageError
 
 log = logging.getLogger("engine.agent")
 
@@ -72,12 +72,16 @@ def _positive(text: str) -> float:
 def run_agent(args: argparse.Namespace) -> int:
     """Run the agent until SIGTERM/SIGINT (or one report with --once); or --check."""
     if args.check:
-        code, line = check(args.broker_config, zookeeper=args.zookeeper,
-                           bootstrap=args.bootstrap_server,
-                           command_config=args.command_config, timeout=args.timeout,
-                           interval_seconds=args.interval_seconds,
-                           grace_seconds=args.grace_seconds,
-                           zookeeper_auth=args.zookeeper_auth)
+        try:
+            code, line = check(args.broker_config, zookeeper=args.zookeeper,
+                               bootstrap=args.bootstrap_server,
+                               command_config=args.command_config, timeout=args.timeout,
+                               interval_seconds=args.interval_seconds,
+                               grace_seconds=args.grace_seconds,
+                               zookeeper_auth=args.zookeeper_auth)
+        except PsError as exc:
+            # Monitoring systems show stdout: a broken setup must still say why there.
+            code, line = 1, f"PS-AGENT CRITICAL - {exc}"
         print(line)
         return code
     if args.grace_seconds is not None:

@@ -47,3 +47,13 @@ def test_broker_id_from_file_or_from_meta_properties(tmp_path):
     unknown.write_text("zookeeper.connect=localhost:2181\n")
     with pytest.raises(UsageError, match="no usable broker.id"):
         broker_id_from_config(load_settings(unknown))
+
+
+def test_check_speaks_nagios_on_stdout_even_when_the_config_is_missing(tmp_path, capsys):
+    from engine.cli import main
+
+    code = main(["agent", "--check", "--broker-config", str(tmp_path / "missing.properties")])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert out.startswith("PS-AGENT CRITICAL - ") and "missing.properties" in out
+    assert out.count("\n") == 1
