@@ -8,7 +8,6 @@ and left running. A sandbox that cannot start fails the tests loudly; nothing is
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import sys
 from dataclasses import dataclass
@@ -17,11 +16,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-_spec = importlib.util.spec_from_file_location(
-    "kafka_sandbox", REPO / "tools" / "sandbox" / "kafka_sandbox.py")
-kafka_sandbox = importlib.util.module_from_spec(_spec)
-sys.modules["kafka_sandbox"] = kafka_sandbox
-_spec.loader.exec_module(kafka_sandbox)
+sys.path.insert(0, str(REPO / "tools" / "sandbox"))
+import kafka_sandbox  # noqa: E402
 
 
 @dataclass

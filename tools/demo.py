@@ -15,7 +15,6 @@ Maven, the console opens the example bundle instead (no cluster needed).
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 import shutil
@@ -31,14 +30,8 @@ STATE = REPO / ".sandbox" / "demo"
 EXAMPLE = REPO / "examples" / "support-metrics-example.zip"
 INTERVAL_SECONDS = 30
 
-
-def _load_sandbox():
-    spec = importlib.util.spec_from_file_location(
-        "kafka_sandbox", REPO / "tools" / "sandbox" / "kafka_sandbox.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["kafka_sandbox"] = module
-    spec.loader.exec_module(module)
-    return module
+sys.path.insert(0, str(REPO / "tools" / "sandbox"))
+import kafka_sandbox as sandbox  # noqa: E402
 
 
 def java_problem() -> str | None:
@@ -50,7 +43,6 @@ def java_problem() -> str | None:
     match = re.search(r'version "(\d+)', out)
     if match is None or int(match.group(1)) < 17:
         return "Java 17 or newer is needed (found: " + (out.splitlines() or ["?"])[0] + ")"
-    sandbox = _load_sandbox()
     if not (sandbox.lib_dir() / ".complete").exists() and shutil.which("mvn") is None:
         return "Maven is not on PATH (needed once to fetch Kafka)"
     return None
@@ -87,13 +79,18 @@ def agent_config(broker_config: str, broker_id: int, receiver_url: str) -> Path:
 
 def wait_for_reports(bootstrap: str, count: int, timeout: float) -> bool:
     """Poll the support topic until `count` brokers have reported (bounded)."""
+    from engine.errors import PsError
+    from engine.reports import latest_per_broker
+    from engine.target import ClusterTarget
+
+    target = ClusterTarget(bootstrap=bootstrap, timeout=5)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        done = subprocess.run(
-            [str(BIN / "ps-console"), "reports", "--bootstrap-server", bootstrap, "--json"],
-            capture_output=True, text=True)
-        if done.returncode == 0 and done.stdout.count('"brokerId"') + \
-                done.stdout.count('"broker_id"') >= count:
+        try:
+            reports = latest_per_broker(target, "__confluent.support.metrics")
+        except PsError:
+            reports = []  # the first agent creates the topic; until then it is missing
+        if len({r.broker_id for r in reports if r.broker_id is not None}) >= count:
             return True
         time.sleep(2)
     return False
@@ -103,7 +100,6 @@ def main() -> int:
     reason = java_problem()
     if reason is not None:
         return offline(reason)
-    sandbox = _load_sandbox()
     box = sandbox.Sandbox(STATE / "cluster")
     if box.is_running():
         box.stop()
