@@ -29,12 +29,9 @@ from tui.config import ConsoleConfig
 from tui.messages import ClusterChanged, ClusterLoaded, ServiceError
 from tui.model import ClusterSnapshot
 from tui.screens.cluster import ClusterScreen
-from tui.screens.error import ErrorScreen
-from tui.screens.export import ExportDialog
-from tui.screens.help import HelpScreen
-from tui.screens.report_now import ReportNowScreen
-from tui.screens.reports import ReportsScreen
-from tui.screens.settings import SettingsScreen
+
+# The other screens are imported when first opened: the first frame shows Cluster only,
+# and Settings pulls in the engine's properties parser.
 
 log = logging.getLogger("tui")
 
@@ -59,6 +56,22 @@ CLUSTER_ACTIONS = frozenset({"show_cluster", "report_now", "settings", "export",
                              "refresh_cluster"})
 
 
+def _screens() -> Any:
+    """The screens opened after the first frame, as one namespace (imported on first use)."""
+    from types import SimpleNamespace
+
+    from tui.screens.error import ErrorScreen
+    from tui.screens.export import ExportDialog
+    from tui.screens.help import HelpScreen
+    from tui.screens.report_now import ReportNowScreen
+    from tui.screens.reports import ReportsScreen
+    from tui.screens.settings import SettingsScreen
+
+    return SimpleNamespace(ErrorScreen=ErrorScreen, ExportDialog=ExportDialog,
+                           HelpScreen=HelpScreen, ReportNowScreen=ReportNowScreen,
+                           ReportsScreen=ReportsScreen, SettingsScreen=SettingsScreen)
+
+
 def one_line(exc: BaseException) -> str:
     """An exception as one readable line: the engine's own message, or the type and text."""
     if isinstance(exc, PsError):
@@ -70,7 +83,8 @@ def one_line(exc: BaseException) -> str:
 class ConsoleApp(App[int]):
     TITLE = "ps-console"
     CSS_PATH = ["styles/app.tcss"]
-    MODES: ClassVar[dict[str, Any]] = {"cluster": ClusterScreen, "reports": ReportsScreen}
+    MODES: ClassVar[dict[str, Any]] = {"cluster": ClusterScreen,
+                                       "reports": lambda: _screens().ReportsScreen()}
 
     BINDINGS = [
         Binding("q", "quit", "Quit", id="quit"),
@@ -129,7 +143,9 @@ class ConsoleApp(App[int]):
             self.conn_state = "offline"
             return
         self.conn_state = "connecting"
-        self.request_refresh()
+        # After the first frame is on screen: the refresh worker's first engine call imports
+        # kazoo and confluent-kafka, and that import would compete with the first paint.
+        self.call_after_refresh(self.request_refresh)
         self.set_interval(AGE_TICK_SECONDS, self._tick)
         self.set_interval(PERIODIC_REFRESH_SECONDS, self.request_refresh)
 
@@ -294,21 +310,24 @@ class ConsoleApp(App[int]):
     def _open(self, screen: Screen[Any]) -> None:
         """Show a Settings or Report now screen: on top of Cluster or Reports, or in place
         of the other one (the stack never grows past one of them)."""
-        if isinstance(self.screen, (SettingsScreen, ReportNowScreen)):
+        screens = _screens()
+        if isinstance(self.screen, (screens.SettingsScreen, screens.ReportNowScreen)):
             self.switch_screen(screen)
         else:
             self.push_screen(screen)
 
     def action_settings(self) -> None:
-        if self._may_open(SettingsScreen) and self._need_broker_config():
-            self._open(SettingsScreen(self.config.broker_configs))
+        kind = _screens().SettingsScreen
+        if self._may_open(kind) and self._need_broker_config():
+            self._open(kind(self.config.broker_configs))
 
     def action_report_now(self) -> None:
-        if self._may_open(ReportNowScreen) and self._need_broker_config():
-            self._open(ReportNowScreen(self.config.broker_configs))
+        kind = _screens().ReportNowScreen
+        if self._may_open(kind) and self._need_broker_config():
+            self._open(kind(self.config.broker_configs))
 
     def action_export(self) -> None:
-        if self._may_open(ExportDialog) and not self._export_opening:
+        if self._may_open(_screens().ExportDialog) and not self._export_opening:
             self._export_opening = True
             self.open_export()
 
@@ -317,7 +336,7 @@ class ConsoleApp(App[int]):
         # The default name reads the clock only, but the engine module imports Kafka's
         # client on first use: keep that off the event loop too.
         name = self.backend.default_bundle_name()
-        self.call_from_thread(self.push_screen, ExportDialog(name))
+        self.call_from_thread(self.push_screen, _screens().ExportDialog(name))
 
     def action_refresh_cluster(self) -> None:
         self.request_refresh()
@@ -335,10 +354,10 @@ class ConsoleApp(App[int]):
                          binding.id or ""))
         title = type(screen).__name__.removesuffix("Screen")
         about = getattr(screen, "HELP", "") or ""
-        self.push_screen(HelpScreen(f"{title}: keys", about, keys))
+        self.push_screen(_screens().HelpScreen(f"{title}: keys", about, keys))
 
     def show_error(self, title: str, message: str) -> None:
-        self.push_screen(ErrorScreen(title, message))
+        self.push_screen(_screens().ErrorScreen(title, message))
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

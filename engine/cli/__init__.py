@@ -13,7 +13,6 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 
-from engine import __version__
 from engine.errors import PsError
 
 # The subcommands that exist, in the order `--help` lists them.
@@ -42,6 +41,8 @@ class _VersionAction(argparse.Action):
 def version_text() -> str:
     """This project's version, Python's, and the versions of the libraries that matter."""
     from importlib.metadata import PackageNotFoundError, version
+
+    from engine import __version__
 
     parts = [f"{PROG} {__version__}", f"python {sys.version.split()[0]}"]
     for dist in ("textual", "confluent-kafka", "kazoo", "httpx", "fastavro"):

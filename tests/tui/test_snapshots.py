@@ -95,3 +95,14 @@ def test_report_now_sent(snap_compare):
 def test_error_without_broker_config(snap_compare):
     assert snap_compare(fake_app(broker_configs=()), terminal_size=SIZE,
                         run_before=_keys("s"))
+
+
+def test_settings_changed_on_disk(snap_compare):
+    async def run(pilot) -> None:
+        await _keys("s")(pilot)
+        pilot.app.screen.query_one("#setting-3", Input).value = "6"
+        with open("server.properties", "a") as fh:
+            fh.write("# edited by someone else\n")
+        await settle(pilot)
+        await _keys("ctrl+s", "y")(pilot)
+    assert snap_compare(fake_app(), terminal_size=SIZE, run_before=run)

@@ -206,11 +206,13 @@ class SettingsScreen(Screen[None]):
     def write_file(self, change: SettingsChange) -> None:
         try:
             backup = self.console.backend.save_settings(change)
-        except FileChangedError as exc:
+        except FileChangedError:
+            # The console's own way forward, not the engine's generic hint: it offers no
+            # forced overwrite.
             self.post_message(ServiceError(
-                "settings", f"{exc}. Nothing was written. ctrl+r reads it again and "
-                            "keeps your edits; ctrl+s then shows them as a diff against "
-                            "the new content."))
+                "settings", f"{change.path} changed on disk since it was read; nothing "
+                            "was written. ctrl+r reads it again and keeps your edits; "
+                            "ctrl+s then shows them as a diff against the new content."))
             return
         except PsError as exc:
             self.post_message(ServiceError("settings", str(exc)))
