@@ -3,6 +3,7 @@ watch), and comes back when it restarts. Stops a broker: private sandbox only.""
 
 from __future__ import annotations
 
+import asyncio
 import os
 
 import pytest
@@ -26,10 +27,11 @@ async def test_stopped_broker_leaves_the_cluster_screen(sandbox, report_topic):
         table = app.screen.query_one("#brokers", DataTable)
         await wait_for(pilot, lambda: table.row_count == 3)
         await wait_for(pilot, lambda: app._watch is not None)
-        sandbox.box.stop_broker(victim)
+        # In a thread: the app keeps running while the broker shuts down.
+        await asyncio.to_thread(sandbox.box.stop_broker, victim)
         try:
             await wait_for(pilot, lambda: str(victim) not in _ids(table), timeout=60)
             assert len(_ids(table)) == 2
         finally:
-            sandbox.box.start_broker(victim)
+            await asyncio.to_thread(sandbox.box.start_broker, victim)
         await wait_for(pilot, lambda: str(victim) in _ids(table), timeout=90)

@@ -83,6 +83,13 @@ async def test_palette_lists_every_action_of_every_screen(sandbox, report_topic,
         await pilot.press("escape", "1")
         await wait_for(pilot, lambda: isinstance(app.screen, ClusterScreen))
         assert "refresh_cluster" in _palette_actions(app)
+        # And an entry chosen in the palette runs its action.
+        await pilot.press("ctrl+p")
+        await pilot.pause(0.3)
+        await pilot.press(*"Export bundle")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ExportDialog))
 
 
 async def test_palette_in_read_only_offers_nothing_that_writes(sandbox, report_topic,
