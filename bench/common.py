@@ -151,6 +151,6 @@ def drop_report_topic(bootstrap: str, topic: str, marker: Path) -> None:
     from confluent_kafka.admin import AdminClient
 
     marker.unlink(missing_ok=True)
-    AdminClient({"bootstrap.servers": bootstrap}).delete_topics([topic])[topic].result(
-        timeout=60)
+    admin = AdminClient({"bootstrap.servers": bootstrap})  # alive until the result is in
+    admin.delete_topics([topic])[topic].result(timeout=60)
     print(f"deleted {topic}", flush=True)

@@ -32,7 +32,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from itertools import accumulate, chain, repeat
+from itertools import accumulate, repeat
 from operator import add
 from typing import Any
 
@@ -192,15 +192,19 @@ class _ZipStream:
         names = self._names(first, stop)
         crcs = list(map(_crc32, values))
         sizes = list(map(len, values))
-        heads = map(self._local_struct(name_len).pack, repeat(self._local_prefix), crcs,
-                    sizes, sizes, repeat(name_len), repeat(0), names)
+        heads = list(map(self._local_struct(name_len).pack, repeat(self._local_prefix),
+                         crcs, sizes, sizes, repeat(name_len), repeat(0), names))
         self._offsets.extend(accumulate(map(add, sizes, repeat(30 + name_len)),
                                         initial=self.pos))
         self._offsets.pop()  # accumulate's last sum is where the next batch starts
         self._crcs.extend(crcs)
         self._sizes.extend(sizes)
-        self._send(list(chain.from_iterable(zip(heads, values, strict=True))),
-                   sum(sizes) + (30 + name_len) * len(values))
+        # Header, value, header, value...: filled by two slice assignments, not by zip(),
+        # which would make (and have the garbage collector track) a tuple per entry.
+        parts: list[bytes] = [b""] * (2 * len(values))
+        parts[0::2] = heads
+        parts[1::2] = values
+        self._send(parts, sum(sizes) + (30 + name_len) * len(values))
 
     def _send(self, parts: list[bytes], total: int) -> None:
         """Queue buffers for the writer thread; blocks while the queue is full."""
