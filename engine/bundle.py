@@ -22,12 +22,12 @@ import os
 import queue
 import re
 import struct
+import tempfile
 import threading
 import time
 import uuid
 import zipfile
 import zlib
-from array import array
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -117,26 +117,30 @@ def default_bundle_name(topic: str, now: datetime) -> str:
 
 
 class _ZipStream:
-    """Write a stored-only zip a batch of entries at a time, 16 bytes per entry kept.
+    """Write a stored-only zip a batch of entries at a time, in flat memory.
 
-    The per-entry work (name, CRC, header, offset) is done by `map` over C functions, not
-    by Python bytecode per record. The disk writes run on a writer thread fed through a
-    small bounded queue: `writev` releases the GIL, so the kernel copies one batch into the
-    page cache while the calling thread reads and prepares the next, and memory stays flat
-    (at most `_QUEUED_BATCHES` batches wait). `finish` or `close` always stops the thread.
+    The per-entry work (name, CRC, local header, central directory record) is done by
+    `map` over C functions, not by Python bytecode per record, once per entry: each batch's
+    central records go straight to an anonymous spill file beside the zip (`spill_dir`),
+    and `finish` has the kernel copy that file after the entries (copy_file_range), so
+    nothing per entry stays in memory and no name is formatted twice. The disk writes run
+    on a writer thread fed through a small bounded queue: `writev` releases the GIL, so the
+    kernel copies one batch into the page cache while the calling thread reads and
+    prepares the next (at most `_QUEUED_BATCHES` batches wait). `finish` or `close` always
+    stops the thread and removes the spill file.
     """
 
-    # Everything before the CRC is the same for every entry: signature, version needed,
-    # flags, method (stored), DOS time and date. One precompiled Struct packs the rest.
-    _LOCAL = struct.Struct("<14sIIIHH")
-    _CENTRAL = struct.Struct("<16sIIIHHHHHII")
-    _CENTRAL64 = struct.Struct("<IHHHHHHIIIHHHHHII")
+    # Everything before the CRC is the same for every entry (signature, versions, flags,
+    # method stored, DOS time and date): a constant prefix, then one Struct per name length
+    # packs the rest of a header and the name in one call.
     _ZIP64_EXTRA = struct.Struct("<HHQ")
+    _CENTRAL64 = struct.Struct("<IHHHHHHIIIHHHHHII")
     _EOCD = struct.Struct("<IHHHHIIH")
     _EOCD64 = struct.Struct("<IQHHIIQQQQ")
     _LOCATOR64 = struct.Struct("<IIQI")
 
-    def __init__(self, fd: int, entry_base: str, when: float) -> None:
+    def __init__(self, fd: int, entry_base: str, when: float,
+                 spill_dir: str | None = None) -> None:
         self._fd = fd
         # bytes %-formatting makes each name in one C call; a '%' in the file name is escaped.
         self._name_format = f"{entry_base}.".encode().replace(b"%", b"%%") + b"%d"
@@ -149,69 +153,70 @@ class _ZipStream:
                                          self._dostime, self._dosdate)
         self._central_prefix = struct.pack("<IHHHHHH", 0x02014B50, (3 << 8) | 20, 20,
                                            self._flags, 0, self._dostime, self._dosdate)
-        self._local_structs: dict[int, struct.Struct] = {}
-        self._central_structs: dict[int, struct.Struct] = {}
-        self._crcs = array("L")
-        self._sizes = array("L")
-        self._offsets = array("Q")
-        self.pos = 0  # bytes handed to the writer so far (all written once finish returns)
-        self._queue: queue.Queue[list[bytes] | None] = queue.Queue(maxsize=_QUEUED_BATCHES)
+        self._structs: dict[tuple[str, int], struct.Struct] = {}
+        self.count = 0  # entries added
+        self.pos = 0  # bytes of entries handed to the writer (all written once finish ends)
+        self._spill = tempfile.TemporaryFile(dir=spill_dir)  # O_TMPFILE: never left behind
+        self._spill_size = 0
+        self._queue: queue.Queue[tuple[int, list[bytes]] | None] = queue.Queue(
+            maxsize=_QUEUED_BATCHES)
         self._error: BaseException | None = None
         self._writer = threading.Thread(target=self._write_loop, name="bundle-writer",
                                         daemon=True)
         self._writer.start()
 
-    @property
-    def count(self) -> int:
-        return len(self._sizes)
-
-    def _names(self, first: int, stop: int) -> list[bytes]:
-        return list(map(self._name_format.__mod__, range(first, stop)))
-
-    def _local_struct(self, name_len: int) -> struct.Struct:
-        """The Struct packing a local header and its name (one per name length)."""
-        packer = self._local_structs.get(name_len)
+    def _struct(self, kind: str, name_len: int) -> struct.Struct:
+        """The Struct packing a local header ("L") or central record ("C") and its name."""
+        packer = self._structs.get((kind, name_len))
         if packer is None:
-            packer = self._local_structs[name_len] = struct.Struct(f"<14sIIIHH{name_len}s")
+            layout = "14sIIIHH" if kind == "L" else "16sIIIHHHHHII"
+            packer = self._structs[kind, name_len] = struct.Struct(f"<{layout}{name_len}s")
         return packer
 
     def add_batch(self, values: list[bytes]) -> None:
         """Append one entry per value; names continue the numbering."""
         if not values:
             return
-        first = len(self._sizes)
+        first = self.count
         stop = first + len(values)
         # Names only change length at a power of ten: split the batch there, so each part
-        # packs header and name in one call with one Struct.
+        # packs a header and its name in one call with one Struct.
         name_len = len(self._name_format % first)
         if len(self._name_format % (stop - 1)) != name_len:
             cut = 10 ** len(str(first)) - first
             self.add_batch(values[:cut])
             self.add_batch(values[cut:])
             return
-        names = self._names(first, stop)
+        names = list(map(self._name_format.__mod__, range(first, stop)))
         crcs = list(map(_crc32, values))
         sizes = list(map(len, values))
-        heads = list(map(self._local_struct(name_len).pack, repeat(self._local_prefix),
+        heads = list(map(self._struct("L", name_len).pack, repeat(self._local_prefix),
                          crcs, sizes, sizes, repeat(name_len), repeat(0), names))
-        self._offsets.extend(accumulate(map(add, sizes, repeat(30 + name_len)),
-                                        initial=self.pos))
-        self._offsets.pop()  # accumulate's last sum is where the next batch starts
-        self._crcs.extend(crcs)
-        self._sizes.extend(sizes)
+        offsets = list(accumulate(map(add, sizes, repeat(30 + name_len)), initial=self.pos))
+        end = offsets.pop()  # the last sum is where the next batch starts
+        if offsets[-1] < 0xFFFFFFFF:
+            central = b"".join(map(
+                self._struct("C", name_len).pack, repeat(self._central_prefix), crcs, sizes,
+                sizes, repeat(name_len), repeat(0), repeat(0), repeat(0), repeat(0),
+                repeat(0o100644 << 16), offsets, names))
+        else:
+            central = self._central_zip64(names, crcs, sizes, offsets)
         # Header, value, header, value...: filled by two slice assignments, not by zip(),
         # which would make (and have the garbage collector track) a tuple per entry.
         parts: list[bytes] = [b""] * (2 * len(values))
         parts[0::2] = heads
         parts[1::2] = values
-        self._send(parts, sum(sizes) + (30 + name_len) * len(values))
+        self._send(self._fd, parts)
+        self._send(self._spill.fileno(), [central])
+        self.count = stop
+        self.pos = end
+        self._spill_size += len(central)
 
-    def _send(self, parts: list[bytes], total: int) -> None:
+    def _send(self, fd: int, parts: list[bytes]) -> None:
         """Queue buffers for the writer thread; blocks while the queue is full."""
         if self._error is not None:
             raise self._error
-        self._queue.put(parts)
-        self.pos += total
+        self._queue.put((fd, parts))
 
     def _write_loop(self) -> None:
         """The writer thread: writev each queued list, 1024 buffers per system call.
@@ -219,60 +224,50 @@ class _ZipStream:
         After an error it keeps draining the queue (so the producer never blocks) and
         leaves the error for the calling thread to raise.
         """
-        fd = self._fd
         unsynced = 0
-        while (parts := self._queue.get()) is not None:
+        while (item := self._queue.get()) is not None:
             if self._error is not None:
                 continue
+            fd, parts = item
             try:
                 for i in range(0, len(parts), _IOV_MAX):
                     group = parts[i:i + _IOV_MAX]
                     done = os.writev(fd, group)
                     want = sum(map(len, group))
-                    unsynced += want
                     if done < want:  # rare (a signal, a nearly full disk): plain writes
                         rest = memoryview(b"".join(group))[done:]
                         while rest:
                             rest = rest[os.write(fd, rest):]
+                    if fd == self._fd:
+                        unsynced += want
                 if unsynced >= _SYNC_EVERY:
                     # The disk writes back while the reader keeps going, so the fsync at
                     # the end waits for the last stretch only, not the whole file.
                     unsynced = 0
                     try:
-                        os.fdatasync(fd)
+                        os.fdatasync(self._fd)
                     except OSError:  # not a regular file (a test's /dev/null): no syncing
                         unsynced = -(1 << 62)
             except BaseException as exc:  # noqa: BLE001 - handed to the calling thread
                 self._error = exc
 
     def close(self) -> None:
-        """Stop the writer thread once the queue is written; safe to call twice."""
+        """Stop the writer thread once the queue is written, drop the spill file; safe to
+        call twice."""
         if self._writer.is_alive():
             self._queue.put(None)
             self._writer.join()
+        self._spill.close()
 
     def finish(self, comment: bytes) -> None:
-        """Write the central directory and the end records; wait until all is written."""
-        cd_start = self.pos
-        count = self.count
-        for first, stop in _same_length_runs(count, 20_000):
-            names = self._names(first, stop)
-            offsets = self._offsets[first:stop]
-            if offsets[-1] >= 0xFFFFFFFF:
-                chunk = self._central_zip64(names, first, offsets)
-            else:
-                name_len = len(names[0])
-                packer = self._central_structs.get(name_len)
-                if packer is None:
-                    packer = self._central_structs[name_len] = struct.Struct(
-                        f"<16sIIIHHHHHII{name_len}s")
-                sizes = self._sizes[first:stop]
-                chunk = b"".join(map(
-                    packer.pack, repeat(self._central_prefix), self._crcs[first:stop],
-                    sizes, sizes, repeat(name_len), repeat(0), repeat(0), repeat(0),
-                    repeat(0), repeat(0o100644 << 16), offsets, names))
-            self._send([chunk], len(chunk))
-        cd_size = self.pos - cd_start
+        """Copy the central directory in, write the end records; wait until all is written."""
+        self._queue.put(None)
+        self._writer.join()
+        if self._error is not None:
+            raise self._error
+        cd_start, cd_size, count = self.pos, self._spill_size, self.count
+        _copy_file(self._spill.fileno(), self._fd, cd_size)
+        self.pos += cd_size
         tail = bytearray()
         if count >= 0xFFFF or cd_start >= 0xFFFFFFFF or cd_size >= 0xFFFFFFFF:
             tail += self._EOCD64.pack(0x06064B50, 44, 45, 45, 0, 0, count, count, cd_size,
@@ -282,37 +277,46 @@ class _ZipStream:
                                 min(cd_size, 0xFFFFFFFF), min(cd_start, 0xFFFFFFFF),
                                 len(comment))
         tail += comment
-        self._send([bytes(tail)], len(tail))
-        self.close()
-        if self._error is not None:
-            raise self._error
+        rest = memoryview(bytes(tail))
+        while rest:
+            rest = rest[os.write(self._fd, rest):]
+        self.pos += len(tail)
+        self._spill.close()
 
-    def _central_zip64(self, names: list[bytes], first: int, offsets: array) -> bytes:
-        """Central entries past 4 GiB: the offset moves into a ZIP64 extra field."""
+    def _central_zip64(self, names: list[bytes], crcs: list[int], sizes: list[int],
+                       offsets: list[int]) -> bytes:
+        """Central records past 4 GiB: the offset moves into a ZIP64 extra field."""
         parts = []
-        for i, (name, offset) in enumerate(zip(names, offsets, strict=True)):
+        for name, crc, size, offset in zip(names, crcs, sizes, offsets, strict=True):
             extra, needed = b"", 20
             if offset >= 0xFFFFFFFF:
                 extra, offset, needed = self._ZIP64_EXTRA.pack(1, 8, offset), 0xFFFFFFFF, 45
-            size = self._sizes[first + i]
             parts += (self._CENTRAL64.pack(0x02014B50, (3 << 8) | needed, needed, self._flags,
-                                           0, self._dostime, self._dosdate,
-                                           self._crcs[first + i], size, size, len(name),
-                                           len(extra), 0, 0, 0, 0o100644 << 16, offset),
-                      name, extra)
+                                           0, self._dostime, self._dosdate, crc, size, size,
+                                           len(name), len(extra), 0, 0, 0, 0o100644 << 16,
+                                           offset), name, extra)
         return b"".join(parts)
 
 
-def _same_length_runs(count: int, step: int) -> Iterator[tuple[int, int]]:
-    """[first, stop) ranges covering 0..count, at most `step` long, that never straddle a
-    power of ten, so every entry name in a range has the same length."""
-    first, bound = 0, 10
-    while first < count:
-        stop = min(count, first + step, bound)
-        yield first, stop
-        first = stop
-        if first == bound:
-            bound *= 10
+def _copy_file(src: int, dst: int, size: int) -> None:
+    """Append `size` bytes of `src` (from its start) to `dst`, in the kernel when it can."""
+    done = 0
+    try:
+        while done < size:
+            n = os.copy_file_range(src, dst, size - done, done)
+            if n == 0:
+                break
+            done += n
+    except (AttributeError, OSError):  # no copy_file_range here: copy through memory
+        pass
+    while done < size:
+        chunk = os.pread(src, min(8 << 20, size - done), done)
+        if not chunk:
+            raise OSError(f"the central directory spill file ended at {done} of {size}")
+        view = memoryview(chunk)
+        while view:
+            view = view[os.write(dst, view):]
+        done += len(chunk)
 
 
 def _metadata(topic: str, cluster_id: str | None, ranges: list[PartitionRange],
@@ -403,7 +407,7 @@ def export_bundle(target: ClusterTarget, topic: str, path: str | None = None,
             raise BundleError(f"cannot write in {folder}: {exc.strerror}") from None
         try:
             with os.fdopen(fd, "wb", buffering=0) as fh:
-                zw = _ZipStream(fh.fileno(), entry_base, created.timestamp())
+                zw = _ZipStream(fh.fileno(), entry_base, created.timestamp(), folder)
                 try:
                     per_partition: Counter[int] = Counter()
                     for batch in reader.iter_batches(topic, ranges, deadline=deadline,
