@@ -45,8 +45,8 @@ PERIODIC_REFRESH_SECONDS = 60.0
 
 # What the header says while the ZooKeeper watch is not connected (kazoo's states).
 ZK_OUTAGE = {
-    "suspended": "ZooKeeper unreachable: reconnecting by itself",
-    "lost": "ZooKeeper session lost: reconnecting by itself",
+    "suspended": "ZooKeeper unreachable, reconnecting",
+    "lost": "ZooKeeper session lost, reconnecting",
 }
 
 # Actions that write something; `--read-only` hides them all.

@@ -106,3 +106,14 @@ def test_settings_changed_on_disk(snap_compare):
         await settle(pilot)
         await _keys("ctrl+s", "y")(pilot)
     assert snap_compare(fake_app(), terminal_size=SIZE, run_before=run)
+
+
+def test_cluster_during_zookeeper_outage(snap_compare):
+    from engine.discovery import ConnectionChanged
+    from tui.messages import ClusterChanged
+
+    async def run(pilot) -> None:
+        await settle(pilot)
+        pilot.app.post_message(ClusterChanged(ConnectionChanged("suspended")))
+        await settle(pilot)
+    assert snap_compare(fake_app(), terminal_size=SIZE, run_before=run)
