@@ -113,13 +113,19 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def bundle_main(argv: Sequence[str] | None = None) -> int:
     """`support-metrics-bundle`: the same as `ps-console bundle`."""
-    return main(["bundle", *_args(argv)])
+    return _alias_main("bundle", "support-metrics-bundle", argv)
 
 
 def agent_main(argv: Sequence[str] | None = None) -> int:
     """`ps-console-agent`: the same as `ps-console agent` (what the systemd unit runs)."""
-    return main(["agent", *_args(argv)])
+    return _alias_main("agent", "ps-console-agent", argv)
 
 
-def _args(argv: Sequence[str] | None) -> list[str]:
-    return list(sys.argv[1:] if argv is None else argv)
+def _alias_main(command: str, prog: str, argv: Sequence[str] | None) -> int:
+    """Run one subcommand under a script name of its own, which usage and errors show."""
+    parser = build_parser()
+    for action in parser._subparsers._group_actions:  # argparse keeps subparsers only here
+        if command in getattr(action, "choices", {}):
+            action.choices[command].prog = prog
+    args = parser.parse_args([command, *(sys.argv[1:] if argv is None else argv)])
+    return run(args)

@@ -1,0 +1,49 @@
+"""The command line's contract (SPEC §7): help exits 0, usage errors exit 2 in one line."""
+
+import pytest
+
+from engine.cli import SUBCOMMANDS, agent_main, bundle_main, version_text
+from tui.main import main
+
+
+def test_help_lists_every_subcommand_and_exits_0(capsys):
+    with pytest.raises(SystemExit) as done:
+        main(["--help"])
+    assert done.value.code == 0
+    out = capsys.readouterr().out
+    for name in SUBCOMMANDS:
+        assert f"\n    {name} " in out
+
+
+@pytest.mark.parametrize("argv", [["no-such-command"], ["--no-such-option"],
+                                  ["cluster", "--no-such-option", "--zookeeper", "x:1"]])
+def test_unknown_subcommand_or_option_exits_2_with_usage_and_one_line(argv, capsys):
+    with pytest.raises(SystemExit) as done:
+        main(argv)
+    assert done.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: ps-console")
+    assert len([line for line in err.splitlines() if "error:" in line]) == 1
+
+
+def test_version_names_python_and_the_key_libraries(capsys):
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0
+    out = capsys.readouterr().out
+    assert out == version_text() + "\n"
+    for name in ("ps-console", "python", "textual", "confluent-kafka", "kazoo", "librdkafka"):
+        assert name in out
+
+
+@pytest.mark.parametrize("entry,prog", [(bundle_main, "support-metrics-bundle"),
+                                        (agent_main, "ps-console-agent")])
+def test_alias_scripts_speak_under_their_own_name(entry, prog, capsys):
+    with pytest.raises(SystemExit) as done:
+        entry(["--help"])
+    assert done.value.code == 0
+    assert capsys.readouterr().out.startswith(f"usage: {prog} ")
+    with pytest.raises(SystemExit) as done:
+        entry(["--no-such-option"])
+    assert done.value.code == 2
+    assert f"{prog}: error:" in capsys.readouterr().err
