@@ -10,11 +10,13 @@ ten-second connection timeout.
 
 from __future__ import annotations
 
+import atexit
 import ipaddress
 import logging
 import re
 import threading
 import warnings
+import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -250,7 +252,31 @@ def start_kazoo(zk: ZkConnect, timeout: float, **kazoo_options: Any) -> KazooCli
         stop_kazoo(client)
         raise ConnectionFailure(f"ZooKeeper at {zk.hosts_string} refused the session: "
                                 f"{type(exc).__name__} {exc}".rstrip()) from None
+    _exit_with_bounded_stop(client)
     return client
+
+
+# Clients started by start_kazoo and not yet stopped: ended at exit with a bounded wait.
+_LIVE_CLIENTS: weakref.WeakSet[KazooClient] = weakref.WeakSet()
+
+
+def _exit_with_bounded_stop(client: KazooClient) -> None:
+    """Replace kazoo's exit hook for this client by a bounded one.
+
+    kazoo registers its handler's stop() with atexit; that stop() joins worker threads that
+    may be waiting, without a timeout, for an answer from a ZooKeeper that is gone. A
+    client left running (an outage at the moment it was closed) would then hang the process
+    at exit. Ours stops the client itself, which fails the pending calls, and gives up
+    after a few seconds.
+    """
+    atexit.unregister(client.handler.stop)
+    _LIVE_CLIENTS.add(client)
+
+
+@atexit.register
+def _stop_live_clients() -> None:
+    for client in list(_LIVE_CLIENTS):
+        stop_kazoo(client, wait=2.0)
 
 
 _LOGIN_HOOK_INSTALLED = threading.Event()
@@ -281,6 +307,7 @@ def _quiet_kazoo_login_failures() -> None:
 
 def stop_kazoo(client: KazooClient, wait: float = 5.0) -> None:
     """Stop and close a kazoo client, giving up (and logging) after `wait` seconds."""
+    _LIVE_CLIENTS.discard(client)
 
     def _end() -> None:
         try:

@@ -122,6 +122,10 @@ class ConsoleApp(App[int]):
         self.clock = clock
         self._use_watch = watch
         self._watch: Any = None
+        # Guards _watch between the worker that starts the watch and on_unmount, so that a
+        # watch started while the app closes is stopped rather than left running.
+        self._watch_lock = threading.Lock()
+        self._closing = False
         self._refresh_busy = False
         self._refresh_pending = False
         self._refresh_generation = 0
@@ -153,7 +157,9 @@ class ConsoleApp(App[int]):
         return "reports" if self.backend.offline else "cluster"
 
     def on_unmount(self) -> None:
-        watch, self._watch = self._watch, None
+        with self._watch_lock:
+            self._closing = True
+            watch, self._watch = self._watch, None
         if watch is not None:
             # kazoo's stop() can wait on its connection thread; never on the UI thread.
             threading.Thread(target=watch.stop, name="ps-console-watch-stop",
@@ -228,9 +234,15 @@ class ConsoleApp(App[int]):
         try:
             # post_message is thread-safe and returns at once: the kazoo thread never waits
             # for the UI.
-            self._watch = self.backend.watch(lambda ev: self.post_message(ClusterChanged(ev)))
+            watch = self.backend.watch(lambda ev: self.post_message(ClusterChanged(ev)))
         except PsError as exc:
             self.post_message(ServiceError("watch", f"live updates off: {exc}"))
+            return
+        with self._watch_lock:
+            if not self._closing:
+                self._watch = watch
+                return
+        watch.stop()  # the console closed while the watch was starting
 
     def on_cluster_changed(self, message: ClusterChanged) -> None:
         event = message.event

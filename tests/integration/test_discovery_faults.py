@@ -6,6 +6,9 @@ from __future__ import annotations
 import json
 import os
 import queue
+import subprocess
+import sys
+import textwrap
 import time
 from collections.abc import Callable, Iterator
 
@@ -129,13 +132,39 @@ def test_a_restart_faster_than_the_watch_is_reported_as_restarted(sandbox, watch
     assert 77 not in watch.brokers
 
 
+# A process that exits while its ZooKeeper is gone, with a watch callback of kazoo's still
+# waiting (kazoo's own exit hook would join that callback's thread forever).
+LEFT_RUNNING = textwrap.dedent("""
+    import sys, time
+    from kazoo.protocol.states import Callback
+    from engine.connect import parse_zk_connect, start_kazoo
+
+    client = start_kazoo(parse_zk_connect(sys.argv[1]), 5)
+    print("connected", flush=True)
+    sys.stdin.readline()  # ZooKeeper is down now
+    client.handler.dispatch_callback(Callback("watch", client.retry, (client.get, "/")))
+    time.sleep(1.0)
+    print("leaving", flush=True)
+""")
+
+
 def test_zookeeper_outage_is_reported_and_the_watch_recovers_by_itself(sandbox, watched):
     watch, recorder, target = watched
-    sandbox.box.stop_zookeeper()
+    child = subprocess.Popen([sys.executable, "-c", LEFT_RUNNING, sandbox.zk_connect],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
-        recorder.wait_for(lambda e: e == ConnectionChanged("suspended"), timeout=30)
+        assert child.stdout.readline().strip() == "connected"
+        sandbox.box.stop_zookeeper()
+        try:
+            recorder.wait_for(lambda e: e == ConnectionChanged("suspended"), timeout=30)
+            out, _ = child.communicate("go\n", timeout=30)
+            assert (child.returncode, out.strip()) == (0, "leaving")
+        finally:
+            sandbox.box.start_zookeeper()
     finally:
-        sandbox.box.start_zookeeper()
+        if child.poll() is None:
+            child.kill()
+            child.wait()
     recorder.wait_for(lambda e: e == ConnectionChanged("connected"), timeout=60)
     # After the outage the watch still follows changes, with no restart of it.
     victim = max(b for b in sandbox.broker_ids if b != watch.controller_id)
