@@ -9,6 +9,7 @@ older than the last one shown is dropped.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -250,11 +251,8 @@ class ConsoleApp(App[int]):
         snap = self.snapshot
         if kind == "BrokerLeft" and snap is not None:
             gone = event.broker_id
-            self.snapshot = ClusterSnapshot(
-                cluster_id=snap.cluster_id, controller_id=snap.controller_id,
-                brokers=[b for b in snap.brokers if b.id != gone], latest=snap.latest,
-                intervals_hours=snap.intervals_hours, support_replicas=snap.support_replicas,
-                topic=snap.topic, reports_problem=snap.reports_problem)
+            self.snapshot = dataclasses.replace(
+                snap, brokers=[b for b in snap.brokers if b.id != gone])
             self.notify(f"broker {gone} left the cluster", severity="warning")
         elif kind == "ConnectionChanged":
             state = str(getattr(event, "state", "")).rsplit(".", 1)[-1].lower()

@@ -93,7 +93,7 @@ class Backend:
                                brokers=sorted(view.brokers, key=lambda b: b.id),
                                topic=self.topic,
                                support_replicas=self._support_replicas(),
-                               intervals_hours=self._intervals())
+                               **self._configured())
         try:
             snap.latest = {r.broker_id: r for r in self.latest_reports(
                 [b.id for b in snap.brokers]) if r.broker_id is not None}
@@ -121,20 +121,23 @@ class Backend:
         except (ValueError, KeyError, TypeError):
             return None
 
-    def _intervals(self) -> dict[int, float]:
-        """The report interval of every broker whose server.properties we were given."""
+    def _configured(self) -> dict[str, dict[int, Any]]:
+        """The report interval and customer id of every broker whose server.properties we
+        were given, as ClusterSnapshot fields."""
         from engine.errors import PsError
-        from engine.settings import REPORT_INTERVAL_HOURS, load_settings
+        from engine.settings import CUSTOMER_ID, REPORT_INTERVAL_HOURS, load_settings
 
-        out: dict[int, float] = {}
+        intervals: dict[int, float] = {}
+        customer_ids: dict[int, str] = {}
         for path in self.broker_configs:
             try:
                 sf = load_settings(path)
                 broker_id = int(sf.properties.get("broker.id", ""))
-                out[broker_id] = float(sf.effective[REPORT_INTERVAL_HOURS].value)
             except (PsError, ValueError):
                 continue  # the Settings screen reports a bad file; here it only costs a hint
-        return out
+            intervals[broker_id] = float(sf.effective[REPORT_INTERVAL_HOURS].value)
+            customer_ids[broker_id] = str(sf.effective[CUSTOMER_ID].value)
+        return {"intervals_hours": intervals, "customer_ids": customer_ids}
 
     def watch(self, on_event: Callable[[Any], None]) -> Any:
         """Start ZooKeeper watches; `on_event` runs on a kazoo thread and must not block."""

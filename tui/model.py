@@ -60,6 +60,8 @@ class ClusterSnapshot:
     brokers: list[Any]  # engine.discovery.Broker
     latest: dict[int, ReportRow] = field(default_factory=dict)
     intervals_hours: dict[int, float] = field(default_factory=dict)
+    # The customer id in each broker's server.properties, where the console was given it.
+    customer_ids: dict[int, str] = field(default_factory=dict)
     support_replicas: int | None = None
     topic: str = ""
     reports_problem: str | None = None  # the topic could not be read; brokers still shown
@@ -129,10 +131,15 @@ def warnings_for(snap: ClusterSnapshot, now: float) -> list[str]:
     return out
 
 
-def customer_kind(row: ReportRow | None) -> str:
-    """What a broker's latest report says about its customer id. Basic reports are only
-    sent anonymously; enhanced ones carry the id in the broker configuration when the
-    privacy filter kept it, else they only tell that an id is set."""
+def customer_kind(row: ReportRow | None, configured: str | None = None) -> str:
+    """The kind of a broker's customer id: from its server.properties when the console has
+    it, else from what its latest report says. Basic reports are only sent anonymously;
+    enhanced ones carry the id in the broker configuration when the privacy filter kept
+    it, else they only tell that an id is set."""
+    if configured is not None:
+        from engine.settings import customer_id_kind
+
+        return customer_id_kind(configured)
     if row is None or not row.ok:
         return "-"
     if row.decoded.schema_kind == "basic":

@@ -83,6 +83,6 @@ class ClusterScreen(Screen[None]):
                 fmt_age(age) if row else Text("missing", style="bold red"),
                 str(record.get("kafkaVersion") or "-"),
                 str(record.get("confluentPlatformVersion") or "-"),
-                customer_kind(row), key=str(broker.id))
+                customer_kind(row, snap.customer_ids.get(broker.id)), key=str(broker.id))
         if table.row_count:
             table.move_cursor(row=min(cursor, table.row_count - 1))
