@@ -52,8 +52,10 @@ def garbage_topic(sandbox):
     producer = Producer({"bootstrap.servers": sandbox.bootstrap,
                          "message.max.bytes": 3 * BIG, "linger.ms": 5})
     for value, headers in values:
+        # One at a time: the 2 MiB value goes in a request of its own, and requests in
+        # flight together may land out of order; the tests rely on topic order.
         producer.produce(name, value=value, headers=list(headers.items()))
-    assert producer.flush(30) == 0
+        assert producer.flush(30) == 0
     yield name, values
     for fut in admin.delete_topics([name]).values():
         fut.result(timeout=30)
