@@ -47,7 +47,8 @@ class Topics:
         return name
 
     def produce(self, topic: str, items: list[tuple[int, bytes | None]], **conf) -> None:
-        producer = Producer({"bootstrap.servers": self.bootstrap, "linger.ms": 20, **conf})
+        producer = Producer({"bootstrap.servers": self.bootstrap, "linger.ms": 20,
+                             "enable.idempotence": True, **conf})
         for n, (partition, value) in enumerate(items):
             while True:
                 try:

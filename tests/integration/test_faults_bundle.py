@@ -32,7 +32,8 @@ def topic(sandbox) -> Iterator[str]:
     name = f"ps-bundle-faults-{uuid.uuid4().hex[:10]}"
     admin = AdminClient({"bootstrap.servers": sandbox.bootstrap})
     admin.create_topics([NewTopic(name, 1, 1)])[name].result(timeout=30)
-    producer = Producer({"bootstrap.servers": sandbox.bootstrap, "linger.ms": 20})
+    producer = Producer({"bootstrap.servers": sandbox.bootstrap, "linger.ms": 20,
+                         "enable.idempotence": True})
     for n in range(RECORDS):
         producer.produce(name, value=encode(
             {"timestamp": 1_700_000_000 + n, "kafkaVersion": "3.9.2",

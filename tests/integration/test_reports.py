@@ -37,7 +37,8 @@ def _basic(ts: int, token: str, state: int = 2) -> bytes:
 
 def _produce(sandbox, topic: str, items: list[tuple[bytes, dict[str, str]]],
              partition: int | None = None) -> None:
-    producer = Producer({"bootstrap.servers": sandbox.bootstrap, "linger.ms": 20})
+    producer = Producer({"bootstrap.servers": sandbox.bootstrap, "linger.ms": 20,
+                         "enable.idempotence": True})
     for value, headers in items:
         kwargs = {} if partition is None else {"partition": partition}
         producer.produce(topic, value=value, headers=list(headers.items()), **kwargs)

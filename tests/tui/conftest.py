@@ -58,7 +58,8 @@ def make_topic(bootstrap: str, prefix: str = "ps-tui") -> str:
 
 
 def produce(bootstrap: str, topic: str, items: list[tuple[bytes, dict[str, str]]]) -> None:
-    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 20})
+    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 20,
+                         "enable.idempotence": True})  # keeps produce order on retries
     for value, headers in items:
         producer.produce(topic, value=value, headers=list(headers.items()))
         producer.poll(0)
