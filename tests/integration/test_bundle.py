@@ -81,6 +81,7 @@ def big_topic(topics):
     values = [_report(str(uuid.uuid4()), 1_700_000_000 + i) for i in range(100)]
     topics.produce(name, [(0, values[i % 100]) for i in range(BIG)],
                    **{"linger.ms": 50, "batch.size": 1_000_000, "acks": 1,
+                      "enable.idempotence": False,  # speed over order for this filler
                       "queue.buffering.max.messages": 300_000})
     return name
 
