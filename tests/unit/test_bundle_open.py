@@ -16,7 +16,6 @@ from engine.bundle import (
     BundleError,
     BundleReader,
     OpenedBundle,
-    _ZipStream,
     default_bundle_name,
     open_bundle,
     summarize,
@@ -24,6 +23,7 @@ from engine.bundle import (
 from engine.cli import main
 from engine.errors import NotFound
 from engine.records import encode
+from engine.zip_stream import ZipStream
 
 TOKEN_A = "11111111-1111-4111-8111-111111111111"
 TOKEN_B = "22222222-2222-4222-8222-222222222222"
@@ -176,7 +176,7 @@ def test_our_writer_reads_back_with_zipfile_including_zip64_counts(tmp_path):
     path = tmp_path / "many.zip"
     count = 70_000
     with open(path, "wb", buffering=0) as fh:
-        zw = _ZipStream(fh.fileno(), "many.zip", 1_700_000_000)
+        zw = ZipStream(fh.fileno(), "many.zip", 1_700_000_000)
         for first in range(0, count, 5000):
             zw.add_batch([values[i % 3] for i in range(first, first + 5000)])
         zw.finish(b'{"complete": true}')
