@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support.stock import STOCK
 
 from engine import settings as settings_mod
 from engine.errors import NotFound, PsError, UsageError, ValidationError
@@ -27,16 +28,6 @@ from engine.settings import (
     load_settings,
     validate,
 )
-
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
-STOCK = (FIXTURES / "server.properties").read_bytes()
-
-
-@pytest.fixture
-def stock(tmp_path: Path) -> Path:
-    path = tmp_path / "server.properties"
-    path.write_bytes(STOCK)
-    return path
 
 
 @pytest.fixture

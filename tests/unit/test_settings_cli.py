@@ -8,20 +8,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from support.stock import STOCK
 
 from engine.cli import settings_cmd
 from engine.settings import load_settings
 from tui.main import main
-
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
-STOCK = (FIXTURES / "server.properties").read_bytes()
-
-
-@pytest.fixture
-def stock(tmp_path: Path) -> Path:
-    path = tmp_path / "server.properties"
-    path.write_bytes(STOCK)
-    return path
 
 
 def test_show_json_is_typed(stock: Path, capsys) -> None:
