@@ -710,7 +710,10 @@ class Sandbox:
         lines.append("KAFKA_SANDBOX_STATE=" + ("running" if self.is_running() else "stopped"))
         for p in self.state.procs:
             alive = pid_alive(p.pid) and owns(p.pid, self.state.run_id)
-            last = self._tail(p, 1).replace("\n", " ")[:160]
+            # The last log record, not the last line: a stack trace's tail says nothing.
+            records = [line for line in self._tail(p, 200).splitlines()
+                       if line.startswith("[")]
+            last = (records[-1] if records else self._tail(p, 1))[:160]
             lines.append(f"# {p.name}: pid {p.pid} port {p.port} "
                          f"{'up' if alive else 'DOWN'} | {last}")
         return lines
