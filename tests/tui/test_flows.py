@@ -123,16 +123,22 @@ async def test_t_sends_a_report_that_appears_in_reports(sandbox, report_topic, t
             str(table.get_row_at(r)[0]) == "0@7" for r in range(table.row_count)))
 
 
+async def open_settings(pilot) -> SettingsScreen:
+    """Press `s` and wait until the Settings form has loaded its file."""
+    await pilot.press("s")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, SettingsScreen))
+    screen = pilot.app.screen
+    await wait_for(pilot, lambda: screen.loaded is not None)
+    return screen
+
+
 async def test_settings_edit_is_saved_and_only_that_line_changes(sandbox, report_topic,
                                                                  tmp_path):
     config = _broker_config(sandbox, tmp_path, report_topic)
     before = config.read_text("latin-1")
     app = sandbox_app(sandbox, report_topic, broker_configs=(str(config),))
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("s")
-        await wait_for(pilot, lambda: isinstance(app.screen, SettingsScreen))
-        screen = app.screen
-        await wait_for(pilot, lambda: screen.loaded is not None)
+        screen = await open_settings(pilot)
         box = screen.query_one("#setting-3", Input)  # report.interval.hours
         box.value = "0"
         await pilot.pause(0.1)
@@ -156,10 +162,7 @@ async def test_settings_changed_on_disk_is_not_overwritten(sandbox, report_topic
     config = _broker_config(sandbox, tmp_path, report_topic)
     app = sandbox_app(sandbox, report_topic, broker_configs=(str(config),))
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("s")
-        await wait_for(pilot, lambda: isinstance(app.screen, SettingsScreen))
-        screen = app.screen
-        await wait_for(pilot, lambda: screen.loaded is not None)
+        screen = await open_settings(pilot)
         screen.query_one("#setting-1", Input).value = "c0"
         config.write_text(config.read_text("latin-1") + "# edited by someone else\n",
                           "latin-1")
@@ -219,10 +222,7 @@ async def test_read_only_offers_no_save_and_no_report_now(sandbox, report_topic,
         assert "report_now" not in keys and "export" in keys
         await pilot.press("t")
         assert not isinstance(app.screen, ReportNowScreen)
-        await pilot.press("s")
-        await wait_for(pilot, lambda: isinstance(app.screen, SettingsScreen))
-        screen = app.screen
-        await wait_for(pilot, lambda: screen.loaded is not None)
+        screen = await open_settings(pilot)
         assert "save_settings" not in {b.binding.action
                                        for b in screen.active_bindings.values()}
         screen.query_one("#setting-3", Input).value = "6"
