@@ -83,20 +83,21 @@ def run(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=logging.DEBUG if getattr(args, "debug", False) else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    prog = getattr(args, "prog", PROG)
     try:
         return int(args.handler(args) or 0)
     except PsError as exc:
-        print(f"{PROG}: {exc}", file=sys.stderr)
+        print(f"{prog}: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
-        print(f"{PROG}: interrupted", file=sys.stderr)
+        print(f"{prog}: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 0
     except Exception as exc:  # noqa: BLE001 - the last line of defence: no tracebacks
         if getattr(args, "debug", False):
             raise
-        print(f"{PROG}: unexpected error: {type(exc).__name__}: {exc} "
+        print(f"{prog}: unexpected error: {type(exc).__name__}: {exc} "
               "(run with --debug for details)", file=sys.stderr)
         return 1
 
@@ -128,4 +129,5 @@ def _alias_main(command: str, prog: str, argv: Sequence[str] | None) -> int:
         if command in getattr(action, "choices", {}):
             action.choices[command].prog = prog
     args = parser.parse_args([command, *(sys.argv[1:] if argv is None else argv)])
+    args.prog = prog
     return run(args)

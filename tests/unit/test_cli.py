@@ -47,3 +47,12 @@ def test_alias_scripts_speak_under_their_own_name(entry, prog, capsys):
         entry(["--no-such-option"])
     assert done.value.code == 2
     assert f"{prog}: error:" in capsys.readouterr().err
+
+
+def test_alias_script_names_itself_in_runtime_errors_too(capsys):
+    # A closed local port: the export fails at once, before any file is made.
+    code = bundle_main(["--bootstrap-server", "127.0.0.1:1", "--timeout", "1",
+                        "--file", "never-made.zip"])
+    assert code == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("support-metrics-bundle: ")
