@@ -316,7 +316,9 @@ def _from_admin(target: ClusterTarget, broker_id: int, enhanced: bool,
     try:
         futures = admin.describe_configs(resources, request_timeout=target.timeout)
         for resource, future in futures.items():
-            entries = future.result(timeout=target.timeout)
+            # librdkafka ends the request at its request_timeout; waiting twice as long
+            # means the client is never dropped with the request still in flight.
+            entries = future.result(timeout=target.timeout * 2)
             if "min.insync.replicas" in entries:
                 min_isr[resource.name] = int(entries["min.insync.replicas"].value)
             if "unclean.leader.election.enable" in entries:

@@ -374,8 +374,10 @@ def _read_cluster_admin(target: ClusterTarget) -> ClusterView:
     admin = _admin(target)
     where = f"Kafka at {target.bootstrap}"
     try:
+        # Twice the request timeout: librdkafka ends the request first, so the client is
+        # never dropped with it still in flight.
         described = admin.describe_cluster(request_timeout=target.timeout).result(
-            timeout=target.timeout + 1)
+            timeout=target.timeout * 2)
         metadata = admin.list_topics(timeout=target.timeout)
     except Exception as exc:  # KafkaException: transport, timeout, auth
         raise ConnectionFailure(f"{where} did not answer within {target.timeout:g} s: "

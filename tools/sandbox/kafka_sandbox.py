@@ -382,8 +382,7 @@ class Sandbox:
         assert self.state is not None
         facts = self.state.facts()
         creds = self.state.credentials
-        admin = AdminClient({"bootstrap.servers": facts["KAFKA_BOOTSTRAP"],
-                             "logger": _quiet_logger()})
+        admin = AdminClient({"bootstrap.servers": facts["KAFKA_BOOTSTRAP"], "log_level": 0})
         upsert = UserScramCredentialUpsertion(
             creds["sasl_user"], ScramCredentialInfo(ScramMechanism.SCRAM_SHA_256, 4096),
             creds["sasl_password"].encode())
@@ -403,7 +402,7 @@ class Sandbox:
             last = ""
             while True:
                 try:
-                    md = AdminClient({**conf, "logger": _quiet_logger()}).list_topics(timeout=2)
+                    md = AdminClient({**conf, "log_level": 0}).list_topics(timeout=2)
                     if len(md.brokers) == len(self.state.brokers):
                         break
                     last = f"{len(md.brokers)} brokers"
@@ -528,30 +527,34 @@ class Sandbox:
         deadline = time.monotonic() + timeout
         ids = {int(b.name.split("-")[1]) for b in self.state.brokers}
         last = "nothing checked yet"
+        from confluent_kafka.admin import AdminClient  # only needed once started
+
+        # One client for the whole wait, and every request waited for to its end: a client
+        # destroyed while a request of its is in flight has aborted the process in
+        # librdkafka. log_level 0: no Python log callbacks from librdkafka's threads.
+        admin = AdminClient({"bootstrap.servers": self.state.facts()["KAFKA_BOOTSTRAP"],
+                             "socket.timeout.ms": 2000, "log_level": 0})
         while time.monotonic() < deadline:
             for p in self.state.procs:
                 if not pid_alive(p.pid):
                     raise SandboxError(f"{p.name} (pid {p.pid}) exited:\n" + self._tail(p))
-            ok, last = self._ready_once(ids)
+            ok, last = self._ready_once(ids, admin)
             if ok:
                 return
             time.sleep(0.5)
         raise SandboxError(f"sandbox not ready after {timeout:.0f}s ({last}); logs in "
                            f"{self.state_dir}")
 
-    def _ready_once(self, ids: set[int]) -> tuple[bool, str]:
+    def _ready_once(self, ids: set[int], admin) -> tuple[bool, str]:  # noqa: ANN001
         assert self.state is not None
         if self.state.mode == "zk":
             registered = self._zk_children(f"{CHROOT}/brokers/ids")
             if registered is None or {int(x) for x in registered} != ids:
                 return False, f"registered in ZooKeeper: {sorted(registered or [])}"
-        from confluent_kafka.admin import AdminClient  # only needed once started
-
-        admin = AdminClient({"bootstrap.servers": self.state.facts()["KAFKA_BOOTSTRAP"],
-                             "socket.timeout.ms": 2000, "logger": _quiet_logger()})
         try:
             md = admin.list_topics(timeout=2)
-            desc = admin.describe_cluster(request_timeout=2).result(timeout=3)
+            # librdkafka ends the request at 2 s; the longer wait only guards a hang.
+            desc = admin.describe_cluster(request_timeout=2).result(timeout=30)
         except Exception as exc:  # noqa: BLE001 - any failure means "not yet"
             return False, f"metadata: {exc}"
         if set(md.brokers) != ids:
