@@ -22,7 +22,7 @@ help:
 	@echo "make example-bundle  regenerate examples/support-metrics-example.zip"
 	@echo "make bench           every benchmark, one table, bench/RESULTS.md"
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml setup.py engine/_zipdrain.c
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test]'

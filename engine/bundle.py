@@ -153,7 +153,7 @@ def _publish(tmp: str, path: str, force: bool) -> None:
 def export_bundle(target: ClusterTarget, topic: str, path: str | None = None,
                   runtime: float = 10.0, force: bool = False,
                   progress: Callable[[ExportProgress], None] | None = None,
-                  cancel: threading.Event | None = None) -> ExportResult:
+                  cancel: threading.Event | None = None, fast: bool = True) -> ExportResult:
     """Export every record of `topic` (up to the end offsets taken now) into a zip bundle.
 
     `path` defaults to `default_bundle_name(topic, now)` in the current folder. `runtime`
@@ -163,7 +163,8 @@ def export_bundle(target: ClusterTarget, topic: str, path: str | None = None,
     `cancel` is set, NotFound when the topic does not exist, ConnectionFailure when Kafka
     does not answer. Whatever goes wrong, including KeyboardInterrupt, no file and no
     temporary file is left behind. `progress` is called from the calling thread after
-    every batch read (a few thousand records) and once at the end.
+    every batch read (a few thousand records) and once at the end. `fast=False` keeps
+    the export off its C fast path (engine/zip_drain.py), which it takes when it can.
     """
     started = time.monotonic()
     deadline = started + max(0.0, runtime)
@@ -188,15 +189,16 @@ def export_bundle(target: ClusterTarget, topic: str, path: str | None = None,
         try:
             with os.fdopen(fd, "wb", buffering=0) as fh:
                 zw = ZipStream(fh.fileno(), entry_base, created.timestamp(), folder)
+                drain = steps = None
                 try:
+                    drain = reader.open_drain() if fast else None
                     per_partition: Counter[int] = Counter()
-                    for batch in reader.iter_batches(topic, ranges, deadline=deadline,
-                                                     cancel=cancel):
-                        values = batch.values()
-                        if None in values:  # a null value becomes an empty entry
-                            values = [v or b"" for v in values]
-                        zw.add_batch(values)
-                        per_partition[batch.partition] += len(values)
+                    steps = (_python_steps(reader, zw, topic, ranges, deadline, cancel)
+                             if drain is None else
+                             reader.drain_ranges(topic, ranges, drain, zw.fill_from,
+                                                 deadline, cancel))
+                    for partition, added in steps:
+                        per_partition[partition] += added
                         if progress is not None:
                             progress(ExportProgress(zw.count, total, zw.pos,
                                                     time.monotonic() - started))
@@ -210,6 +212,10 @@ def export_bundle(target: ClusterTarget, topic: str, path: str | None = None,
                     zw.finish(_metadata(topic, cluster_id, ranges, per_partition, records,
                                         total, complete, created, entry_base))
                 finally:
+                    if steps is not None:
+                        steps.close()  # its consumer unassigns before the drain closes
+                    if drain is not None:
+                        drain.close()
                     zw.close()  # the writer thread must stop before the file closes
                 size = zw.pos
                 os.fsync(fh.fileno())
@@ -224,6 +230,19 @@ def export_bundle(target: ClusterTarget, topic: str, path: str | None = None,
         progress(ExportProgress(records, total, size, time.monotonic() - started))
     return ExportResult(path=path, records=records, total=total, size_bytes=size,
                         complete=complete)
+
+
+def _python_steps(reader: TopicReader, zw: ZipStream, topic: str,
+                  ranges: list[PartitionRange], deadline: float,
+                  cancel: threading.Event | None) -> Iterator[tuple[int, int]]:
+    """The export without the C fast path: each batch read through confluent-kafka goes
+    into the zip; yields (partition, records added) like `TopicReader.drain_ranges`."""
+    for batch in reader.iter_batches(topic, ranges, deadline=deadline, cancel=cancel):
+        values = batch.values()
+        if None in values:  # a null value becomes an empty entry
+            values = [v or b"" for v in values]
+        zw.add_batch(values)
+        yield batch.partition, len(values)
 
 
 def _discard(tmp: str) -> None:

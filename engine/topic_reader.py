@@ -15,7 +15,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from confluent_kafka import (
     OFFSET_BEGINNING,
@@ -136,6 +136,7 @@ class TopicReader:
             conf["log_level"] = 0
         conf.update(config)
         self._bootstrap = str(conf.get("bootstrap.servers", ""))
+        self._conf = conf
         self._consumer: Consumer | None = Consumer(conf)
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -231,6 +232,55 @@ class TopicReader:
                 return
         self.complete = True
 
+    def open_drain(self) -> Any | None:
+        """A C consumer with this reader's configuration for `drain_ranges`, or None when
+        the fast path is unusable (see engine.zip_drain). The caller closes it."""
+        from engine.zip_drain import open_drain
+
+        return open_drain(self._conf)
+
+    def drain_ranges(self, topic: str, ranges: Iterable[PartitionRange], drain: Any,
+                     fill: Callable[[Any, int, float], tuple[int, int, bool]],
+                     deadline: float | None = None,
+                     cancel: threading.Event | None = None) -> Iterator[tuple[int, int]]:
+        """The read of `iter_batches`, with the records going through `drain` (from
+        `open_drain`) into `fill(drain, stop, seconds) -> (added, received, finished)`
+        (`ZipStream.fill_from`) instead of through Python.
+
+        Yields (partition, records added) after every fill that added any; the same
+        ordering, stops, idle limit and `complete` flag as `iter_batches`.
+        """
+        from engine.zip_drain import FatalError
+
+        self.complete = False
+        for rng in [r for r in ranges if r.high > r.low]:
+            try:
+                drain.assign(topic, rng.partition, rng.low)
+            except FatalError as exc:
+                raise ConnectionFailure(f"Kafka: {exc}") from None
+            try:
+                idle_limit = max(self.target.timeout, 1.0)
+                last_data = time.monotonic()
+                finished = False
+                while not finished:
+                    if _stopped(deadline, cancel):
+                        return
+                    try:
+                        added, received, finished = fill(drain, rng.high, _wait(deadline))
+                    except FatalError as exc:
+                        raise ConnectionFailure(f"Kafka: {exc}") from None
+                    if received:
+                        last_data = time.monotonic()
+                    elif time.monotonic() - last_data > idle_limit:
+                        raise ConnectionFailure(
+                            f"no data from Kafka at {self._bootstrap} for {idle_limit:g} s "
+                            f"while reading {topic}[{rng.partition}]")
+                    if added:
+                        yield rng.partition, added
+            finally:
+                drain.unassign()
+        self.complete = True
+
     def read_window(self, topic: str, partition: int, start: int, stop: int
                     ) -> list[TopicRecord]:
         """The records with offsets in [start, stop) of one partition (for backward reads).
@@ -261,10 +311,7 @@ class TopicReader:
             while True:
                 if _stopped(deadline, cancel):
                     return
-                now = time.monotonic()
-                wait = _MAX_WAIT if deadline is None else max(0.0, min(_MAX_WAIT,
-                                                                       deadline - now))
-                msgs = consumer.consume(_BATCH, wait)
+                msgs = consumer.consume(_BATCH, _wait(deadline))
                 if not msgs:
                     if time.monotonic() - last_data > idle_limit:
                         raise ConnectionFailure(
@@ -286,6 +333,13 @@ class TopicReader:
                     consumer.unassign()
                 except KafkaException:
                     pass
+
+
+def _wait(deadline: float | None) -> float:
+    """How long one consume may block: short, and never past the deadline."""
+    if deadline is None:
+        return _MAX_WAIT
+    return max(0.0, min(_MAX_WAIT, deadline - time.monotonic()))
 
 
 def _stopped(deadline: float | None, cancel: threading.Event | None) -> bool:

@@ -16,6 +16,7 @@ import threading
 import time
 from itertools import accumulate, repeat
 from operator import add
+from typing import Any
 
 try:  # ISA-L's CRC-32 is about three times zlib's on report-sized values; same results
     from isal.isal_zlib import crc32 as _crc32
@@ -42,6 +43,9 @@ class ZipStream:
     kernel copies one batch into the page cache while the calling thread reads and
     prepares the next (at most `_QUEUED_BATCHES` batches wait). `finish` or `close` always
     stops the thread and removes the spill file.
+
+    `fill_from` is the other way in: the C fast path writes the entries of a whole stretch
+    of records itself, headers and central records alike, in the same bytes.
     """
 
     # Everything before the CRC is the same for every entry (signature, versions, flags,
@@ -56,8 +60,9 @@ class ZipStream:
     def __init__(self, fd: int, entry_base: str, when: float,
                  spill_dir: str | None = None) -> None:
         self._fd = fd
+        self._name_prefix = f"{entry_base}.".encode()
         # bytes %-formatting makes each name in one C call; a '%' in the file name is escaped.
-        self._name_format = f"{entry_base}.".encode().replace(b"%", b"%%") + b"%d"
+        self._name_format = self._name_prefix.replace(b"%", b"%%") + b"%d"
         # Names are ASCII unless the file name is not; bit 11 then marks them UTF-8.
         self._flags = 0 if entry_base.isascii() else 0x800
         t = time.localtime(when)
@@ -75,9 +80,8 @@ class ZipStream:
         self._queue: queue.Queue[tuple[int, list[bytes]] | None] = queue.Queue(
             maxsize=_QUEUED_BATCHES)
         self._error: BaseException | None = None
-        self._writer = threading.Thread(target=self._write_loop, name="bundle-writer",
-                                        daemon=True)
-        self._writer.start()
+        # Started with the first queued batch; the C fast path needs none.
+        self._writer: threading.Thread | None = None
 
     def _struct(self, kind: str, name_len: int) -> struct.Struct:
         """The Struct packing a local header ("L") or central record ("C") and its name."""
@@ -126,11 +130,39 @@ class ZipStream:
         self.pos = end
         self._spill_size += len(central)
 
+    def fill_from(self, drain: Any, stop: int, seconds: float) -> tuple[int, int, bool]:
+        """Append entries straight from a `_zipdrain.Drain` (engine/zip_drain.py): the
+        records of its partition below offset `stop`, for at most `seconds`.
+
+        Returns (entries added, messages received, partition finished). The bytes are
+        those `add_batch` would write for the same values.
+        """
+        self._stop_writer()  # queued writes first: both write at the files' positions
+        added, self.pos, central, received, finished = drain.fill(
+            self._fd, self._spill.fileno(), self._name_prefix,
+            self.count, self.pos, stop, self._flags, self._dostime, self._dosdate, seconds)
+        self.count += added
+        self._spill_size += central
+        return added, received, finished
+
     def _send(self, fd: int, parts: list[bytes]) -> None:
         """Queue buffers for the writer thread; blocks while the queue is full."""
         if self._error is not None:
             raise self._error
+        if self._writer is None:
+            self._writer = threading.Thread(target=self._write_loop, name="bundle-writer",
+                                            daemon=True)
+            self._writer.start()
         self._queue.put((fd, parts))
+
+    def _stop_writer(self) -> None:
+        """Wait until every queued batch is written, and end the writer thread."""
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            self._queue.put(None)
+            writer.join()
+        if self._error is not None:
+            raise self._error
 
     def _write_loop(self) -> None:
         """The writer thread: writev each queued list, 1024 buffers per system call.
@@ -168,17 +200,15 @@ class ZipStream:
     def close(self) -> None:
         """Stop the writer thread once the queue is written, drop the spill file; safe to
         call twice."""
-        if self._writer.is_alive():
+        writer, self._writer = self._writer, None
+        if writer is not None:
             self._queue.put(None)
-            self._writer.join()
+            writer.join()
         self._spill.close()
 
     def finish(self, comment: bytes) -> None:
         """Copy the central directory in, write the end records; wait until all is written."""
-        self._queue.put(None)
-        self._writer.join()
-        if self._error is not None:
-            raise self._error
+        self._stop_writer()
         cd_start, cd_size, count = self.pos, self._spill_size, self.count
         _copy_file(self._spill.fileno(), self._fd, cd_size)
         self.pos += cd_size

@@ -96,8 +96,8 @@ def _cli(sandbox, *args: str) -> list[str]:
     return ["bundle", "--bootstrap-server", sandbox.bootstrap, *args]
 
 
-def test_reports_of_three_agents_export_to_exactly_the_topic(sandbox, topics, tmp_path,
-                                                             capsys):
+def test_reports_of_three_agents_export_to_exactly_the_topic(export_path, sandbox, topics,
+                                                             tmp_path, capsys):
     topic = topics.create()
     tokens = [str(uuid.uuid4()) for _ in range(3)]
     values: list[bytes | None] = [_report(tokens[i % 3], 1_700_000_000 + i) for i in range(30)]
@@ -125,7 +125,8 @@ def test_reports_of_three_agents_export_to_exactly_the_topic(sandbox, topics, tm
     assert os.listdir(tmp_path) == ["b.zip"]  # no temp file left
 
 
-def test_three_partitions_export_completely_in_topic_order(sandbox, topics, tmp_path):
+def test_three_partitions_export_completely_in_topic_order(export_path, sandbox, topics,
+                                                           tmp_path):
     topic = topics.create(partitions=3)
     items = [(i % 3, f"p{i % 3}-{i // 3:04d}".encode()) for i in range(300)]
     topics.produce(topic, items)
@@ -139,8 +140,8 @@ def test_three_partitions_export_completely_in_topic_order(sandbox, topics, tmp_
     assert result.size_bytes == (tmp_path / "p.zip").stat().st_size
 
 
-def test_runtime_cuts_a_large_topic_short_into_a_partial_bundle(sandbox, big_topic, tmp_path,
-                                                                capsys):
+def test_runtime_cuts_a_large_topic_short_into_a_partial_bundle(export_path, sandbox, big_topic,
+                                                                tmp_path, capsys):
     out = tmp_path / "partial.zip"
     rc = main(_cli(sandbox, "--topic", big_topic, "--file", str(out), "--runtime", "0.01"))
     assert rc == 1
@@ -176,7 +177,8 @@ def test_sigint_during_export_leaves_no_file_and_no_temp_file(sandbox, big_topic
     assert list(tmp_path.iterdir()) == []
 
 
-def test_cancel_from_another_thread_leaves_nothing(sandbox, big_topic, tmp_path):
+def test_cancel_from_another_thread_leaves_nothing(export_path, sandbox, big_topic,
+                                                   tmp_path):
     cancel = threading.Event()
     target = ClusterTarget(bootstrap=sandbox.bootstrap)
     with pytest.raises(ExportCancelled):
