@@ -15,6 +15,7 @@ damaged archive or entry becomes a message, never a crash.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import struct
@@ -35,6 +36,8 @@ from engine.records import decode
 from engine.target import ClusterTarget
 from engine.topic_reader import PartitionRange, TopicReader
 from engine.zip_stream import ZipStream
+
+_LOG = logging.getLogger(__name__)
 
 # A bigger entry is refused when opening: Kafka's default max message is 1 MB, and a
 # zip bomb must not exhaust memory.
@@ -192,6 +195,8 @@ def export_bundle(target: ClusterTarget, topic: str, path: str | None = None,
                 drain = steps = None
                 try:
                     drain = reader.open_drain() if fast else None
+                    _LOG.debug("bundle export of %s: %s path", topic,
+                               "Python" if drain is None else "C fast")
                     per_partition: Counter[int] = Counter()
                     steps = (_python_steps(reader, zw, topic, ranges, deadline, cancel)
                              if drain is None else

@@ -102,13 +102,15 @@ def _as_string(value: object) -> str | None:
 def open_drain(config: dict[str, Any]) -> Any | None:
     """A `_zipdrain.Drain` consumer with this confluent-kafka configuration, or None.
 
-    None when the fast path is unusable or a value is a Python object (a logger, an
-    OAuth callback): only confluent-kafka can serve those.
+    None when the fast path is unusable or a value is a Python object (an OAuth or error
+    callback): only confluent-kafka can serve those.
     """
     module = drain_module()
     if module is None:
         return None
-    text = {key: _as_string(value) for key, value in config.items()}
+    # --debug hands librdkafka's log to a Python logger; this consumer logs to stderr
+    # itself instead, at the same level, rather than leave the fast path.
+    text = {key: _as_string(value) for key, value in config.items() if key != "logger"}
     if None in text.values():
         return None
     try:

@@ -123,6 +123,7 @@ def test_every_command_over_the_secured_listener(sec: Secured, protocol: str) ->
     out = sec.folder / f"bundle-{protocol}.zip"
     done, _ = run(sec, "bundle", "--bootstrap-server", bootstrap, *cc, "--file", str(out))
     assert done.returncode == 0, done.stderr[-2000:]
+    assert "C fast path" in done.stderr  # the secured client settings reach librdkafka as text
     with zipfile.ZipFile(out) as z:
         assert len(z.namelist()) >= 2  # this test's report and agent report at least
 

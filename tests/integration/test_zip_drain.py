@@ -129,7 +129,10 @@ def test_crc_is_zlibs(sandbox):
 
 def test_python_objects_in_the_configuration_keep_the_export_in_python(sandbox):
     base = {"bootstrap.servers": sandbox.bootstrap, "group.id": f"t-{uuid.uuid4()}"}
-    assert open_drain({**base, "logger": logging.getLogger("x")}) is None
+    assert open_drain({**base, "error_cb": print}) is None
+    logged = open_drain({**base, "logger": logging.getLogger("x")})  # --debug's logger
+    assert logged is not None
+    logged.close()
     assert open_drain({**base, "no.such.property": "1"}) is None
     drain = open_drain({**base, "enable.partition.eof": True, "socket.timeout.ms": 5000})
     assert drain is not None
