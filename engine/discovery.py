@@ -14,8 +14,8 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from engine.connect import format_host_port, start_kazoo, stop_kazoo
@@ -73,7 +73,12 @@ class Broker:
 
 @dataclass(frozen=True)
 class ClusterView:
-    """A snapshot of the cluster. `source` is "zookeeper" or "admin"."""
+    """A snapshot of the cluster. `source` is "zookeeper" or "admin".
+
+    `replication_factors` maps each topic to the fewest replicas any of its partitions has
+    (they differ only during or after a partial reassignment). It is empty when the topics
+    were not read (`topics` is None); a topic whose assignment is unreadable is left out.
+    """
 
     cluster_id: str | None
     controller_id: int | None
@@ -81,6 +86,10 @@ class ClusterView:
     topics: int | None
     partitions: int | None
     source: str
+    # Not hashed or shown: a dict cannot be hashed, and a repr listing thousands of topics
+    # would drown every log line that shows a view.
+    replication_factors: Mapping[str, int] = field(default_factory=dict, hash=False,
+                                                   repr=False)
 
     def broker(self, broker_id: int) -> Broker | None:
         """The live broker with this id, or None."""
@@ -227,14 +236,31 @@ def parse_controller(data: bytes | None) -> int | None:
     return _int_or_none(value.get("brokerid")) if isinstance(value, dict) else None
 
 
-def count_partitions(data: bytes | None) -> int:
-    """Partitions in a `/brokers/topics/<t>` assignment (0 if unreadable)."""
+def parse_assignment(data: bytes | None) -> dict[str, Any]:
+    """The `partitions` object of a `/brokers/topics/<t>` znode: partition number (as a
+    string) to its replicas' broker ids, as Kafka wrote them; {} if unreadable."""
     try:
         value = json.loads(data) if data else None
     except (ValueError, UnicodeDecodeError):
-        return 0
+        return {}
     parts = value.get("partitions") if isinstance(value, dict) else None
-    return len(parts) if isinstance(parts, dict) else 0
+    return parts if isinstance(parts, dict) else {}
+
+
+def count_partitions(data: bytes | None) -> int:
+    """Partitions in a `/brokers/topics/<t>` assignment (0 if unreadable)."""
+    return len(parse_assignment(data))
+
+
+def fewest_replicas(replica_lists: Iterable[Any]) -> int | None:
+    """The smallest replica count among a topic's partitions. None without partitions, or
+    when one replica list is not a list: a count from the rest could hide the low one."""
+    counts: list[int] = []
+    for replicas in replica_lists:
+        if not isinstance(replicas, (list, tuple)):
+            return None
+        counts.append(len(replicas))
+    return min(counts, default=None)
 
 
 def _broker_ids(children: Iterable[str]) -> list[int]:
@@ -320,16 +346,20 @@ def read_cluster(zk: KazooClient, connect: str, timeout: float,
         cluster = optional(cluster_async)
         controller = optional(controller_async)
         topic_names = optional(topics_async) if topics_async is not None else None
-        topic_reads = [zk.get_async(f"/brokers/topics/{t}") for t in topic_names or ()]
+        topic_reads = [(t, zk.get_async(f"/brokers/topics/{t}")) for t in topic_names or ()]
 
         brokers = _collect_brokers(brokers_pending, deadline)
         partitions = 0
         topics = 0
-        for result in topic_reads:
+        factors: dict[str, int] = {}
+        for name, result in topic_reads:
             got = optional(result)
             if got is not None:  # None: deleted meanwhile
                 topics += 1
-                partitions += count_partitions(got[0])
+                assignment = parse_assignment(got[0])
+                partitions += len(assignment)
+                if (factor := fewest_replicas(assignment.values())) is not None:
+                    factors[name] = factor
     except _zk_errors() as exc:
         raise ConnectionFailure(f"ZooKeeper at {connect}: lost the connection while reading "
                                 f"the cluster ({type(exc).__name__})") from None
@@ -340,6 +370,7 @@ def read_cluster(zk: KazooClient, connect: str, timeout: float,
         topics=topics if topic_names is not None else None,
         partitions=partitions if topic_names is not None else None,
         source=SOURCE_ZOOKEEPER,
+        replication_factors=factors,
     )
 
 
@@ -389,6 +420,9 @@ def _read_cluster_admin(target: ClusterTarget) -> ClusterView:
                session_id=None, raw_version=None)
         for node in sorted(described.nodes, key=lambda n: n.id))
     controller = described.controller
+    factors = {name: factor for name, t in metadata.topics.items()
+               if (factor := fewest_replicas(p.replicas for p in t.partitions.values()))
+               is not None}
     return ClusterView(
         cluster_id=described.cluster_id or None,
         controller_id=controller.id if controller is not None and controller.id >= 0 else None,
@@ -396,6 +430,7 @@ def _read_cluster_admin(target: ClusterTarget) -> ClusterView:
         topics=len(metadata.topics),
         partitions=sum(len(t.partitions) for t in metadata.topics.values()),
         source=SOURCE_ADMIN,
+        replication_factors=factors,
     )
 
 

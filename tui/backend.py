@@ -8,7 +8,6 @@ the first frame must not wait for it.
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
@@ -92,7 +91,7 @@ class Backend:
         snap = ClusterSnapshot(cluster_id=view.cluster_id, controller_id=view.controller_id,
                                brokers=sorted(view.brokers, key=lambda b: b.id),
                                topic=self.topic,
-                               support_replicas=self._support_replicas(),
+                               support_replicas=view.replication_factors.get(self.topic),
                                **self._configured())
         try:
             snap.latest = {r.broker_id: r for r in self.latest_reports(
@@ -100,26 +99,6 @@ class Backend:
         except PsError as exc:
             snap.reports_problem = str(exc)
         return snap
-
-    def _support_replicas(self) -> int | None:
-        """The support topic's smallest replica count (None: no such topic, or no
-        ZooKeeper to ask). Discovery counts partitions only, so the assignment is read
-        here from the topic's znode."""
-        from kazoo.exceptions import NoNodeError
-
-        assert self.target is not None
-        if not self.target.zookeeper:
-            return None
-        with self.target.zk_client() as zk:
-            try:
-                data = zk.get(f"/brokers/topics/{self.topic}")[0]
-            except NoNodeError:
-                return None
-        try:
-            assignment = json.loads(data)["partitions"]
-            return min(len(replicas) for replicas in assignment.values())
-        except (ValueError, KeyError, TypeError):
-            return None
 
     def _configured(self) -> dict[str, dict[int, Any]]:
         """The report interval and customer id of every broker whose server.properties we

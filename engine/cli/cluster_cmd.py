@@ -46,7 +46,9 @@ def broker_json(broker: Broker) -> dict[str, Any]:
 
 
 def view_json(view: ClusterView) -> dict[str, Any]:
-    """The whole view as the `--json` output shows it."""
+    """The view as the `--json` output shows it."""
+    # Counts only, like the table: per-topic replication factors would grow with the
+    # topic count and list topic names, which this command does not describe.
     return {
         "clusterId": view.cluster_id,
         "controller": view.controller_id,

@@ -86,6 +86,64 @@ def test_topics_and_partitions_are_counted(sandbox, admin):
         admin.delete_topics([topic], operation_timeout=30)[topic].result(timeout=30)
 
 
+@pytest.fixture(scope="module")
+def replicated_topics(admin):
+    """Topics of replication factor 2 and 3 (3 partitions each), deleted afterwards."""
+    names = {factor: f"discovery-rf{factor}-{uuid.uuid4().hex[:10]}" for factor in (2, 3)}
+    futures = admin.create_topics([NewTopic(name, num_partitions=3, replication_factor=factor)
+                                   for factor, name in names.items()])
+    for future in futures.values():
+        future.result(timeout=30)
+    yield names
+    for future in admin.delete_topics(list(names.values()), operation_timeout=30).values():
+        future.result(timeout=30)
+
+
+@pytest.mark.parametrize("how", ["zookeeper", "bootstrap"])
+def test_replication_factor_of_each_topic(sandbox, replicated_topics, how):
+    target = (ClusterTarget(zookeeper=sandbox.zk_connect) if how == "zookeeper"
+              else ClusterTarget(bootstrap=sandbox.bootstrap))
+    view = discover(target)
+    for factor, name in replicated_topics.items():
+        assert view.replication_factors[name] == factor
+    assert "no-such-topic" not in view.replication_factors
+    assert len(view.replication_factors) <= view.topics
+
+
+def test_console_snapshot_opens_no_zookeeper_session_of_its_own(sandbox, replicated_topics,
+                                                                monkeypatch):
+    """The support topic's replication factor comes from discovery: a refresh opens only
+    the sessions of discovery and of the report reader, none to read the topic's znode."""
+    from kazoo.client import KazooClient
+
+    from tui.backend import Backend
+
+    started: list[KazooClient] = []
+    real_start = KazooClient.start
+
+    def counting_start(client: KazooClient, *args, **kwargs):
+        started.append(client)
+        return real_start(client, *args, **kwargs)
+
+    monkeypatch.setattr(KazooClient, "start", counting_start)
+    target = ClusterTarget(zookeeper=sandbox.zk_connect)
+    backend = Backend(target, replicated_topics[2])
+    ids = [b.id for b in discover(target).brokers]
+    backend.latest_reports(ids)
+    by_the_engine = len(started)
+    started.clear()
+
+    snapshot = backend.snapshot()
+    assert snapshot.support_replicas == 2
+    assert snapshot.reports_problem is None
+    assert len(started) == by_the_engine
+
+    started.clear()
+    missing = Backend(target, f"discovery-missing-{uuid.uuid4().hex[:10]}").snapshot()
+    assert missing.support_replicas is None
+    assert len(started) <= by_the_engine
+
+
 def test_bootstrap_only_view_matches_and_leaves_zookeeper_fields_empty(sandbox):
     from_zk = discover(ClusterTarget(zookeeper=sandbox.zk_connect))
     from_kafka = discover(ClusterTarget(bootstrap=sandbox.bootstrap))

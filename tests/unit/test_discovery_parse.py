@@ -13,6 +13,8 @@ from engine.discovery import (
     Endpoint,
     RegistrationError,
     count_partitions,
+    fewest_replicas,
+    parse_assignment,
     parse_broker_registration,
     parse_cluster_id,
     parse_controller,
@@ -109,6 +111,29 @@ def test_cluster_id_controller_and_partitions():
         b'"removing_replicas":{},"topic_id":"abc"}') == 3
     assert count_partitions(b'{"version":1,"partitions":{"0":[1]}}') == 1
     assert count_partitions(b"nope") == 0
+
+
+def test_replication_factor_is_the_fewest_replicas_of_any_partition():
+    # A reassignment from [1,2] to [3] that stopped half way leaves uneven partitions.
+    uneven = parse_assignment(
+        b'{"version":3,"partitions":{"0":[1,2,3],"1":[2,3],"2":[3,1,2]},'
+        b'"adding_replicas":{},"removing_replicas":{},"topic_id":"abc"}')
+    assert uneven == {"0": [1, 2, 3], "1": [2, 3], "2": [3, 1, 2]}
+    assert fewest_replicas(uneven.values()) == 2
+    assert fewest_replicas(parse_assignment(b'{"version":1,"partitions":{"0":[1]}}')
+                           .values()) == 1
+    # The AdminClient's PartitionMetadata.replicas is a list too.
+    assert fewest_replicas(iter([[1, 2, 3], [2, 3, 1]])) == 3
+
+
+@pytest.mark.parametrize("data", [
+    b"nope", None, b"[]", b'{"version":3}', b'{"partitions":[[1,2]]}',
+    b'{"partitions":{}}',  # a topic without partitions has no replication factor
+    b'{"partitions":{"0":[1,2],"1":3}}',  # one unreadable partition: the rest may hide it
+    b'{"partitions":{"0":null}}',
+])
+def test_replication_factor_of_an_unreadable_assignment_is_unknown(data):
+    assert fewest_replicas(parse_assignment(data).values()) is None
 
 
 def test_java_only_client_properties_become_hints_without_secrets():
