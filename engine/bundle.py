@@ -32,7 +32,6 @@ from typing import Any
 
 from engine import __version__
 from engine.errors import NotFound, PsError
-from engine.records import decode
 from engine.target import ClusterTarget
 from engine.topic_reader import PartitionRange, TopicReader
 from engine.zip_stream import ZipStream
@@ -336,6 +335,8 @@ class BundleReader:
         if len(data) > MAX_ENTRY_BYTES:
             return BundleEntry(name, index, False, None, None,
                                "entry is larger than its declared size", info.file_size)
+        from engine.records import decode  # fastavro: only opening needs it, not export
+
         result = decode(data)
         return BundleEntry(name, index, result.ok, result.schema, result.record,
                            result.error, len(data))
