@@ -326,15 +326,34 @@ class ConsoleApp(App[int]):
         else:
             self.push_screen(screen)
 
-    def action_settings(self) -> None:
-        kind = _screens().SettingsScreen
+    def _form_mode(self) -> str | None:
+        """The mode whose screen stack holds the Settings or Report now screen, if any."""
+        screens = _screens()
+        forms = (screens.SettingsScreen, screens.ReportNowScreen)
+        for mode in self.MODES:
+            try:
+                stack = self.get_screen_stack(mode)
+            except KeyError:
+                continue  # a mode not shown yet holds nothing
+            if any(isinstance(screen, forms) for screen in stack):
+                return mode
+        return None
+
+    def _open_form(self, kind: type[Screen[Any]]) -> None:
+        """`s` and `t`. Each mode has its own stack, so asked for from the other mode a
+        second Settings could edit the same file beside the first: go back to the mode
+        that holds one (its unsaved edits still in the form) and open from there."""
+        mode = self._form_mode()
+        if mode is not None:
+            self.switch_mode(mode)
         if self._may_open(kind) and self._need_broker_config():
             self._open(kind(self.config.broker_configs))
 
+    def action_settings(self) -> None:
+        self._open_form(_screens().SettingsScreen)
+
     def action_report_now(self) -> None:
-        kind = _screens().ReportNowScreen
-        if self._may_open(kind) and self._need_broker_config():
-            self._open(kind(self.config.broker_configs))
+        self._open_form(_screens().ReportNowScreen)
 
     def action_export(self) -> None:
         if self._may_open(_screens().ExportDialog) and not self._export_opening:

@@ -211,6 +211,53 @@ async def test_app_keys_never_stack_a_second_copy(sandbox, report_topic, tmp_pat
         await wait_for(pilot, lambda: len(app.screen_stack) == base)
 
 
+def _forms(app) -> list:
+    """Every Settings and Report now screen in the stacks of both modes."""
+    return [screen for mode in ("cluster", "reports") for screen in app.get_screen_stack(mode)
+            if isinstance(screen, (SettingsScreen, ReportNowScreen))]
+
+
+async def test_settings_asked_for_in_the_other_mode_is_the_one_already_open(
+        sandbox, report_topic, tmp_path):
+    config = _broker_config(sandbox, tmp_path, report_topic)
+    app = sandbox_app(sandbox, report_topic, broker_configs=(str(config),))
+    async with app.run_test(size=SIZE) as pilot:
+        settings = await open_settings(pilot)
+        settings.query_one("#setting-1", Input).value = "c0"  # not saved
+        # The form itself has the focus, not one of its boxes: `2` reaches the app.
+        await pilot.press("2")
+        await wait_for(pilot, lambda: app.current_mode == "reports")
+        await pilot.press("s")
+        await pilot.pause(0.2)
+        assert app.current_mode == "cluster" and app.screen is settings
+        assert settings.changes() == {"confluent.support.customer.id": "c0"}
+        assert _forms(app) == [settings]
+
+
+async def test_report_now_and_settings_stay_one_screen_across_modes(sandbox, report_topic,
+                                                                    tmp_path):
+    config = _broker_config(sandbox, tmp_path, report_topic)
+    app = sandbox_app(sandbox, report_topic, broker_configs=(str(config),))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("t")
+        await wait_for(pilot, lambda: isinstance(app.screen, ReportNowScreen))
+        report = app.screen
+        await pilot.press("2")
+        await wait_for(pilot, lambda: app.current_mode == "reports")
+        await pilot.press("t")
+        await pilot.pause(0.2)
+        assert app.current_mode == "cluster" and app.screen is report
+        assert _forms(app) == [report]
+        # The other kind, asked for from the other mode: it takes Report now's place, as
+        # `s` does over Report now within one mode.
+        await pilot.press("2")
+        await wait_for(pilot, lambda: app.current_mode == "reports")
+        await pilot.press("s")
+        await wait_for(pilot, lambda: isinstance(app.screen, SettingsScreen))
+        assert app.current_mode == "cluster"
+        assert _forms(app) == [app.screen]
+
+
 async def test_read_only_offers_no_save_and_no_report_now(sandbox, report_topic, tmp_path):
     config = _broker_config(sandbox, tmp_path, report_topic)
     before = config.read_text("latin-1")
