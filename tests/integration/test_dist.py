@@ -105,6 +105,17 @@ def test_installed_package_is_the_wheel_not_the_source_tree(installed):
         assert Path(line).is_relative_to(installed.root / "venv"), line
 
 
+def test_the_wheel_carries_the_export_fast_path(installed):
+    """The built wheel holds the compiled extension, and in the installed package it
+    finds librdkafka and loads."""
+    assert any(n.startswith("engine/_zipdrain.") and n.endswith(".so")
+               for n in zipfile.ZipFile(installed.wheel).namelist())
+    done = installed.run("python", "-c", "from engine.zip_drain import drain_module; "
+                                         "print(drain_module().__file__)")
+    assert done.returncode == 0, done.stderr
+    assert Path(done.stdout.strip()).is_relative_to(installed.root / "venv"), done.stdout
+
+
 def test_version_names_project_python_and_libraries(installed):
     done = installed.run("ps-console", "--version")
     assert done.returncode == 0, done.stderr
