@@ -319,15 +319,20 @@ class ConsoleApp(App[int]):
 
     def _open(self, screen: Screen[Any]) -> None:
         """Show a Settings or Report now screen: on top of Cluster or Reports, or in place
-        of the other one (the stack never grows past one of them)."""
+        of the other one (the stack never grows past one of them). Settings with unsaved
+        edits asks before it makes way."""
         screens = _screens()
-        if isinstance(self.screen, (screens.SettingsScreen, screens.ReportNowScreen)):
+        top = self.screen
+        if isinstance(top, screens.SettingsScreen):
+            top.confirm_leave(partial(self.switch_screen, screen))
+        elif isinstance(top, screens.ReportNowScreen):
             self.switch_screen(screen)
         else:
             self.push_screen(screen)
 
-    def _form_mode(self) -> str | None:
-        """The mode whose screen stack holds the Settings or Report now screen, if any."""
+    def _form(self) -> tuple[str, Screen[Any]] | None:
+        """The Settings or Report now screen, if one is open, and the mode whose screen
+        stack holds it."""
         screens = _screens()
         forms = (screens.SettingsScreen, screens.ReportNowScreen)
         for mode in self.MODES:
@@ -335,17 +340,18 @@ class ConsoleApp(App[int]):
                 stack = self.get_screen_stack(mode)
             except KeyError:
                 continue  # a mode not shown yet holds nothing
-            if any(isinstance(screen, forms) for screen in stack):
-                return mode
+            for screen in stack:
+                if isinstance(screen, forms):
+                    return mode, screen
         return None
 
     def _open_form(self, kind: type[Screen[Any]]) -> None:
         """`s` and `t`. Each mode has its own stack, so asked for from the other mode a
         second Settings could edit the same file beside the first: go back to the mode
         that holds one (its unsaved edits still in the form) and open from there."""
-        mode = self._form_mode()
-        if mode is not None:
-            self.switch_mode(mode)
+        form = self._form()
+        if form is not None:
+            self.switch_mode(form[0])
         if self._may_open(kind) and self._need_broker_config():
             self._open(kind(self.config.broker_configs))
 
@@ -366,6 +372,16 @@ class ConsoleApp(App[int]):
         # client on first use: keep that off the event loop too.
         name = self.backend.default_bundle_name()
         self.call_from_thread(self.push_screen, _screens().ExportDialog(name))
+
+    async def action_quit(self) -> None:
+        """`q`, ctrl+q and the palette's Quit. Unsaved Settings edits are asked about
+        first, in the mode that holds the form, so that "keep editing" lands on it."""
+        form = self._form()
+        if form is None or not isinstance(form[1], _screens().SettingsScreen):
+            self.exit()
+            return
+        self.switch_mode(form[0])
+        form[1].confirm_leave(self.exit)
 
     def action_refresh_cluster(self) -> None:
         self.request_refresh()

@@ -14,6 +14,7 @@ from textual.widgets import DataTable, Input
 from engine.bundle import open_bundle
 from engine.records import decode
 from engine.settings import BLOCK_LABEL
+from tui.screens.confirm import ConfirmDialog
 from tui.screens.export import ExportDialog
 from tui.screens.report_now import ReportNowScreen
 from tui.screens.settings import SettingsScreen
@@ -185,6 +186,104 @@ async def test_settings_changed_on_disk_is_not_overwritten(sandbox, report_topic
     assert "# edited by someone else" in after  # the other writer's change survived
 
 
+async def _edit_then(pilot, config: Path, *keys: str) -> SettingsScreen:
+    """Open Settings, change one value without saving, press `keys`, and wait for the
+    discard question."""
+    screen = await open_settings(pilot)
+    screen.query_one("#setting-1", Input).value = "c0"  # customer.id, not saved
+    await pilot.pause(0.1)
+    await pilot.press(*keys)
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, ConfirmDialog), timeout=5)
+    title = str(pilot.app.screen.query_one("#confirm-title").visual)
+    assert f"Discard unsaved changes to {config}?" in title
+    return screen
+
+
+async def test_settings_esc_with_unsaved_edits_asks_before_leaving(sandbox, report_topic,
+                                                                   tmp_path):
+    config = _broker_config(sandbox, tmp_path, report_topic)
+    before = config.read_text("latin-1")
+    app = sandbox_app(sandbox, report_topic, broker_configs=(str(config),))
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await _edit_then(pilot, config, "escape")
+        dialog = app.screen
+        assert "Keep editing" in str(dialog.query_one("#confirm-no").label)
+        assert "Discard" in str(dialog.query_one("#confirm-yes").label)
+        await pilot.press("escape")  # esc in the dialog keeps editing
+        await wait_for(pilot, lambda: app.screen is screen)
+        assert screen.changes() == {"confluent.support.customer.id": "c0"}
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await pilot.click("#confirm-no")
+        await wait_for(pilot, lambda: app.screen is screen)
+        assert screen.changes() == {"confluent.support.customer.id": "c0"}
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await pilot.click("#confirm-yes")
+        await wait_for(pilot, lambda: not isinstance(app.screen, (SettingsScreen,
+                                                                  ConfirmDialog)))
+        assert screen not in app.screen_stack
+    assert config.read_text("latin-1") == before
+
+
+async def test_settings_esc_without_edits_leaves_at_once(sandbox, report_topic, tmp_path):
+    config = _broker_config(sandbox, tmp_path, report_topic)
+    app = sandbox_app(sandbox, report_topic, broker_configs=(str(config),))
+    async with app.run_test(size=SIZE) as pilot:
+        base = len(app.screen_stack)
+        screen = await open_settings(pilot)
+        screen.query_one("#setting-1", Input).value = "c0"
+        await pilot.pause(0.1)
+        screen.query_one("#setting-1", Input).value = ""  # typed, then taken back
+        await pilot.pause(0.1)
+        await pilot.press("escape")
+        await pilot.pause(0.2)
+        assert len(app.screen_stack) == base and not isinstance(app.screen, ConfirmDialog)
+
+
+async def test_report_now_over_unsaved_settings_asks_first(sandbox, report_topic, tmp_path):
+    config = _broker_config(sandbox, tmp_path, report_topic)
+    before = config.read_text("latin-1")
+    app = sandbox_app(sandbox, report_topic, broker_configs=(str(config),))
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await _edit_then(pilot, config, "t")
+        await pilot.press("n")
+        await wait_for(pilot, lambda: app.screen is screen)
+        assert screen.changes() == {"confluent.support.customer.id": "c0"}
+        # From the other mode too: `t` goes back to the mode holding Settings, then asks.
+        await pilot.press("2")
+        await wait_for(pilot, lambda: app.current_mode == "reports")
+        await pilot.press("t")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        assert app.current_mode == "cluster"
+        await pilot.press("y")
+        await wait_for(pilot, lambda: isinstance(app.screen, ReportNowScreen))
+        assert _forms(app) == [app.screen]
+    assert config.read_text("latin-1") == before
+
+
+async def test_quit_with_unsaved_settings_asks_first(sandbox, report_topic, tmp_path):
+    config = _broker_config(sandbox, tmp_path, report_topic)
+    before = config.read_text("latin-1")
+    app = sandbox_app(sandbox, report_topic, broker_configs=(str(config),))
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await _edit_then(pilot, config, "q")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is screen)
+        assert app.return_code is None  # still running
+        await pilot.press("2")
+        await wait_for(pilot, lambda: app.current_mode == "reports")
+        await pilot.press("q")  # from the other mode: shown over the form it is about
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        assert app.current_mode == "cluster"
+        await pilot.press("q")  # a second `q` does not stack a second question
+        await pilot.pause(0.2)
+        assert sum(isinstance(s, ConfirmDialog) for s in app.screen_stack) == 1
+        await pilot.press("y")
+        await wait_for(pilot, lambda: app.return_code is not None)
+    assert config.read_text("latin-1") == before
+
+
 async def test_app_keys_never_stack_a_second_copy(sandbox, report_topic, tmp_path):
     config = _broker_config(sandbox, tmp_path, report_topic)
     app = sandbox_app(sandbox, report_topic, broker_configs=(str(config),))
@@ -277,4 +376,8 @@ async def test_read_only_offers_no_save_and_no_report_now(sandbox, report_topic,
         await pilot.pause(0.3)
         commands = [c.title for c in app.get_system_commands(screen)]
         assert "Settings: save" not in commands and "Report now" not in commands
+        # Edits that can never be saved are not asked about when leaving.
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, SettingsScreen))
+        assert not isinstance(app.screen, ConfirmDialog)
     assert config.read_text("latin-1") == before

@@ -21,7 +21,7 @@ from tui.screens.settings import SettingsScreen
 pytestmark = [pytest.mark.sandbox, pytest.mark.anyio]
 
 # Bindings that only move back or close something: no palette entry needed.
-NAVIGATION = {"app.pop_screen", "clear_filter"}
+NAVIGATION = {"app.pop_screen", "back", "clear_filter"}  # "back": Settings' esc
 
 
 def _palette_actions(app: ConsoleApp) -> set[str]:

@@ -74,13 +74,22 @@ def test_settings_with_invalid_value(snap_compare):
     assert snap_compare(fake_app(), terminal_size=SIZE, run_before=run)
 
 
-def test_settings_diff(snap_compare):
+def _edited_settings(*keys: str):
+    """Settings with report.interval.hours changed to 6 and not saved, then `keys`."""
     async def run(pilot) -> None:
         await _keys("s")(pilot)
         pilot.app.screen.query_one("#setting-3", Input).value = "6"
         await settle(pilot)
-        await _keys("ctrl+s")(pilot)
-    assert snap_compare(fake_app(), terminal_size=SIZE, run_before=run)
+        await _keys(*keys)(pilot)
+    return run
+
+
+def test_settings_diff(snap_compare):
+    assert snap_compare(fake_app(), terminal_size=SIZE, run_before=_edited_settings("ctrl+s"))
+
+
+def test_settings_discard_question(snap_compare):
+    assert snap_compare(fake_app(), terminal_size=SIZE, run_before=_edited_settings("escape"))
 
 
 def test_report_now_dry_run(snap_compare):

@@ -1,4 +1,5 @@
-"""A yes/no dialog showing exactly what is about to happen (a diff, a report)."""
+"""A yes/no dialog showing exactly what is about to happen (a diff, a report, the
+edits about to be discarded)."""
 
 from __future__ import annotations
 
@@ -16,11 +17,13 @@ class ConfirmDialog(ModalScreen[bool]):
                 Binding("y", "answer(True)", "Yes", id="yes")]
     AUTO_FOCUS = "#confirm-no"  # Enter alone never writes: the operator moves to "yes"
 
-    def __init__(self, title: str, body: RenderableType, yes: str) -> None:
+    def __init__(self, title: str, body: RenderableType, yes: str,
+                 no: str = "Cancel") -> None:
         super().__init__()
         self._title = title
         self._body = body
         self._yes = yes
+        self._no = no
 
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm-box"):
@@ -29,7 +32,7 @@ class ConfirmDialog(ModalScreen[bool]):
                 yield Static(self._body)
             with Horizontal(id="confirm-buttons"):
                 yield Button(f"{self._yes} (y)", id="confirm-yes", variant="warning")
-                yield Button("Cancel (n)", id="confirm-no")
+                yield Button(f"{self._no} (n)", id="confirm-no")
 
     def action_answer(self, yes: bool) -> None:
         self.dismiss(yes)

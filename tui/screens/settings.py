@@ -3,9 +3,11 @@ validated as the operator types, saved through the engine after a diff is confir
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
 from rich.syntax import Syntax
+from rich.table import Table
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -29,13 +31,14 @@ class SettingsScreen(Screen[None]):
     BINDINGS = [
         Binding("ctrl+s", "save_settings", "Save", id="save_settings"),
         Binding("ctrl+r", "reload", "Reload (keep edits)", id="reload"),
-        Binding("escape", "app.pop_screen", "Back", id="back"),
+        Binding("escape", "back", "Back", id="back"),
     ]
     HELP = ("The Proactive Support settings of one broker's server.properties. Values are "
             "checked as you type; ctrl+s shows the diff and saves after you confirm. "
             "Every other line of the file stays as it is. If someone else changed the file "
             "meanwhile, nothing is written: ctrl+r reads it again and keeps your edits, and "
-            "the next ctrl+s shows them as a diff against the new content.")
+            "the next ctrl+s shows them as a diff against the new content. Leaving with "
+            "unsaved edits (esc, Report now, quit) asks first.")
     PALETTE = [
         ("Settings: save", "Show the diff, then write the file", "save_settings"),
         ("Settings: reload", "Read the file again, keeping your edits", "reload"),
@@ -52,6 +55,7 @@ class SettingsScreen(Screen[None]):
         # Edits to put back over the file once it is read again (reload keeping edits).
         self._kept: dict[str, str] = {}
         self._note: Text | None = None
+        self._asking_leave = False  # the discard question is on screen
 
     @property
     def console(self) -> ConsoleApp:
@@ -165,6 +169,40 @@ class SettingsScreen(Screen[None]):
         else:
             text = Text(f"{n} change(s)" + ("; ctrl+s to review and save" if n else ""))
         status.update(Text.assemble(self._note, text) if self._note else text)
+
+    # -- leaving -------------------------------------------------------------------------
+
+    def action_back(self) -> None:
+        self.confirm_leave(self.app.pop_screen)
+
+    def confirm_leave(self, leave: Callable[[], object]) -> None:
+        """Run `leave`, which takes this screen and its edits away: at once when nothing
+        would be lost, else only after the operator chose to discard the edits."""
+        # Read-only edits can never be saved: asking would only be in the way.
+        changes = {} if self.console.read_only else self.changes()
+        if not changes:
+            leave()
+            return
+        if self._asking_leave:
+            return
+        self._asking_leave = True
+
+        def answered(discard: bool | None) -> None:
+            self._asking_leave = False
+            if discard:
+                leave()
+
+        # Not the diff: an invalid value has none, and it is still an edit to lose.
+        edits = Table(box=None, padding=(0, 1), expand=True)
+        edits.add_column("setting", overflow="fold")
+        edits.add_column("in the file", overflow="fold")
+        edits.add_column("your edit", overflow="fold")
+        for key, value in changes.items():
+            was = "(not set)" if self.loaded.effective[key].raw is None else \
+                self._initial[key] or "(empty)"
+            edits.add_row(key, was, value or "(empty)")
+        self.app.push_screen(ConfirmDialog(f"Discard unsaved changes to {self.path}?",
+                                           edits, "Discard", no="Keep editing"), answered)
 
     # -- saving --------------------------------------------------------------------------
 
