@@ -259,8 +259,7 @@ class TopicReader:
             except FatalError as exc:
                 raise ConnectionFailure(f"Kafka: {exc}") from None
             try:
-                idle_limit = max(self.target.timeout, 1.0)
-                last_data = time.monotonic()
+                answered = self._idle_limit(topic, rng.partition)
                 finished = False
                 while not finished:
                     if _stopped(deadline, cancel):
@@ -269,17 +268,31 @@ class TopicReader:
                         added, received, finished = fill(drain, rng.high, _wait(deadline))
                     except FatalError as exc:
                         raise ConnectionFailure(f"Kafka: {exc}") from None
-                    if received:
-                        last_data = time.monotonic()
-                    elif time.monotonic() - last_data > idle_limit:
-                        raise ConnectionFailure(
-                            f"no data from Kafka at {self._bootstrap} for {idle_limit:g} s "
-                            f"while reading {topic}[{rng.partition}]")
+                    answered(received > 0)
                     if added:
                         yield rng.partition, added
             finally:
                 drain.unassign()
         self.complete = True
+
+    def _idle_limit(self, topic: str, partition: int) -> Callable[[bool], None]:
+        """For one partition's read: call it after every poll with whether anything came
+        (data, EOF or an error event). A partition that stays silent longer than the
+        target's timeout means the cluster stopped answering: ConnectionFailure. This
+        bounds reads that have no deadline."""
+        limit = max(self.target.timeout, 1.0)
+        last = time.monotonic()
+
+        def answered(anything: bool) -> None:
+            nonlocal last
+            now = time.monotonic()
+            if anything:
+                last = now
+            elif now - last > limit:
+                raise ConnectionFailure(f"no data from Kafka at {self._bootstrap} for "
+                                        f"{limit:g} s while reading {topic}[{partition}]")
+
+        return answered
 
     def read_window(self, topic: str, partition: int, start: int, stop: int
                     ) -> list[TopicRecord]:
@@ -304,21 +317,14 @@ class TopicReader:
         tp = TopicPartition(topic, partition, start if start > 0 else OFFSET_BEGINNING)
         consumer.assign([tp])
         try:
-            # A partition that stays silent this long (no data, no EOF) means the cluster
-            # stopped answering: the idle limit bounds reads that have no deadline.
-            idle_limit = max(self.target.timeout, 1.0)
-            last_data = time.monotonic()
+            answered = self._idle_limit(topic, partition)
             while True:
                 if _stopped(deadline, cancel):
                     return
                 msgs = consumer.consume(_BATCH, _wait(deadline))
+                answered(bool(msgs))
                 if not msgs:
-                    if time.monotonic() - last_data > idle_limit:
-                        raise ConnectionFailure(
-                            f"no data from Kafka at {self._bootstrap} for "
-                            f"{idle_limit:g} s while reading {topic}[{partition}]")
                     continue
-                last_data = time.monotonic()
                 batch, finished = _data_in_range(msgs, partition, start, stop)
                 if finished:
                     self._partition_done = True
