@@ -3,9 +3,9 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-SANDBOX := $(PY) tools/sandbox/kafka_sandbox.py
+SANDBOX := $(PY) -m tools.sandbox.kafka_sandbox
 # BROKERS=1 or MODE=kraft select a smaller sandbox for sandbox-up; SECURE=1 adds SASL/SSL
-# listeners and ZooKeeper logins (read by kafka_sandbox.py from the environment).
+# listeners and ZooKeeper logins (read by tools/sandbox/kafka_sandbox.py from the environment).
 BROKERS ?= 3
 MODE ?= zk
 PYTEST_ARGS ?=
@@ -22,7 +22,7 @@ help:
 	@echo "make example-bundle  regenerate examples/support-metrics-example.zip"
 	@echo "make bench           every benchmark, one table, bench/RESULTS.md"
 
-$(VENV)/.installed: pyproject.toml setup.py engine/_zipdrain.c
+$(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test]'
@@ -34,7 +34,7 @@ kafka: venv
 	$(SANDBOX) fetch
 
 lint: venv
-	$(VENV)/bin/ruff check engine tui tests tools bench
+	$(VENV)/bin/ruff check engine cli tui tests tools bench examples
 	$(VENV)/bin/lint-imports
 
 # The fixtures in tests/conftest.py start a fresh sandbox and stop it when the session
@@ -45,7 +45,7 @@ test: kafka lint
 # Java and Maven are checked by the script itself: without them it opens the example
 # bundle offline instead of failing.
 demo: venv
-	$(PY) tools/demo.py
+	$(PY) -m tools.demo
 
 # Every benchmark against a sandbox of its own; prints one table, writes bench/RESULTS.md.
 # kcat is the reference of the bundle benchmark (a Debian package); without it the table
@@ -53,12 +53,12 @@ demo: venv
 bench: kafka
 	@command -v kcat >/dev/null || { apt-get update -qq && apt-get install -y -qq kcat; } \
 		|| echo "bench: could not install kcat; the bundle benchmark runs without it"
-	$(PY) bench/run_all.py
+	$(PY) -m bench.run_all
 
 # examples/support-metrics-example.zip, made by real agents on a private sandbox of its own
 # (.sandbox/example, stopped at the end); about two minutes.
 example-bundle: kafka
-	$(PY) examples/make_example_bundle.py
+	$(PY) -m examples.make_example_bundle
 
 dist: venv
 	rm -rf dist
@@ -66,7 +66,7 @@ dist: venv
 
 # SVGs of the console's main screens from the real app on deterministic data.
 screenshots: venv
-	$(PY) tools/screenshots.py
+	$(PY) -m tools.screenshots
 
 sandbox-up: kafka
 	$(SANDBOX) start --brokers $(BROKERS) --mode $(MODE)

@@ -7,7 +7,7 @@ process's CPU time and peak RSS from /proc before stopping it with SIGTERM. The 
 the same figures for the bare Python interpreter with the agent's imports loaded, so the
 table shows what the reporting itself adds.
 
-    .venv/bin/python bench/agent_cost.py --duration 600 --interval 10
+    .venv/bin/python -m bench.agent_cost --duration 600 --interval 10
 """
 
 from __future__ import annotations
@@ -23,8 +23,7 @@ import time
 import uuid
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import emit, sandbox_facts  # noqa: E402
+from bench.common import emit, sandbox_facts
 
 BIN = Path(sys.executable).parent
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -80,7 +79,7 @@ def main() -> int:
                 agent.wait()
         baseline = subprocess.run(
             [sys.executable, "-c",
-             "import resource, time, engine.agent, engine.collector;"
+             "import resource, time, engine.reporting.agent, engine.reporting.collector;"
              "t=time.process_time();"
              "print(t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss*1024)"],
             capture_output=True, text=True, check=True).stdout.split()

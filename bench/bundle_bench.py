@@ -3,15 +3,14 @@
 Not a test. Uses the shared report topic of `bench/common.py` on the sandbox named by
 `PS_SANDBOX_DIR` (or `--bootstrap-server`): 1,000,000 real encoded reports from 100 brokers,
 filled once by a bulk Producer and reused while its marker says it is complete. Then it
-alternates, `--rounds` times each: the export in a child process (the C fast path, then
-the pure-Python path for comparison), and `kcat -C -e -q -o beginning` reading the same
+alternates, `--rounds` times each: the export in a child process, and `kcat -C -e -q -o beginning` reading the same
 topic to /dev/null (the reference). Prints
 records/s, seconds and peak RSS (VmHWM) of each child; the table gets the medians and the
 rate ratio (goal: export >= 0.5x kcat, peak RSS < 200 MB). The zips are deleted at once;
 the topic at the end unless `--keep-topic`. Without kcat (`apt-get install -y kcat`) only
 the export is measured and the table says kcat is missing.
 
-    .venv/bin/python bench/bundle_bench.py [--records 1000000] [--rounds 3] [--keep-topic]
+    .venv/bin/python -m bench.bundle_bench [--records 1000000] [--rounds 3] [--keep-topic]
 """
 
 from __future__ import annotations
@@ -26,28 +25,25 @@ import sys
 import tempfile
 import time
 import zlib
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import (  # noqa: E402
+from bench.common import (
     REPO,
     drop_report_topic,
     emit,
     ensure_report_topic,
     sandbox_facts,
 )
-
-from engine.target import ClusterTarget  # noqa: E402
-from engine.topic_reader import TopicReader  # noqa: E402
+from engine.cluster.target import ClusterTarget
+from engine.reading.topic_reader import TopicReader
 
 # The child runs only the engine call, so its peak RSS is the export's own.
 _EXPORT_CHILD = """
 import json, sys, time
-from engine.bundle import export_bundle
-from engine.target import ClusterTarget
+from engine.reading.bundle import export_bundle
+from engine.cluster.target import ClusterTarget
 t0 = time.monotonic()
 r = export_bundle(ClusterTarget(bootstrap=sys.argv[1]), sys.argv[2], path=sys.argv[3],
-                  runtime=float(sys.argv[4]), fast=sys.argv[5] == "c")
+                  runtime=float(sys.argv[4]))
 print(json.dumps({"records": r.records, "total": r.total, "size": r.size_bytes,
                   "complete": r.complete, "seconds": time.monotonic() - t0}))
 """
@@ -119,23 +115,22 @@ def main() -> int:
         print(f"deflate of one value: {per * 1e6:.1f} us, {len(zlib.compress(sample, 6))} of "
               f"{len(sample)} bytes (stored is used: deflate alone would cap the export at "
               f"{1 / per:,.0f} records/s)")
-        exports, python_exports, kcats = [], [], []
+        exports, kcats = [], []
         for r in range(args.rounds):
             zip_path = os.path.join(workdir, f"bench-{r}.zip")
             load = os.getloadavg()[0]
-            for path_name, runs in (("c", exports), ("python", python_exports)):
-                secs, rss, out = timed_child(
-                    [sys.executable, "-c", _EXPORT_CHILD, bootstrap, topic, zip_path,
-                     str(args.runtime), path_name], subprocess.PIPE)
-                res = json.loads(out)
-                if res["records"] != args.records or not res["complete"]:
-                    print(f"WARNING: export incomplete: {res}")
-                os.unlink(zip_path)
-                runs.append((secs, rss, res))
-                print(f"export ({path_name:>6} path) round {r + 1}: "
-                      f"{res['records'] / secs:,.0f} records/s, {secs:.2f} s wall (engine "
-                      f"{res['seconds']:.2f} s), peak RSS {rss / 2**20:.0f} MB, zip "
-                      f"{res['size'] / 2**20:.0f} MB, load before {load:.1f}", flush=True)
+            secs, rss, out = timed_child(
+                [sys.executable, "-c", _EXPORT_CHILD, bootstrap, topic, zip_path,
+                 str(args.runtime)], subprocess.PIPE)
+            res = json.loads(out)
+            if res["records"] != args.records or not res["complete"]:
+                print(f"WARNING: export incomplete: {res}")
+            os.unlink(zip_path)
+            exports.append((secs, rss, res))
+            print(f"export round {r + 1}: {res['records'] / secs:,.0f} records/s, "
+                  f"{secs:.2f} s wall (engine {res['seconds']:.2f} s), peak RSS "
+                  f"{rss / 2**20:.0f} MB, zip {res['size'] / 2**20:.0f} MB, load before "
+                  f"{load:.1f}", flush=True)
             if kcat:
                 ksecs, krss, _ = timed_child(
                     [kcat, "-C", "-b", bootstrap, "-t", topic, "-e", "-q", "-o", "beginning"],
@@ -148,11 +143,8 @@ def main() -> int:
         figures = {"records_per_s": round(records / export_s), "seconds": round(export_s, 2),
                    "peak_rss_mb": round(max(r for _, r, _ in exports) / 2**20),
                    "records": records}
-        python_s = statistics.median(s for s, _, _ in python_exports)
-        figures["python_path_records_per_s"] = round(records / python_s)
         print(f"export median: {figures['records_per_s']:,} records/s, peak RSS max "
-              f"{figures['peak_rss_mb']} MB (Python path, for comparison: "
-              f"{figures['python_path_records_per_s']:,} records/s)")
+              f"{figures['peak_rss_mb']} MB")
         reference: dict[str, object] = {"kcat": "missing (apt-get install -y kcat)"}
         ratio: dict[str, object] = {}
         if kcats:

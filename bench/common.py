@@ -6,7 +6,6 @@ Each script prints human-readable lines as it goes and ends with one machine-rea
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import sys
@@ -15,21 +14,13 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
-# The scripts run as `python bench/x.py`: make `engine` importable from the checkout.
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
 MARK = "BENCH-RESULT "
 
 
 def _sandbox_module():
-    if "kafka_sandbox" in sys.modules:
-        return sys.modules["kafka_sandbox"]
-    spec = importlib.util.spec_from_file_location(
-        "kafka_sandbox", REPO / "tools" / "sandbox" / "kafka_sandbox.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["kafka_sandbox"] = module
-    spec.loader.exec_module(module)
-    return module
+    from tools.sandbox import kafka_sandbox
+
+    return kafka_sandbox
 
 
 def sandbox_facts() -> dict[str, Any]:
@@ -77,7 +68,7 @@ def _populate(bootstrap: str, topic: str, records: int, brokers: int) -> float:
 
     from confluent_kafka import Producer
 
-    from engine.records import encode
+    from engine.reporting.records import encode
 
     tokens = [str(uuid.uuid4()) for _ in range(brokers)]
     pool = [[encode({"timestamp": 1_700_000_000 + v, "kafkaVersion": "3.9.2",
@@ -118,8 +109,8 @@ def ensure_report_topic(bootstrap: str, records: int, brokers: int,
     """
     from confluent_kafka.admin import AdminClient, NewTopic
 
-    from engine.target import ClusterTarget
-    from engine.topic_reader import end_offsets
+    from engine.cluster.target import ClusterTarget
+    from engine.reading.topic_reader import end_offsets
 
     topic = topic or report_topic_name(records, brokers)
     admin = AdminClient({"bootstrap.servers": bootstrap})

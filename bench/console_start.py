@@ -23,8 +23,7 @@ import termios
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import emit, sandbox_facts  # noqa: E402
+from bench.common import emit, sandbox_facts
 
 BIN = Path(sys.executable).parent
 RUNS = 5

@@ -9,7 +9,7 @@ its chroot at the end, also on failure or Ctrl-C. Without `--zookeeper` it uses 
 named by `PS_SANDBOX_DIR` (and that sandbox's chroot as the real cluster). Ends with the
 `BENCH-RESULT` line of `make bench`: concurrent against one after another.
 
-    .venv/bin/python bench/discovery_bench.py [--zookeeper 127.0.0.1:12181]
+    .venv/bin/python -m bench.discovery_bench [--zookeeper 127.0.0.1:12181]
 """
 
 from __future__ import annotations
@@ -21,15 +21,13 @@ import sys
 import time
 import uuid
 from collections.abc import Callable
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import emit, sandbox_facts  # noqa: E402
-from kazoo.client import KazooClient  # noqa: E402
-from kazoo.exceptions import NoNodeError  # noqa: E402
+from kazoo.client import KazooClient
+from kazoo.exceptions import NoNodeError
 
-from engine.connect import parse_zk_connect  # noqa: E402
-from engine.discovery import (  # noqa: E402
+from bench.common import emit, sandbox_facts
+from engine.cluster.connect import parse_zk_connect
+from engine.cluster.discovery import (
     SOURCE_ZOOKEEPER,
     ClusterView,
     count_partitions,
@@ -38,7 +36,7 @@ from engine.discovery import (  # noqa: E402
     parse_cluster_id,
     parse_controller,
 )
-from engine.target import ClusterTarget  # noqa: E402
+from engine.cluster.target import ClusterTarget
 
 
 def registration(broker_id: int, now_ms: int) -> bytes:

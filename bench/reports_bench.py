@@ -10,7 +10,7 @@ when the bound cuts it short, the full-scan time is extrapolated from the record
 and the table says so. The topic is deleted at the end unless `--keep-topic` (`make bench`
 keeps it for the bundle benchmark, which deletes it).
 
-    .venv/bin/python bench/reports_bench.py [--records 1000000] [--brokers 100] [--keep-topic]
+    .venv/bin/python -m bench.reports_bench [--records 1000000] [--brokers 100] [--keep-topic]
 """
 
 from __future__ import annotations
@@ -18,13 +18,10 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import drop_report_topic, emit, ensure_report_topic, sandbox_facts  # noqa: E402
-
-from engine.reports import ReadStats, iter_reports, latest_per_broker  # noqa: E402
-from engine.target import ClusterTarget  # noqa: E402
+from bench.common import drop_report_topic, emit, ensure_report_topic, sandbox_facts
+from engine.cluster.target import ClusterTarget
+from engine.reading.reports import ReadStats, iter_reports, latest_per_broker
 
 
 def main() -> int:

@@ -19,8 +19,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import MARK, REPO, _sandbox_module  # noqa: E402
+from bench.common import MARK, REPO, _sandbox_module
 
 # (script, extra arguments, wall-time bound in seconds)
 BENCHMARKS: list[tuple[str, list[str], int]] = [
@@ -53,8 +52,9 @@ def machine() -> list[str]:
 def run_one(script: str, extra: list[str], bound: int, env: dict[str, str]) -> dict:
     started = time.monotonic()
     print(f"\n=== {script} {' '.join(extra)} (bound {bound} s)", flush=True)
-    proc = subprocess.Popen([sys.executable, str(REPO / "bench" / script), *extra],
-                            stdout=subprocess.PIPE, stderr=None, text=True, env=env)
+    proc = subprocess.Popen([sys.executable, "-m", f"bench.{script.removesuffix('.py')}", *extra],
+                            stdout=subprocess.PIPE, stderr=None, text=True, env=env,
+                            cwd=REPO)
     result: dict | None = None
     try:
         assert proc.stdout is not None

@@ -21,7 +21,7 @@ more than a small constant (librdkafka opens broker connections lazily; a per-re
 would show as hundreds). Prints the figures and ends with `emit(...)`. Exit 1 on a failed
 check.
 
-    .venv/bin/python bench/soak.py --duration 180
+    .venv/bin/python -m bench.soak --duration 180
 """
 
 from __future__ import annotations
@@ -40,14 +40,11 @@ import uuid
 import zipfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import REPO, _sandbox_module, emit  # noqa: E402
-
-sys.path.insert(0, str(REPO))
-from engine.receiver import Receiver  # noqa: E402
-from engine.reports import REPORT_ID_HEADER  # noqa: E402
-from engine.target import ClusterTarget  # noqa: E402
-from engine.topic_reader import iter_records  # noqa: E402
+from bench.common import REPO, _sandbox_module, emit
+from engine.cluster.target import ClusterTarget
+from engine.reading.reports import REPORT_ID_HEADER
+from engine.reading.topic_reader import iter_records
+from engine.reporting.receiver import Receiver
 
 BIN = Path(sys.executable).parent
 WARMUP_S = 20.0  # first sample after imports, first producer and first connections
@@ -58,7 +55,7 @@ _MADE = re.compile(r"report broker=(\d+) .*? id=([0-9a-f]{8}) ")
 
 CONSOLE_LOOP = """
 import sys, time
-from engine.target import ClusterTarget
+from engine.cluster.target import ClusterTarget
 from tui.backend import Backend
 backend = Backend(ClusterTarget(zookeeper=sys.argv[1], timeout=5.0), topic=sys.argv[2])
 refreshes = failures = 0

@@ -36,14 +36,11 @@ import time
 import zipfile
 from pathlib import Path
 
+from engine.cluster.target import ClusterTarget
+from engine.reading.bundle import export_bundle, open_bundle
+from tools.sandbox import kafka_sandbox as sandbox
+
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "tools" / "sandbox"))
-
-import kafka_sandbox as sandbox  # noqa: E402
-
-from engine.bundle import export_bundle, open_bundle  # noqa: E402
-from engine.target import ClusterTarget  # noqa: E402
 
 OUT = REPO / "examples" / "support-metrics-example.zip"
 STATE = REPO / ".sandbox" / "example"

@@ -9,15 +9,12 @@ and left running. A sandbox that cannot start fails the tests loudly; nothing is
 from __future__ import annotations
 
 import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "tools" / "sandbox"))
-import kafka_sandbox  # noqa: E402
+from tools.sandbox import kafka_sandbox
 
 
 @dataclass
@@ -91,17 +88,3 @@ def secure_sandbox():
     (SCRAM-SHA-256) and SSL listeners; `box.state.facts()` holds the credentials.
     PS_SANDBOX_REUSE_SECURE=<state dir> reuses one started with `start --secure`."""
     yield from _sandbox("secure", 1, "test-secure")
-
-
-@pytest.fixture(params=["c", "python"])
-def export_path(request, monkeypatch) -> str:
-    """Runs a test once on each of the bundle export's paths: the C fast path (required in
-    the test environment, so that it cannot silently be skipped) and the pure-Python one."""
-    from engine import zip_drain
-
-    if request.param == "c":
-        assert zip_drain.drain_module() is not None, (
-            "engine._zipdrain is not built: `pip install -e .` needs a C compiler")
-    else:
-        monkeypatch.setattr(zip_drain, "open_drain", lambda config: None)
-    return request.param

@@ -24,14 +24,14 @@ import sys
 import time
 from pathlib import Path
 
+from tools.sandbox import kafka_sandbox as sandbox
+
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 STATE = REPO / ".sandbox" / "demo"
 EXAMPLE = REPO / "examples" / "support-metrics-example.zip"
 INTERVAL_SECONDS = 30
 
-sys.path.insert(0, str(REPO / "tools" / "sandbox"))
-import kafka_sandbox as sandbox  # noqa: E402
 
 
 def java_problem() -> str | None:
@@ -79,9 +79,9 @@ def agent_config(broker_config: str, broker_id: int, receiver_url: str) -> Path:
 
 def wait_for_reports(bootstrap: str, count: int, timeout: float) -> bool:
     """Poll the support topic until `count` brokers have reported (bounded)."""
+    from engine.cluster.target import ClusterTarget
     from engine.errors import PsError
-    from engine.reports import latest_per_broker
-    from engine.target import ClusterTarget
+    from engine.reading.reports import latest_per_broker
 
     target = ClusterTarget(bootstrap=bootstrap, timeout=5)
     deadline = time.monotonic() + timeout

@@ -4,7 +4,7 @@
 The real app runs on the deterministic backend of the snapshot tests (fixed cluster,
 reports and clock), so the pictures change only when the console does.
 
-    .venv/bin/python tools/screenshots.py [--out screenshots]
+    .venv/bin/python -m tools.screenshots [--out screenshots]
 """
 
 from __future__ import annotations
@@ -16,11 +16,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "tests" / "tui"))
-sys.path.insert(0, str(REPO))
+from tools.console_fake import fake_app, settle, write_broker_config
 
-from fake_backend import fake_app, settle, write_broker_config  # noqa: E402
+REPO = Path(__file__).resolve().parent.parent
+
 
 SIZE = (120, 40)
 # File name, keys pressed from the start, and whether the console runs read-only.

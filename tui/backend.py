@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from engine.target import DEFAULT_TOPIC, ClusterTarget
+from engine.cluster.target import DEFAULT_TOPIC, ClusterTarget
 from tui.model import ClusterSnapshot, ReportRow
 
 # The console waits less than the CLI: a screen that stays empty for 10 s looks dead, and
@@ -31,7 +31,7 @@ class SettingsChange:
 
     path: str
     changes: dict[str, str]
-    loaded: Any  # engine.settings.SettingsFile, to detect a file changed meanwhile
+    loaded: Any  # engine.config.settings.SettingsFile, to detect a file changed meanwhile
 
 
 def _row_from_report(report: Any) -> ReportRow:
@@ -43,7 +43,7 @@ def _row_from_report(report: Any) -> ReportRow:
 
 
 def _row_from_entry(entry: Any) -> ReportRow:
-    from engine.records import DecodedRecord
+    from engine.reporting.records import DecodedRecord
 
     decoded = DecodedRecord(entry.ok, entry.schema, entry.record, entry.error)
     record = entry.record or {}
@@ -83,7 +83,7 @@ class Backend:
     def snapshot(self) -> ClusterSnapshot:
         """Discovery, then each broker's latest report; a topic that cannot be read still
         gives the brokers, with the reason in `reports_problem`."""
-        from engine.discovery import discover
+        from engine.cluster.discovery import discover
         from engine.errors import PsError
 
         assert self.target is not None
@@ -103,8 +103,8 @@ class Backend:
     def _configured(self) -> dict[str, dict[int, Any]]:
         """The report interval and customer id of every broker whose server.properties we
         were given, as ClusterSnapshot fields."""
+        from engine.config.settings import CUSTOMER_ID, REPORT_INTERVAL_HOURS, load_settings
         from engine.errors import PsError
-        from engine.settings import CUSTOMER_ID, REPORT_INTERVAL_HOURS, load_settings
 
         intervals: dict[int, float] = {}
         customer_ids: dict[int, str] = {}
@@ -120,7 +120,7 @@ class Backend:
 
     def watch(self, on_event: Callable[[Any], None]) -> Any:
         """Start ZooKeeper watches; `on_event` runs on a kazoo thread and must not block."""
-        from engine.discovery import ClusterWatch
+        from engine.cluster.discovery import ClusterWatch
 
         assert self.target is not None
         watch = ClusterWatch(self.target, on_event)
@@ -136,7 +136,7 @@ class Backend:
             for row in rows:
                 latest[row.broker_id if row.broker_id is not None else row.key] = row
             return list(latest.values())
-        from engine.reports import latest_per_broker
+        from engine.reading.reports import latest_per_broker
 
         assert self.target is not None
         return [_row_from_report(r) for r in
@@ -151,7 +151,7 @@ class Backend:
             for i in range(0, len(rows), HISTORY_BATCH):
                 yield rows[i:i + HISTORY_BATCH]
             return
-        from engine.reports import iter_reports
+        from engine.reading.reports import iter_reports
 
         assert self.target is not None
         batch: list[ReportRow] = []
@@ -179,7 +179,7 @@ class Backend:
                 return fh.read(row.size + 1)
         if row.partition is None or row.offset is None:
             return None
-        from engine.topic_reader import TopicReader
+        from engine.reading.topic_reader import TopicReader
 
         assert self.target is not None
         with TopicReader(self.target) as reader:
@@ -187,7 +187,7 @@ class Backend:
         return found[0].value if found else None
 
     def bundle_rows(self) -> list[ReportRow]:
-        from engine.bundle import open_bundle
+        from engine.reading.bundle import open_bundle
 
         assert self.bundle is not None
         opened = open_bundle(self.bundle)
@@ -203,20 +203,20 @@ class Backend:
     # -- writing -------------------------------------------------------------------------
 
     def default_bundle_name(self) -> str:
-        from engine.bundle import default_bundle_name
+        from engine.reading.bundle import default_bundle_name
 
         return default_bundle_name(self.topic, datetime.now(UTC))
 
     def export(self, path: str, runtime: float, progress: Callable[[Any], None],
                cancel: threading.Event) -> Any:
-        from engine.bundle import export_bundle
+        from engine.reading.bundle import export_bundle
 
         assert self.target is not None
         return export_bundle(self.target, self.topic, path=path, runtime=runtime,
                              progress=progress, cancel=cancel)
 
     def load_settings(self, path: str) -> Any:
-        from engine.settings import load_settings
+        from engine.config.settings import load_settings
 
         return load_settings(path)
 
@@ -226,7 +226,7 @@ class Backend:
     def send_plan(self, broker_config: str) -> list[tuple[str, str]]:
         """Where a report of this broker would go, from its settings: the engine's dry run
         marks every destination as skipped, so the console reads the plan here."""
-        from engine import settings as ps
+        from engine.config import settings as ps
 
         eff = self.load_settings(broker_config).effective
         plan: list[tuple[str, str]] = []
@@ -241,7 +241,7 @@ class Backend:
         return plan
 
     def report_now(self, broker_config: str, dry_run: bool) -> Any:
-        from engine.report_now import report_now
+        from engine.reporting.report_now import report_now
 
         assert self.target is not None
         return report_now(broker_config, self.target, dry_run=dry_run)

@@ -31,8 +31,8 @@ from typing import Any
 
 from platformdirs import user_config_path
 
+from engine.cluster.target import DEFAULT_TOPIC
 from engine.errors import UsageError
-from engine.target import DEFAULT_TOPIC
 
 APP_NAME = "ps-console"
 ENV_PREFIX = "PS_CONSOLE_"
@@ -219,25 +219,3 @@ def load_config(args: argparse.Namespace | None = None,
         cfg.zookeeper = None
         cfg.sources.pop("zookeeper", None)
     return cfg
-
-
-def add_console_options(parser: argparse.ArgumentParser) -> None:
-    """The console's own options on the top-level `ps-console` parser. The cluster options
-    are the engine's, spelled as every subcommand spells them."""
-    from engine.cli.options import add_cluster_options
-
-    add_cluster_options(parser, required=False)
-    # None means "not given", so a profile's topic and timeout are not overridden by the
-    # flags' defaults.
-    parser.set_defaults(topic=None, timeout=None)
-    parser.add_argument("--broker-config", action="append", metavar="FILE",
-                        help="a broker's server.properties for the Settings and Report now "
-                             "screens (repeatable)")
-    parser.add_argument("--read-only", action="store_true",
-                        help="hide every action that writes (settings save, report now)")
-    parser.add_argument("--profile", metavar="NAME",
-                        help="a [profiles.NAME] of the console's config file")
-    parser.add_argument("--config", metavar="FILE",
-                        help="the console's TOML config file (default: platform config path)")
-    parser.add_argument("--show-config", action="store_true",
-                        help="print the effective console settings and where each came from")

@@ -27,7 +27,7 @@ class ReportRow:
     key: str  # unique in one listing: "p0@41" on a topic, "entry 3" in a bundle
     broker_id: int | None
     timestamp_ms: int | None  # when the report was written (record time, else its field)
-    decoded: Any  # engine.records.DecodedRecord
+    decoded: Any  # engine.reporting.records.DecodedRecord
     size: int
     partition: int | None = None
     offset: int | None = None
@@ -57,7 +57,7 @@ class ClusterSnapshot:
 
     cluster_id: str | None
     controller_id: int | None
-    brokers: list[Any]  # engine.discovery.Broker
+    brokers: list[Any]  # engine.cluster.discovery.Broker
     latest: dict[int, ReportRow] = field(default_factory=dict)
     intervals_hours: dict[int, float] = field(default_factory=dict)
     # The customer id in each broker's server.properties, where the console was given it.
@@ -137,7 +137,7 @@ def customer_kind(row: ReportRow | None, configured: str | None = None) -> str:
     enhanced ones carry the id in the broker configuration when the privacy filter kept
     it, else they only tell that an id is set."""
     if configured is not None:
-        from engine.settings import customer_id_kind
+        from engine.config.settings import customer_id_kind
 
         return customer_id_kind(configured)
     if row is None or not row.ok:
@@ -147,7 +147,7 @@ def customer_kind(row: ReportRow | None, configured: str | None = None) -> str:
     config = (row.record.get("brokerMetrics") or {}).get("brokerConfiguration") or {}
     cid = config.get("confluent.support.customer.id")
     if cid:
-        from engine.settings import customer_id_kind
+        from engine.config.settings import customer_id_kind
 
         return customer_id_kind(cid)
     return "customer"

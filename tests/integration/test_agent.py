@@ -7,15 +7,15 @@ import json
 import time
 
 import pytest
-from agent_helpers import AgentProcess, agent_config, run_cli, set_property
 from confluent_kafka import Producer
-from ps_report_helpers import delete_topics, unique_topic
-from support.cp_records import cp30_basic
 
-from engine.receiver import Receiver
-from engine.records import decode
-from engine.reports import iter_reports
-from engine.target import ClusterTarget
+from engine.cluster.target import ClusterTarget
+from engine.reading.reports import iter_reports
+from engine.reporting.receiver import Receiver
+from engine.reporting.records import decode
+from tests.support.agent_helpers import AgentProcess, agent_config, run_cli, set_property
+from tests.support.cp_records import cp30_basic
+from tests.support.ps_report_helpers import delete_topics, unique_topic
 
 pytestmark = pytest.mark.sandbox
 ENABLE = "confluent.support.metrics.enable"

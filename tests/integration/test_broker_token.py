@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from engine.broker_token import TokenKeeper
-from engine.discovery import broker_session
-from engine.target import ClusterTarget
+from engine.cluster.discovery import broker_session
+from engine.cluster.target import ClusterTarget
+from engine.reporting.tokens import TokenKeeper
 
 pytestmark = pytest.mark.sandbox
 
 
 def test_token_changes_on_restart_only(sandbox, tmp_path):
     # This test restarts a broker: it must run on its own sandbox, never the shared one.
-    import kafka_sandbox
+    from tools.sandbox import kafka_sandbox
 
     assert sandbox.box.state_dir != kafka_sandbox.DEFAULT_STATE.resolve()
     target = ClusterTarget(zookeeper=sandbox.zk_connect)

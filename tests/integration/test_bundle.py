@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
-from support.cp_records import GARBAGE, cp30_basic, cp31_enhanced
 
-from engine.bundle import ExportCancelled, export_bundle, open_bundle
-from engine.cli import main
-from engine.records import encode
-from engine.target import ClusterTarget
+from cli.main import main
+from engine.cluster.target import ClusterTarget
+from engine.reading.bundle import ExportCancelled, export_bundle, open_bundle
+from engine.reporting.records import encode
+from tests.support.cp_records import GARBAGE, cp30_basic, cp31_enhanced
 
 pytestmark = pytest.mark.sandbox
 
@@ -96,7 +96,7 @@ def _cli(sandbox, *args: str) -> list[str]:
     return ["bundle", "--bootstrap-server", sandbox.bootstrap, *args]
 
 
-def test_reports_of_three_agents_export_to_exactly_the_topic(export_path, sandbox, topics,
+def test_reports_of_three_agents_export_to_exactly_the_topic(sandbox, topics,
                                                              tmp_path, capsys):
     topic = topics.create()
     tokens = [str(uuid.uuid4()) for _ in range(3)]
@@ -125,7 +125,7 @@ def test_reports_of_three_agents_export_to_exactly_the_topic(export_path, sandbo
     assert os.listdir(tmp_path) == ["b.zip"]  # no temp file left
 
 
-def test_three_partitions_export_completely_in_topic_order(export_path, sandbox, topics,
+def test_three_partitions_export_completely_in_topic_order(sandbox, topics,
                                                            tmp_path):
     topic = topics.create(partitions=3)
     items = [(i % 3, f"p{i % 3}-{i // 3:04d}".encode()) for i in range(300)]
@@ -140,7 +140,7 @@ def test_three_partitions_export_completely_in_topic_order(export_path, sandbox,
     assert result.size_bytes == (tmp_path / "p.zip").stat().st_size
 
 
-def test_runtime_cuts_a_large_topic_short_into_a_partial_bundle(export_path, sandbox, big_topic,
+def test_runtime_cuts_a_large_topic_short_into_a_partial_bundle(sandbox, big_topic,
                                                                 tmp_path, capsys):
     out = tmp_path / "partial.zip"
     rc = main(_cli(sandbox, "--topic", big_topic, "--file", str(out), "--runtime", "0.01"))
@@ -177,7 +177,7 @@ def test_sigint_during_export_leaves_no_file_and_no_temp_file(sandbox, big_topic
     assert list(tmp_path.iterdir()) == []
 
 
-def test_cancel_from_another_thread_leaves_nothing(export_path, sandbox, big_topic,
+def test_cancel_from_another_thread_leaves_nothing(sandbox, big_topic,
                                                    tmp_path):
     cancel = threading.Event()
     target = ClusterTarget(bootstrap=sandbox.bootstrap)

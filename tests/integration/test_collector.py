@@ -7,17 +7,17 @@ import time
 import uuid
 
 import pytest
-from ps_report_helpers import (
+
+from engine.cluster.kafka_version import probe_kafka_version
+from engine.cluster.target import ClusterTarget
+from engine.config.settings import load_settings
+from engine.reporting.collector import collect
+from engine.reporting.records import encode
+from tests.support.ps_report_helpers import (
     broker_config_copy,
     plain_read,
     unique_topic,
 )
-
-from engine.collector import collect
-from engine.kafka_version import probe_kafka_version
-from engine.records import encode
-from engine.settings import load_settings
-from engine.target import ClusterTarget
 
 pytestmark = pytest.mark.sandbox
 
@@ -59,7 +59,7 @@ def test_invalid_customer_id_falls_back_to_basic_with_a_warning(sandbox, target,
 
 
 def test_kafka_home_and_protocol_probe_give_the_3_9_line(sandbox, target, tmp_path):
-    import kafka_sandbox
+    from tools.sandbox import kafka_sandbox
 
     home = kafka_sandbox.lib_dir(sandbox.box.state.version)
     report, _ = _collect(sandbox, target, tmp_path, "anonymous", kafka_home=str(home))

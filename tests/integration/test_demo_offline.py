@@ -7,9 +7,8 @@ import os
 import sys
 from pathlib import Path
 
-from pty_console import run_on_pty
-
-from engine.bundle import open_bundle
+from engine.reading.bundle import open_bundle
+from tests.support.pty_console import run_on_pty
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "examples" / "support-metrics-example.zip"
@@ -43,7 +42,8 @@ def test_demo_without_java_opens_the_example_bundle(tmp_path):
     # The latest report of each broker plus the damaged entry, as the status line counts.
     status = (f"latest report of each broker in bundle {EXAMPLE.name}: "
               f"{len(brokers) + len(damaged)} rows")
-    run = run_on_pty([sys.executable, str(REPO / "tools" / "demo.py")],
+    env["PYTHONPATH"] = str(REPO)  # `make demo` runs `python -m tools.demo` from the checkout
+    run = run_on_pty([sys.executable, "-m", "tools.demo"],
                      want=["Java is not on PATH; opening the example bundle offline",
                            "offline", status, *(f"entry {i}" for i in damaged)],
                      bound=60, env=env, cwd=tmp_path)

@@ -14,16 +14,16 @@ from pathlib import Path
 import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from engine.client_config import read_client_config
-from engine.discovery import (
+from engine.cluster.client_config import read_client_config
+from engine.cluster.discovery import (
     SOURCE_ADMIN,
     SOURCE_ZOOKEEPER,
     broker_session,
     discover,
     live_broker_ids,
 )
+from engine.cluster.target import ClusterTarget
 from engine.errors import ConnectionFailure, NotFound
-from engine.target import ClusterTarget
 
 pytestmark = pytest.mark.sandbox
 

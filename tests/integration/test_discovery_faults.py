@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from kazoo.client import KazooClient
 
-from engine.discovery import (
+from engine.cluster.discovery import (
     BrokerJoined,
     BrokerLeft,
     BrokerRestarted,
@@ -26,7 +26,7 @@ from engine.discovery import (
     broker_session,
     live_broker_ids,
 )
-from engine.target import ClusterTarget
+from engine.cluster.target import ClusterTarget
 
 pytestmark = pytest.mark.sandbox
 
@@ -137,7 +137,7 @@ def test_a_restart_faster_than_the_watch_is_reported_as_restarted(sandbox, watch
 LEFT_RUNNING = textwrap.dedent("""
     import sys, time
     from kazoo.protocol.states import Callback
-    from engine.connect import parse_zk_connect, start_kazoo
+    from engine.cluster.connect import parse_zk_connect, start_kazoo
 
     client = start_kazoo(parse_zk_connect(sys.argv[1]), 5)
     print("connected", flush=True)

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from confluent_kafka.admin import AdminClient
 
-from engine.discovery import SOURCE_ADMIN, discover, live_broker_ids
-from engine.target import ClusterTarget
+from engine.cluster.discovery import SOURCE_ADMIN, discover, live_broker_ids
+from engine.cluster.target import ClusterTarget
 
 pytestmark = pytest.mark.kraft
 

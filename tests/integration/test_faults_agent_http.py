@@ -11,12 +11,12 @@ import re
 
 import pytest
 import trustme
-from agent_helpers import AgentProcess, broker_config_copy, run_cli, set_property
-from ps_report_helpers import delete_topics, unique_topic
 
-from engine.receiver import Receiver
-from engine.records import decode
-from engine.target import ClusterTarget
+from engine.cluster.target import ClusterTarget
+from engine.reporting.receiver import Receiver
+from engine.reporting.records import decode
+from tests.support.agent_helpers import AgentProcess, broker_config_copy, run_cli, set_property
+from tests.support.ps_report_helpers import delete_topics, unique_topic
 
 pytestmark = pytest.mark.sandbox
 INSECURE_ENABLE = "confluent.support.metrics.endpoint.insecure.enable"

@@ -19,8 +19,8 @@ import pytest
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from engine.cli import main
-from engine.records import encode
+from cli.main import main
+from engine.reporting.records import encode
 
 pytestmark = pytest.mark.sandbox
 
@@ -93,7 +93,7 @@ def test_read_only_folder(sandbox, topic, read_only_folder, capsys):
     assert list(read_only_folder.iterdir()) == []
 
 
-def test_disk_full_mid_export(export_path, sandbox, topic, small_disk, capsys):
+def test_disk_full_mid_export(sandbox, topic, small_disk, capsys):
     code, err = _export(sandbox, topic, small_disk / "b.zip", capsys)
     assert code == 1
     assert err.count("\n") == 1 and "No space left on device" in err, err

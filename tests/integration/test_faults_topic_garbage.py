@@ -13,10 +13,10 @@ import zipfile
 import pytest
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
-from support.cp_records import GARBAGE, container
 
-from engine.cli import main
-from engine.records import encode
+from cli.main import main
+from engine.reporting.records import encode
+from tests.support.cp_records import GARBAGE, container
 
 pytestmark = pytest.mark.sandbox
 

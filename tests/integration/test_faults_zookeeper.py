@@ -11,12 +11,12 @@ import os
 import re
 
 import pytest
-from agent_helpers import AgentProcess, agent_config
-from ps_report_helpers import unique_topic
 
-from engine.reports import REPORT_ID_HEADER, to_report
-from engine.target import ClusterTarget
-from engine.topic_reader import iter_records
+from engine.cluster.target import ClusterTarget
+from engine.reading.reports import REPORT_ID_HEADER, to_report
+from engine.reading.topic_reader import iter_records
+from tests.support.agent_helpers import AgentProcess, agent_config
+from tests.support.ps_report_helpers import unique_topic
 
 pytestmark = pytest.mark.sandbox
 

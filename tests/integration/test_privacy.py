@@ -8,11 +8,11 @@ import uuid
 
 import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
-from ps_report_helpers import broker_config_copy, delete_topics, plain_read
 
-from engine.privacy import assert_private
-from engine.report_now import report_now
-from engine.target import ClusterTarget
+from engine.cluster.target import ClusterTarget
+from engine.reporting.privacy import assert_private
+from engine.reporting.report_now import report_now
+from tests.support.ps_report_helpers import broker_config_copy, delete_topics, plain_read
 
 pytestmark = pytest.mark.sandbox
 

@@ -12,10 +12,10 @@ from pathlib import Path
 import httpx
 import pytest
 import trustme
-from support.cp_records import GARBAGE, cp30_basic
 
-from engine.receiver import Receiver, parse_multipart
-from engine.submit_http import HttpSettings, submit_http
+from engine.reporting.receiver import Receiver, parse_multipart
+from engine.reporting.submit_http import HttpSettings, submit_http
+from tests.support.cp_records import GARBAGE, cp30_basic
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -85,7 +85,7 @@ def test_parse_multipart_keeps_binary_parts_exact():
 
 def _start_cli(*args: str) -> tuple[subprocess.Popen, str]:
     proc = subprocess.Popen(
-        [sys.executable, "-c", "import sys; from engine.cli import main; sys.exit(main())",
+        [sys.executable, "-c", "import sys; from cli.main import main; sys.exit(main())",
          "receive", "--listen", "127.0.0.1:0", *args],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
     first = proc.stdout.readline()
@@ -139,7 +139,7 @@ def test_receive_command_over_tls(tmp_path):
 ])
 def test_receive_command_usage_errors(args, needle):
     proc = subprocess.run(
-        [sys.executable, "-c", "import sys; from engine.cli import main; sys.exit(main())",
+        [sys.executable, "-c", "import sys; from cli.main import main; sys.exit(main())",
          "receive", *args], capture_output=True, text=True, cwd=REPO, timeout=30)
     assert proc.returncode == 2
     assert needle in proc.stderr

@@ -12,12 +12,17 @@ import pytest
 import trustme
 from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient, ConfigResource, ResourceType
-from ps_report_helpers import broker_config_copy, delete_topics, plain_read, unique_topic
 
-from engine.receiver import Receiver
-from engine.report_now import report_now
-from engine.submit_topic import ensure_topic
-from engine.target import ClusterTarget
+from engine.cluster.target import ClusterTarget
+from engine.reporting.receiver import Receiver
+from engine.reporting.report_now import report_now
+from engine.reporting.submit_topic import ensure_topic
+from tests.support.ps_report_helpers import (
+    broker_config_copy,
+    delete_topics,
+    plain_read,
+    unique_topic,
+)
 
 pytestmark = pytest.mark.sandbox
 
@@ -132,7 +137,7 @@ def test_https_failure_falls_back_to_http_and_cli_exit_codes(sandbox, target, tm
     https, http = receivers
     path = _config(sandbox, tmp_path, topic, https, http, cid="c1234")
     https.status = 500
-    cli = [sys.executable, "-c", "from engine.cli import main; raise SystemExit(main())",
+    cli = [sys.executable, "-c", "from cli.main import main; raise SystemExit(main())",
            "report", "--broker-config", str(path), "--token-dir", str(tmp_path / "t"), "--json"]
     # No trusted CA for the test certificate: HTTPS fails, HTTP answers 200 → exit 0.
     done = subprocess.run(cli, capture_output=True, text=True, timeout=120,

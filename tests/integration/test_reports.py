@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
-from support.cp_records import cp30_basic
 
-from engine.records import encode
-from engine.reports import ReadStats, iter_reports, latest_per_broker
-from engine.target import ClusterTarget
+from engine.cluster.target import ClusterTarget
+from engine.reading.reports import ReadStats, iter_reports, latest_per_broker
+from engine.reporting.records import encode
+from tests.support.cp_records import cp30_basic
 
 pytestmark = pytest.mark.sandbox
 REPO_PS = [str(Path(sys.executable).with_name("ps-console"))]

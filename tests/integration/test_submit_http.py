@@ -13,9 +13,9 @@ import pytest
 import trustme
 
 from engine.errors import ValidationError
-from engine.receiver import Receiver
-from engine.records import decode, encode
-from engine.submit_http import HttpSettings, submit_http
+from engine.reporting.receiver import Receiver
+from engine.reporting.records import decode, encode
+from engine.reporting.submit_http import HttpSettings, submit_http
 
 TIMEOUT = 0.5  # the submitter's timeout in these tests; 2 s in production
 

@@ -20,10 +20,10 @@ from importlib.resources import files
 from pathlib import Path
 
 import pytest
-from ps_report_helpers import broker_config_copy, delete_topics, unique_topic
 
-from engine.reports import latest_per_broker
-from engine.target import ClusterTarget
+from engine.cluster.target import ClusterTarget
+from engine.reading.reports import latest_per_broker
+from tests.support.ps_report_helpers import broker_config_copy, delete_topics, unique_topic
 
 KAFKA_HOME = Path(__file__).resolve().parents[2] / ".sandbox" / "lib" / "kafka-3.9.2"
 # Where the unit expects things on a host, and what stands in for them here.
@@ -34,7 +34,7 @@ pytestmark = pytest.mark.sandbox
 
 
 def unit_text() -> str:
-    return (files("engine") / "deploy" / "ps-console-agent@.service").read_text()
+    return (files("engine.reporting") / "deploy" / "ps-console-agent@.service").read_text()
 
 
 def unit_settings(text: str) -> dict[str, list[str]]:

@@ -16,7 +16,7 @@ from typing import Any
 
 import fastavro
 
-from engine.records import BASIC_JSON, ENHANCED_JSON
+from engine.reporting.records import BASIC_JSON, ENHANCED_JSON
 
 _NS = "io.confluent.support.metrics"
 

@@ -7,8 +7,9 @@ import asyncio
 import os
 
 import pytest
-from conftest import SIZE, sandbox_app, wait_for
 from textual.widgets import DataTable
+
+from tests.support.console import SIZE, sandbox_app, wait_for
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.anyio, pytest.mark.private_sandbox]
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from engine.cli import build_parser
+from cli import build_parser
+from cli.main import add_console_options, main
 from engine.errors import UsageError
-from tui.config import add_console_options, load_config
-from tui.main import main
+from tui.config import load_config
 
 CONFIG = """\
 profile = "prod"

@@ -10,10 +10,10 @@ import asyncio
 import os
 
 import pytest
-from conftest import SIZE, sandbox_app, wait_for
-from kafka_sandbox import CACHE
 from textual.widgets import DataTable, Static
 
+from tests.support.console import SIZE, sandbox_app, wait_for
+from tools.sandbox.kafka_sandbox import CACHE
 from tui.screens.cluster import ClusterScreen
 from tui.screens.help import HelpScreen
 

@@ -10,11 +10,11 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import SIZE, wait_for
 from rich.console import Console
 from textual.widgets import DataTable, Static
 
-from engine.bundle import open_bundle
+from engine.reading.bundle import open_bundle
+from tests.support.console import SIZE, wait_for
 from tui.app import ConsoleApp
 from tui.backend import Backend
 from tui.config import load_config

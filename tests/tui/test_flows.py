@@ -7,13 +7,13 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import SIZE, sandbox_app, wait_for
 from rich.console import Console
 from textual.widgets import DataTable, Input
 
-from engine.bundle import open_bundle
-from engine.records import decode
-from engine.settings import BLOCK_LABEL
+from engine.config.settings import BLOCK_LABEL
+from engine.reading.bundle import open_bundle
+from engine.reporting.records import decode
+from tests.support.console import SIZE, sandbox_app, wait_for
 from tui.screens.confirm import ConfirmDialog
 from tui.screens.export import ExportDialog
 from tui.screens.report_now import ReportNowScreen

@@ -8,8 +8,8 @@ from functools import partial
 from pathlib import Path
 
 import pytest
-from conftest import SIZE, sandbox_app, wait_for
 
+from tests.support.console import SIZE, sandbox_app, wait_for
 from tui.app import WRITE_ACTIONS, ConsoleApp
 from tui.screens.cluster import ClusterScreen
 from tui.screens.export import ExportDialog

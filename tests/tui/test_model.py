@@ -1,6 +1,6 @@
 """Pure rules of the console's model (no terminal, no cluster)."""
 
-from engine.records import DecodedRecord
+from engine.reporting.records import DecodedRecord
 from tui.model import ReportRow, customer_kind
 
 

@@ -12,11 +12,11 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-from conftest import SIZE, wait_for
-from fake_backend import NOW, FakeBackend
 from textual.widgets import DataTable, Static
 
-from engine.records import decode, encode
+from engine.reporting.records import decode, encode
+from tests.support.console import SIZE, wait_for
+from tools.console_fake import NOW, FakeBackend
 from tui.app import ConsoleApp
 from tui.config import ConsoleConfig
 from tui.model import ReportRow

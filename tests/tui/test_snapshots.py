@@ -7,8 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from fake_backend import fake_app, settle, write_broker_config
 from textual.widgets import Input
+
+from tools.console_fake import fake_app, settle, write_broker_config
 
 SIZE = (120, 40)
 
@@ -118,7 +119,7 @@ def test_settings_changed_on_disk(snap_compare):
 
 
 def test_cluster_during_zookeeper_outage(snap_compare):
-    from engine.discovery import ConnectionChanged
+    from engine.cluster.discovery import ConnectionChanged
     from tui.messages import ClusterChanged
 
     async def run(pilot) -> None:

@@ -11,7 +11,7 @@ HEAVY = ("kazoo", "confluent_kafka", "fastavro", "httpx", "importlib.metadata")
 
 
 def test_console_start_imports_no_client_library():
-    code = ("import sys, tui.main, tui.app, tui.backend, tui.screens.cluster; "
+    code = ("import sys, cli.main, tui.app, tui.backend, tui.screens.cluster; "
             f"print(sorted(m for m in sys.modules if m.startswith({HEAVY!r})))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=60, check=True)

@@ -1,7 +1,8 @@
 from pathlib import Path
 
 import pytest
-from support.stock import STOCK
+
+from tests.support.stock import STOCK
 
 
 @pytest.fixture

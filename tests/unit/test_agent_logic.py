@@ -7,9 +7,9 @@ import random
 
 import pytest
 
-from engine.agent import broker_id_from_config, jittered, stamp
+from engine.config.settings import load_settings
 from engine.errors import UsageError
-from engine.settings import load_settings
+from engine.reporting.agent import broker_id_from_config, jittered, stamp
 
 
 def test_jitter_stays_within_three_percent_and_varies():
@@ -50,7 +50,7 @@ def test_broker_id_from_file_or_from_meta_properties(tmp_path):
 
 
 def test_check_speaks_nagios_on_stdout_even_when_the_config_is_missing(tmp_path, capsys):
-    from engine.cli import main
+    from cli.main import main
 
     code = main(["agent", "--check", "--broker-config", str(tmp_path / "missing.properties")])
     out = capsys.readouterr().out

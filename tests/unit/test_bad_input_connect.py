@@ -11,11 +11,11 @@ import socket
 
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
-from test_connect import _chroot
 
-from engine.cli import main
-from engine.connect import parse_bootstrap, parse_zk_connect
+from cli.main import main
+from engine.cluster.connect import parse_bootstrap, parse_zk_connect
 from engine.errors import ValidationError
+from tests.unit.test_connect import _chroot
 
 
 def _refused(parse, text: str) -> bool:

@@ -18,11 +18,11 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from support.cp_records import GARBAGE, cp30_basic, cp31_basic
 
-from engine.bundle import BundleReader, open_bundle
-from engine.cli import main
+from cli.main import main
 from engine.errors import PsError
+from engine.reading.bundle import BundleReader, open_bundle
+from tests.support.cp_records import GARBAGE, cp30_basic, cp31_basic
 
 _hostile = st.sampled_from([
     "../escape.0", "../../etc/passwd.1", "/etc/evil.2", "/tmp/abs.3", "..\\win.4",

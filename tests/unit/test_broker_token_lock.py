@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.broker_token import LOCK_FILE, STATE_FILE, TokenKeeper
+from engine.reporting.tokens import LOCK_FILE, STATE_FILE, TokenKeeper
 
 fcntl = pytest.importorskip("fcntl")
 
@@ -90,7 +90,7 @@ def lock_holder(tmp_path):
 def test_a_stuck_lock_holder_delays_the_token_by_the_bound_only(tmp_path, lock_holder, caplog):
     keeper = TokenKeeper(tmp_path, lock_wait_s=0.5)
     started = time.monotonic()
-    with caplog.at_level(logging.WARNING, logger="engine.broker_token"):
+    with caplog.at_level(logging.WARNING, logger="engine.reporting.tokens"):
         token = keeper.token(1, 5)
     elapsed = time.monotonic() - started
     assert 0.5 <= elapsed < 0.5 + 2.0
@@ -103,7 +103,7 @@ def test_the_token_waits_for_a_short_lock(tmp_path, lock_holder, caplog):
     release.start()
     try:
         started = time.monotonic()
-        with caplog.at_level(logging.WARNING, logger="engine.broker_token"):
+        with caplog.at_level(logging.WARNING, logger="engine.reporting.tokens"):
             TokenKeeper(tmp_path, lock_wait_s=10).token(1, 5)
         elapsed = time.monotonic() - started
     finally:
@@ -117,7 +117,7 @@ def test_no_lock_file_possible_still_gives_tokens(tmp_path, caplog):
     (tmp_path / STATE_FILE).write_text(json.dumps(state))
     (tmp_path / LOCK_FILE).mkdir()  # unopenable as a file, even for root
     keeper = TokenKeeper(tmp_path)
-    with caplog.at_level(logging.WARNING, logger="engine.broker_token"):
+    with caplog.at_level(logging.WARNING, logger="engine.reporting.tokens"):
         assert keeper.token(1, 5) == "known"
         fresh = keeper.token(2, 9)
     assert "unlocked" in caplog.text

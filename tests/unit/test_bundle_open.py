@@ -9,9 +9,10 @@ from itertools import islice
 from pathlib import Path
 
 import pytest
-from support.cp_records import GARBAGE, cp30_basic, cp30_enhanced, cp31_basic
 
-from engine.bundle import (
+from cli.main import main
+from engine.errors import NotFound
+from engine.reading.bundle import (
     MAX_ENTRY_BYTES,
     BundleError,
     BundleReader,
@@ -20,10 +21,9 @@ from engine.bundle import (
     open_bundle,
     summarize,
 )
-from engine.cli import main
-from engine.errors import NotFound
-from engine.records import encode
-from engine.zip_stream import ZipStream
+from engine.reading.zip_stream import ZipStream
+from engine.reporting.records import encode
+from tests.support.cp_records import GARBAGE, cp30_basic, cp30_enhanced, cp31_basic
 
 TOKEN_A = "11111111-1111-4111-8111-111111111111"
 TOKEN_B = "22222222-2222-4222-8222-222222222222"

@@ -2,8 +2,8 @@
 
 import pytest
 
-from engine.cli import SUBCOMMANDS, agent_main, bundle_main, version_text
-from tui.main import main
+from cli import SUBCOMMANDS, agent_main, bundle_main, version_text
+from cli.main import main
 
 
 def test_help_lists_every_subcommand_and_exits_0(capsys):

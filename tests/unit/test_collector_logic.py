@@ -7,8 +7,8 @@ import uuid
 
 import pytest
 
-from engine.broker_token import TokenKeeper
-from engine.collector import (
+from engine.cluster.kafka_version import parse_api_versions_v0, release_line
+from engine.reporting.collector import (
     bucket_counts,
     java_size,
     jvm_max_heap,
@@ -18,8 +18,8 @@ from engine.collector import (
     system_properties,
     unclean_histogram,
 )
-from engine.kafka_version import parse_api_versions_v0, release_line
-from engine.privacy import assert_private, find_leaks, scrub_broker_config, scrub_stats
+from engine.reporting.privacy import assert_private, find_leaks, scrub_broker_config, scrub_stats
+from engine.reporting.tokens import TokenKeeper
 
 
 def test_buckets_cap_at_five_and_skip_unknown():

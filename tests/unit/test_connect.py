@@ -8,9 +8,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.connect import ZK_DEFAULT_PORT, format_bootstrap, parse_bootstrap, parse_zk_connect
+from engine.cluster.connect import (
+    ZK_DEFAULT_PORT,
+    format_bootstrap,
+    parse_bootstrap,
+    parse_zk_connect,
+)
+from engine.cluster.target import ClusterTarget
 from engine.errors import ValidationError
-from engine.target import ClusterTarget
 
 _label = st.from_regex(r"[a-z0-9](?:[a-z0-9-]{0,10}[a-z0-9])?", fullmatch=True)
 _dns = st.lists(_label, min_size=1, max_size=4).map(".".join)

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from engine.client_config import librdkafka_properties
-from engine.discovery import (
+from engine.cluster.client_config import librdkafka_properties
+from engine.cluster.discovery import (
     Broker,
     Endpoint,
     RegistrationError,

@@ -1,4 +1,4 @@
-"""engine.properties: Java semantics (checked against the real java.util.Properties) and
+"""engine.config.properties: Java semantics (checked against the real java.util.Properties) and
 byte-exact round trips."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.properties import (
+from engine.config.properties import (
     PropertiesDocument,
     PropertiesSyntaxError,
     escape_key,

@@ -10,7 +10,11 @@ import fastavro
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from support.cp_records import (
+
+from engine.errors import ValidationError
+from engine.reporting import records
+from engine.reporting.records import MAX_VALUE_BYTES, decode, encode
+from tests.support.cp_records import (
     CP30_BASIC_SCHEMA,
     GARBAGE,
     basic_fields,
@@ -21,10 +25,6 @@ from support.cp_records import (
     cp31_enhanced,
     enhanced_fields,
 )
-
-from engine import records
-from engine.errors import ValidationError
-from engine.records import MAX_VALUE_BYTES, decode, encode
 
 SHARED = "/work/shared/schemas"
 

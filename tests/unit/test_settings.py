@@ -1,4 +1,4 @@
-"""engine.settings: defaults, rules, in-place edits, atomic saves with backup."""
+"""engine.config.settings: defaults, rules, in-place edits, atomic saves with backup."""
 
 from __future__ import annotations
 
@@ -9,12 +9,10 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from support.stock import STOCK
 
-from engine import settings as settings_mod
-from engine.errors import NotFound, PsError, UsageError, ValidationError
-from engine.properties import load_properties
-from engine.settings import (
+from engine.config import settings as settings_mod
+from engine.config.properties import load_properties
+from engine.config.settings import (
     BLOCK_LABEL,
     CUSTOMER_ID,
     DEFAULTS,
@@ -28,6 +26,8 @@ from engine.settings import (
     load_settings,
     validate,
 )
+from engine.errors import NotFound, PsError, UsageError, ValidationError
+from tests.support.stock import STOCK
 
 
 @pytest.fixture

@@ -8,11 +8,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from support.stock import STOCK
 
-from engine.cli import settings_cmd
-from engine.settings import load_settings
-from tui.main import main
+from cli import settings_cmd
+from cli.main import main
+from engine.config.settings import load_settings
+from tests.support.stock import STOCK
 
 
 def test_show_json_is_typed(stock: Path, capsys) -> None:

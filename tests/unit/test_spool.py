@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from engine.spool import CORRUPT_SUFFIX, Spool, SpooledReport
+from engine.reporting.spool import CORRUPT_SUFFIX, Spool, SpooledReport
 
 
 def _report(n: int, size: int = 10) -> SpooledReport:
@@ -62,7 +62,7 @@ def test_a_raising_sender_keeps_the_report(tmp_path):
 
 def test_count_bound_drops_the_oldest_with_a_warning(tmp_path, caplog):
     spool = Spool(tmp_path, max_count=3)
-    with caplog.at_level(logging.WARNING, logger="engine.spool"):
+    with caplog.at_level(logging.WARNING, logger="engine.reporting.spool"):
         for n in range(5):
             spool.put(_report(n))
     assert [r.created_ms for r in spool.pending()] == [1002, 1003, 1004]
@@ -76,7 +76,7 @@ def test_byte_bound_drops_the_oldest_and_refuses_a_giant(tmp_path, caplog):
         spool.put(_report(n, size=1000))
     assert [r.created_ms for r in spool.pending()] == [1002, 1003]
     assert spool.total_bytes() <= spool.max_bytes
-    with caplog.at_level(logging.WARNING, logger="engine.spool"):
+    with caplog.at_level(logging.WARNING, logger="engine.reporting.spool"):
         assert spool.put(_report(7, size=one * 3)) is None
     assert "larger than the spool limit" in caplog.text
     assert len(spool) == 2
@@ -96,7 +96,7 @@ def test_a_corrupt_file_is_skipped_with_a_warning(tmp_path, caplog, damage):
         "empty": b"",
     }[damage])
     delivered: list[str] = []
-    with caplog.at_level(logging.WARNING, logger="engine.spool"):
+    with caplog.at_level(logging.WARNING, logger="engine.reporting.spool"):
         result = spool.flush(lambda r: delivered.append(r.report_id) or True)
     assert delivered == [first.report_id, third.report_id]
     assert result.corrupt == 1 and result.delivered == 2

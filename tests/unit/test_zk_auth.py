@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from engine.cluster.target import ClusterTarget
+from engine.cluster.zk_auth import ZkAuth, read_zk_auth
 from engine.errors import NotFound, UsageError
-from engine.target import ClusterTarget
-from engine.zk_auth import ZkAuth, read_zk_auth
 
 
 def _file(tmp_path: Path, text: str) -> str:

@@ -16,8 +16,8 @@ from textual.containers import Grid, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Label, Select, Static
 
+from engine.config.settings import DEFAULTS, KEYS, FileChangedError, validate
 from engine.errors import PsError
-from engine.settings import DEFAULTS, KEYS, FileChangedError, validate
 from tui.backend import SettingsChange
 from tui.messages import ServiceError, SettingsLoaded, SettingsSaved
 from tui.screens.confirm import ConfirmDialog
@@ -50,7 +50,7 @@ class SettingsScreen(Screen[None]):
         super().__init__()
         self.paths = paths
         self.path = paths[0]
-        self.loaded: Any = None  # engine.settings.SettingsFile
+        self.loaded: Any = None  # engine.config.settings.SettingsFile
         self._initial: dict[str, str] = {}
         # Edits to put back over the file once it is read again (reload keeping edits).
         self._kept: dict[str, str] = {}

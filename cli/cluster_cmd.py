@@ -1,0 +1,104 @@
+"""`ps-console cluster`: the cluster id, controller, brokers and topic counts."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+from cli.options import add_cluster_options, add_json_option, print_json
+from engine.cluster.discovery import Broker, ClusterView, discover
+from engine.cluster.target import ClusterTarget
+
+
+def register(subparsers: Any) -> None:
+    """Add the `cluster` subcommand."""
+    parser = subparsers.add_parser(
+        "cluster", help="describe the cluster: id, controller, brokers, topics",
+        description="Describe a Kafka cluster from ZooKeeper (--zookeeper) or, for clusters "
+                    "without ZooKeeper, from the brokers (--bootstrap-server).")
+    add_cluster_options(parser, topic=False)
+    add_json_option(parser)
+    parser.set_defaults(handler=run)
+
+
+def iso_utc(ms: int | None) -> str | None:
+    """Epoch milliseconds as ISO-8601 UTC (`2026-11-26T14:57:42.123Z`), None stays None."""
+    if ms is None:
+        return None
+    stamp = datetime.fromtimestamp(ms / 1000, tz=UTC)
+    return stamp.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def broker_json(broker: Broker) -> dict[str, Any]:
+    """One broker as the `--json` output shows it."""
+    return {
+        "id": broker.id,
+        "endpoints": [{"listener": e.listener, "protocol": e.protocol, "host": e.host,
+                       "port": e.port} for e in broker.endpoints],
+        "rack": broker.rack,
+        "registeredAt": iso_utc(broker.registered_at_ms),
+        "jmxPort": broker.jmx_port,
+        "session": (f"0x{broker.session_id:x}" if broker.session_id is not None else None),
+        "registrationVersion": broker.raw_version,
+    }
+
+
+def view_json(view: ClusterView) -> dict[str, Any]:
+    """The view as the `--json` output shows it."""
+    # Counts only, like the table: per-topic replication factors would grow with the
+    # topic count and list topic names, which this command does not describe.
+    return {
+        "clusterId": view.cluster_id,
+        "controller": view.controller_id,
+        "brokers": [broker_json(b) for b in view.brokers],
+        "topics": view.topics,
+        "partitions": view.partitions,
+        "source": view.source,
+    }
+
+
+def _table(view: ClusterView, where: str) -> str:
+    def text(value: object) -> str:
+        return "-" if value is None else str(value)
+
+    lines = [
+        f"Cluster     {text(view.cluster_id)}  ({where}, via {view.source})",
+        f"Controller  {text(view.controller_id)}",
+        f"Topics      {text(view.topics)}   Partitions {text(view.partitions)}",
+        "",
+    ]
+    header = ("ID", "ENDPOINTS", "RACK", "REGISTERED (UTC)", "JMX", "SESSION")
+    rows = [header]
+    for b in view.brokers:
+        marker = "*" if b.id == view.controller_id else ""
+        rows.append((
+            f"{b.id}{marker}",
+            " ".join(str(e) for e in b.endpoints) or "-",
+            text(b.rack),
+            text(iso_utc(b.registered_at_ms)),
+            text(b.jmx_port),
+            f"0x{b.session_id:x}" if b.session_id is not None else "-",
+        ))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    lines += ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+              for row in rows]
+    if not view.brokers:
+        lines.append("(no live brokers)")
+    elif view.controller_id is not None:
+        lines.append("* controller")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Describe the cluster; exit 1 when it cannot be reached, 2 on a bad connect string."""
+    target = ClusterTarget.from_args(args)
+    for hint in target.config_hints:
+        print(f"ps-console: hint: {hint}", file=sys.stderr)
+    view = discover(target)
+    if args.json:
+        print_json(view_json(view))
+    else:
+        print(_table(view, target.zookeeper or target.bootstrap or ""))
+    return 0

@@ -1,0 +1,102 @@
+"""`ps-console receive`: a local phone-home endpoint that collects reports.
+
+For air-gapped sites and the demo: point the agents' `...endpoint.secure`/`.insecure`
+settings at this host, and every report they post is logged (and kept with `--dir`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import ssl
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+
+from engine.config.settings import customer_id_kind
+from engine.errors import PsError, UsageError
+from engine.reporting.receiver import Received, Receiver
+from engine.reporting.records import decode
+
+DEFAULT_LISTEN = "127.0.0.1:8080"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add `receive`."""
+    parser = subparsers.add_parser(
+        "receive", help="collect reports posted over HTTP(S), for air-gapped sites",
+        description="Run a local endpoint that accepts reports as support-metrics."
+                    "confluent.io did (POST /anon, /test, /submit) until Ctrl-C, "
+                    "logging one line per report.")
+    parser.add_argument("--listen", default=DEFAULT_LISTEN, metavar="HOST:PORT",
+                        help=f"address to listen on (default {DEFAULT_LISTEN}; port 0 "
+                             "picks a free one)")
+    parser.add_argument("--dir", metavar="DIR", help="also keep each report as a file here")
+    parser.add_argument("--tls-cert", metavar="FILE", help="PEM certificate chain: serve HTTPS")
+    parser.add_argument("--tls-key", metavar="FILE", help="PEM private key for --tls-cert")
+    parser.set_defaults(handler=receive)
+
+
+def parse_listen(text: str) -> tuple[str, int]:
+    """`host:port` or `[v6]:port` → (host, port); UsageError when malformed."""
+    host, sep, port = text.rpartition(":")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise UsageError(f"--listen {text!r}: expected HOST:PORT, e.g. {DEFAULT_LISTEN}")
+    return host, int(port)
+
+
+def describe(item: Received, stored: Path | None) -> str:
+    """One log line for a received report: path, kind of customer id, size, schema."""
+    kind = customer_id_kind(item.cid) if item.cid is not None else "missing"
+    decoded = decode(item.body)
+    schema = decoded.schema if decoded.ok else f"undecodable ({decoded.error})"
+    where = f" -> {stored}" if stored is not None else ""
+    return (f"received {item.path} cid={kind} {len(item.body)} bytes "
+            f"schema={schema}{where}")
+
+
+def receive(args: argparse.Namespace) -> int:
+    """Serve until SIGINT/SIGTERM; exit 0 then."""
+    host, port = parse_listen(args.listen)
+    if bool(args.tls_cert) != bool(args.tls_key):
+        raise UsageError("--tls-cert and --tls-key go together")
+    tls = (args.tls_cert, args.tls_key) if args.tls_cert else None
+    count = 0
+    lock = threading.Lock()
+
+    def on_report(item: Received, stored: Path | None) -> None:
+        nonlocal count
+        with lock:
+            count += 1
+            print(describe(item, stored), flush=True)
+
+    try:
+        receiver = Receiver(host=host, port=port, tls=tls, store_dir=args.dir,
+                            on_report=on_report)
+    except (OSError, ssl.SSLError) as exc:
+        raise UsageError(f"cannot load the TLS certificate or key: {exc}") from None
+    try:
+        receiver.start()
+    except OSError as exc:
+        raise PsError(f"cannot listen on {args.listen}: {exc.strerror or exc}") from None
+
+    stop = threading.Event()
+
+    def _stop(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        print(f"listening on {receiver.url} (POST /anon, /test, /submit)"
+              + (f", storing reports in {args.dir}" if args.dir else ""), flush=True)
+        while not stop.wait(0.5):  # wakes up for signals; ends only when asked to stop
+            pass
+    finally:
+        receiver.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    print(f"stopped after {count} report(s)", file=sys.stderr, flush=True)
+    return 0

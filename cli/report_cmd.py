@@ -1,0 +1,113 @@
+"""`ps-console report`: collect and send one support report for one broker now."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from cli.options import add_cluster_options, add_json_option, print_json
+from engine.cluster.target import ClusterTarget
+from engine.reporting.records import decode
+from engine.reporting.report_now import ReportOutcome, report_now
+
+EPILOG = """\
+The cluster and the broker id come from the file (zookeeper.connect, broker.id) unless
+given. The support topic, customer id and HTTP endpoints are the file's
+confluent.support.* settings.
+
+--dry-run collects and encodes the report and prints exactly what would be sent (the
+decoded fields of the encoded bytes and their size), and sends nothing.
+
+Exit codes:
+  0  every destination that was tried succeeded (HTTPS failing but the HTTP fallback
+     succeeding counts as success); also for --dry-run and when Proactive Support is
+     disabled in the file (nothing is sent then)
+  1  a destination that was tried failed (topic not acknowledged, or neither HTTPS nor
+     HTTP answered 200), or the cluster could not be reached
+  2  bad options or a bad broker config file
+"""
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the `report` subcommand."""
+    parser = subparsers.add_parser(
+        "report", help="collect and send one support report for a broker now",
+        description="Collect one support report for a broker and send it to the support "
+                    "topic and the HTTPS/HTTP endpoints its settings allow.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--broker-config", required=True, metavar="FILE",
+                        help="the broker's server.properties")
+    add_cluster_options(parser, required=False, topic=False)
+    parser.add_argument("--broker-id", type=int, metavar="N",
+                        help="the broker's id (default: broker.id in the file)")
+    parser.add_argument("--kafka-home", metavar="DIR",
+                        help="the broker's Kafka installation (or its folder of jars), for "
+                             "the exact Kafka version; default: the running broker's "
+                             "classpath, else asked from the broker")
+    parser.add_argument("--token-dir", metavar="DIR",
+                        help="where broker tokens are kept (default: the user state folder, "
+                             "shared with the agent)")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="print what would be sent, send nothing")
+    add_json_option(parser)
+    parser.set_defaults(handler=run_report)
+
+
+def _target(args: argparse.Namespace) -> ClusterTarget | None:
+    if args.zookeeper or args.bootstrap_server:
+        return ClusterTarget.from_args(args)
+    if args.command_config:
+        # Client settings without a cluster: the cluster comes from the file, the
+        # security settings from --command-config.
+        from engine.config.settings import load_settings
+        from engine.reporting.report_now import target_from
+
+        props = load_settings(args.broker_config).properties
+        base = target_from(props, args.broker_config)
+        args.zookeeper = base.zookeeper
+        return ClusterTarget.from_args(args)
+    return None
+
+
+def outcome_json(outcome: ReportOutcome) -> dict[str, Any]:
+    """The outcome as plain JSON: decoded fields of the exact bytes, not the input dict."""
+    decoded = decode(outcome.value) if outcome.value is not None else None
+    return {
+        "broker_id": outcome.broker_id,
+        "enabled": outcome.enabled,
+        "dry_run": outcome.dry_run,
+        "ok": outcome.ok,
+        "schema": outcome.schema,
+        "size": outcome.size,
+        "fields": decoded.record if decoded is not None else None,
+        "destinations": [{"destination": d.destination, "ok": d.ok, "skipped": d.skipped,
+                          "detail": d.detail} for d in outcome.destinations],
+        "warnings": outcome.warnings,
+    }
+
+
+def run_report(args: argparse.Namespace) -> int:
+    """Run one report now and print the outcome; exit codes as in the epilog."""
+    outcome = report_now(args.broker_config, _target(args), broker_id=args.broker_id,
+                         dry_run=args.dry_run, kafka_home=args.kafka_home,
+                         token_dir=args.token_dir)
+    if args.json:
+        print_json(outcome_json(outcome))
+        return 0 if outcome.ok else 1
+    data = outcome_json(outcome)
+    if not outcome.enabled:
+        print(f"broker {outcome.broker_id}: Proactive Support is disabled; nothing sent")
+    else:
+        head = "would send" if outcome.dry_run else "sent"
+        print(f"broker {outcome.broker_id}: {head} the {outcome.schema} report of "
+              f"{outcome.size} bytes")
+        if outcome.dry_run:
+            print(json.dumps(data["fields"], indent=2, sort_keys=False, default=str))
+    for d in outcome.destinations:
+        state = "skipped" if d.skipped else ("ok" if d.ok else "FAILED")
+        detail = d.detail.removeprefix("skipped: ")
+        print(f"  {d.destination:<6} {state:<8} {detail}")
+    for warning in outcome.warnings:
+        print(f"warning: {warning}")
+    return 0 if outcome.ok else 1

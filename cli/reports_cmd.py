@@ -1,0 +1,95 @@
+"""`ps-console reports`: the latest report of every broker, or every report (`--all`)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from cli.options import add_cluster_options, add_json_option, print_json
+from engine.cluster.target import ClusterTarget
+from engine.reading.reports import Report, iter_reports, latest_per_broker
+
+EPILOG = """\
+Output: without --all, the latest report of each live broker (plus CP reports without a
+broker id, grouped by broker token, and undecodable records met on the way). --json prints
+one JSON document: a list of report objects. With --all, --json prints JSON Lines, one
+report object per line in topic order, so large topics stream. Each object has partition,
+offset, timestamp_ms, time, broker_id, token, report_id, size, ok, schema, schema_kind,
+error and fields (the decoded record, or null when undecodable).
+"""
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the `reports` subcommand."""
+    parser = subparsers.add_parser(
+        "reports", help="show the latest support report of each broker (or all reports)",
+        description="Read support reports from the support topic. By default only the "
+                    "end of the topic is read, until every live broker's latest report "
+                    "is found.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_cluster_options(parser, required=True)
+    parser.add_argument("--all", action="store_true",
+                        help="every report in topic order (reads the whole topic)")
+    add_json_option(parser)
+    parser.set_defaults(handler=show_reports)
+
+
+def show_reports(args: argparse.Namespace) -> int:
+    """Print the reports; exit 0 also when none are found (an empty list)."""
+    target = ClusterTarget.from_args(args)
+    if args.all:
+        count = 0
+        for report in iter_reports(target, args.topic):
+            count += 1
+            if args.json:
+                sys.stdout.write(json.dumps(report.to_json(), separators=(",", ":"),
+                                            default=str) + "\n")
+            else:
+                print(_one_line(report))
+        if not args.json:
+            print(f"{count} report(s) in {args.topic}")
+        return 0
+    reports = latest_per_broker(target, args.topic)
+    if args.json:
+        print_json([r.to_json() for r in reports])
+        return 0
+    if not reports:
+        print(f"no reports in {args.topic}")
+    for report in reports:
+        print(_block(report))
+    return 0
+
+
+def _who(report: Report) -> str:
+    if report.broker_id is not None:
+        return f"broker {report.broker_id}"
+    if report.token is not None:
+        return f"token {report.token}"
+    return "unattributed"
+
+
+def _one_line(report: Report) -> str:
+    d = report.to_json()
+    if not report.decoded.ok:
+        return f"{report.position} {d['time']} {_who(report)} UNDECODABLE {report.decoded.error}"
+    fields = report.decoded.record or {}
+    return (f"{report.position} {d['time']} {_who(report)} {report.decoded.schema} "
+            f"state={fields.get('collectorState')} token={report.token} {report.size} B")
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, dict | list):
+        return json.dumps(value, separators=(",", ":"), sort_keys=True, default=str)
+    return str(value)
+
+
+def _block(report: Report) -> str:
+    d = report.to_json()
+    head = f"{_who(report)}  offset {report.position}  {d['time']}  {report.size} B"
+    if not report.decoded.ok:
+        return f"{head}\n  UNDECODABLE: {report.decoded.error}\n"
+    lines = [f"{head}  {report.decoded.schema}"]
+    lines += [f"  {key}: {_value(val)}" for key, val in (report.decoded.record or {}).items()]
+    return "\n".join(lines) + "\n"

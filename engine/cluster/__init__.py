@@ -1,0 +1,1 @@
+"""Reaching the cluster: connect strings, ZooKeeper sessions, client security, discovery."""

@@ -1,0 +1,84 @@
+"""ZooKeeper credentials (`--zookeeper-auth FILE` or a console profile), for kazoo.
+
+Secured Kafka clusters in ZooKeeper mode protect ZooKeeper in one of two ways: SASL logins
+(DIGEST-MD5, the same JAAS `Client` user the brokers use, often with the server refusing
+every unauthenticated request) or digest ACLs (`user:password` added to the session). The
+file is a small properties file so that the password never sits on a command line:
+
+    zookeeper.auth.mechanism=DIGEST-MD5     # or digest
+    zookeeper.auth.username=kafka
+    zookeeper.auth.password=...
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.config.properties import read_properties_file
+from engine.errors import UsageError
+
+MECHANISM_KEY = "zookeeper.auth.mechanism"
+USERNAME_KEY = "zookeeper.auth.username"
+PASSWORD_KEY = "zookeeper.auth.password"
+
+# Spellings accepted for each mechanism, mapped to the canonical name.
+MECHANISMS = {"digest": "digest", "digest-md5": "DIGEST-MD5", "sasl": "DIGEST-MD5"}
+
+FILE_HELP = (f"ZooKeeper credentials: a properties file with {MECHANISM_KEY}=DIGEST-MD5 "
+             f"(SASL login) or digest (digest ACLs), {USERNAME_KEY} and {PASSWORD_KEY}")
+
+
+@dataclass(frozen=True)
+class ZkAuth:
+    """One ZooKeeper login. The password is kept out of repr() so it cannot leak through
+    logs or tracebacks that print the target."""
+
+    mechanism: str
+    username: str
+    password: str = field(repr=False)
+
+    def __post_init__(self) -> None:
+        canonical = MECHANISMS.get(self.mechanism.strip().lower())
+        if canonical is None:
+            raise UsageError(f"{MECHANISM_KEY} must be DIGEST-MD5 or digest, "
+                             f"not {self.mechanism!r}")
+        object.__setattr__(self, "mechanism", canonical)
+        if not self.username:
+            raise UsageError(f"{USERNAME_KEY} is empty")
+        if ":" in self.username and canonical == "digest":
+            raise UsageError(f"{USERNAME_KEY} cannot contain ':' for digest authentication")
+
+    def kazoo_options(self) -> dict[str, Any]:
+        """Keyword arguments for KazooClient."""
+        if self.mechanism == "digest":
+            return {"auth_data": [("digest", f"{self.username}:{self.password}")]}
+        # kazoo mutates sasl_options (adds the service name): hand it a fresh dict.
+        return {"sasl_options": {"mechanism": "DIGEST-MD5", "username": self.username,
+                                 "password": self.password}}
+
+    def describe(self) -> str:
+        """`DIGEST-MD5 as kafka`: for messages; never the password."""
+        return f"{self.mechanism} as {self.username}"
+
+
+def zk_auth_from_mapping(values: dict[str, str], source: str) -> ZkAuth:
+    """Build a ZkAuth from already-read keys (a properties file or a config profile)."""
+    missing = [k for k in (USERNAME_KEY, PASSWORD_KEY) if k not in values]
+    if missing:
+        raise UsageError(f"{source}: {', '.join(missing)} missing")
+    try:
+        return ZkAuth(mechanism=values.get(MECHANISM_KEY, "DIGEST-MD5"),
+                      username=values[USERNAME_KEY], password=values[PASSWORD_KEY])
+    except UsageError as exc:
+        raise UsageError(f"{source}: {exc}") from None
+
+
+def read_zk_auth(path: str) -> ZkAuth:
+    """Read `--zookeeper-auth FILE` (Java properties rules). NotFound / UsageError."""
+    props = read_properties_file(path, "ZooKeeper auth file")
+    unknown = sorted(k for k in props if k not in (MECHANISM_KEY, USERNAME_KEY, PASSWORD_KEY))
+    if unknown:
+        raise UsageError(f"ZooKeeper auth file {path}: unknown key(s) {', '.join(unknown)} "
+                         f"(expected {MECHANISM_KEY}, {USERNAME_KEY}, {PASSWORD_KEY})")
+    return zk_auth_from_mapping(props, f"ZooKeeper auth file {path}")

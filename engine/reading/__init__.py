@@ -1,0 +1,1 @@
+"""Reading reports back: the topic reader, the latest report per broker, bundles."""

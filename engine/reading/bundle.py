@@ -1,0 +1,441 @@
+"""Support bundles: export the support topic into a zip, and open such a zip offline.
+
+Layout (SPEC §3, compatible with CP's `support-metrics-bundle`): one stored entry per
+record holding the raw value bytes, named `<zip base name>.<n>` with n counting from 0 in
+topic order (partition by partition); extra metadata only in the archive comment (JSON), so
+readers that decode every entry keep working.
+
+The zip is written by `engine.reading.zip_stream.ZipStream`, in flat memory whatever the topic's
+size (`zipfile` keeps ~450 bytes per entry until it closes).
+
+Opening never extracts anything: entries are read in memory, each capped in size, and a
+damaged archive or entry becomes a message, never a crash.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import struct
+import threading
+import time
+import uuid
+import zipfile
+import zlib
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from engine import __version__
+from engine.cluster.target import ClusterTarget
+from engine.errors import NotFound, PsError
+from engine.reading.topic_reader import PartitionRange, TopicReader
+from engine.reading.zip_stream import ZipStream
+
+_LOG = logging.getLogger(__name__)
+
+# A bigger entry is refused when opening: Kafka's default max message is 1 MB, and a
+# zip bomb must not exhaust memory.
+MAX_ENTRY_BYTES = 16 * 1024 * 1024
+_ZIP_COMMENT_MAX = 65535
+_TRAILING_NUMBER = re.compile(r"\.(\d+)$")
+
+
+class BundleError(PsError):
+    """The bundle cannot be written or read (file exists, folder not writable, bad zip)."""
+
+
+class NoRecords(NotFound):
+    """The topic holds no records, so no bundle was written."""
+
+    def __init__(self) -> None:
+        super().__init__("No records found.")
+
+
+class ExportCancelled(PsError):
+    """The export was cancelled through its `cancel` event; no file was left behind."""
+
+
+# ------------------------------------------------------------------------------ export
+
+@dataclass(frozen=True)
+class ExportProgress:
+    """How far an export is: records written of `total` offsets, bytes, seconds."""
+
+    records: int
+    total: int
+    size_bytes: int
+    elapsed: float
+
+    @property
+    def rate(self) -> float:
+        """Records per second so far."""
+        return self.records / self.elapsed if self.elapsed > 0 else 0.0
+
+    @property
+    def eta(self) -> float | None:
+        """Seconds left at the current rate, or None before there is a rate."""
+        rate = self.rate
+        return max(0.0, (self.total - self.records) / rate) if rate > 0 else None
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    """A written bundle. `complete` is False when `runtime` cut the read short."""
+
+    path: str
+    records: int
+    total: int
+    size_bytes: int
+    complete: bool
+
+
+def default_bundle_name(topic: str, now: datetime) -> str:
+    """`support-metrics-<topic>.<UTC %Y%m%d-%H%M%S>.zip`, the file name of a new bundle."""
+    if now.tzinfo is not None:
+        now = now.astimezone(UTC)
+    return f"support-metrics-{topic}.{now:%Y%m%d-%H%M%S}.zip"
+
+
+def _metadata(topic: str, cluster_id: str | None, ranges: list[PartitionRange],
+              per_partition: dict[int, int], records: int, total: int, complete: bool,
+              created: datetime, entry_base: str) -> bytes:
+    """The archive comment: JSON, shrunk to fit the 65,535-byte zip comment limit."""
+    meta: dict[str, Any] = {
+        "format": "ps-console support bundle", "format_version": 1,
+        "tool": "ps-console", "tool_version": __version__,
+        "created": created.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "topic": topic, "cluster_id": cluster_id, "entry_base": entry_base,
+        "records": records, "total_offsets": total, "complete": complete,
+        "partitions": [{"partition": r.partition, "low": r.low, "high": r.high,
+                        "records": per_partition.get(r.partition, 0)} for r in ranges],
+    }
+    text = json.dumps(meta, separators=(",", ":")).encode()
+    if len(text) > _ZIP_COMMENT_MAX:
+        # Thousands of partitions: keep the totals, drop the per-partition detail.
+        meta["partitions"] = None
+        meta["partition_count"] = len(ranges)
+        text = json.dumps(meta, separators=(",", ":")).encode()
+    return text
+
+
+def _check_destination(path: str, force: bool) -> None:
+    if os.path.isdir(path):
+        raise BundleError(f"{path} is a folder; give a file name")
+    if os.path.lexists(path) and not force:
+        raise BundleError(f"{path} already exists; use --force to replace it")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise BundleError(f"folder {folder} does not exist")
+
+
+def _publish(tmp: str, path: str, force: bool) -> None:
+    """Give the finished temp file its name; without `force`, never replace a file."""
+    if force:
+        os.replace(tmp, path)
+        return
+    try:
+        # link() fails if `path` appeared meanwhile: no check-then-rename race.
+        os.link(tmp, path)
+    except FileExistsError:
+        raise BundleError(f"{path} already exists; use --force to replace it") from None
+    except OSError:
+        # Filesystems without hard links: the best we can do is check, then rename.
+        if os.path.lexists(path):
+            raise BundleError(f"{path} already exists; use --force to replace it") from None
+        os.replace(tmp, path)
+        return
+    os.unlink(tmp)
+
+
+def export_bundle(target: ClusterTarget, topic: str, path: str | None = None,
+                  runtime: float = 10.0, force: bool = False,
+                  progress: Callable[[ExportProgress], None] | None = None,
+                  cancel: threading.Event | None = None) -> ExportResult:
+    """Export every record of `topic` (up to the end offsets taken now) into a zip bundle.
+
+    `path` defaults to `default_bundle_name(topic, now)` in the current folder. `runtime`
+    bounds the wall time: when it runs out the bundle is still written, with
+    `complete=False`. Raises NoRecords (no file) when the topic is empty, BundleError
+    (exit 1) when `path` exists without `force` or cannot be written, ExportCancelled when
+    `cancel` is set, NotFound when the topic does not exist, ConnectionFailure when Kafka
+    does not answer. Whatever goes wrong, including KeyboardInterrupt, no file and no
+    temporary file is left behind. `progress` is called from the calling thread after
+    every batch read (a few thousand records) and once at the end.
+    """
+    started = time.monotonic()
+    deadline = started + max(0.0, runtime)
+    created = datetime.now(UTC)
+    path = path or default_bundle_name(topic, created)
+    _check_destination(path, force)
+    entry_base = os.path.basename(path)
+
+    with TopicReader(target) as reader:
+        ranges = reader.end_offsets(topic)
+        total = sum(r.count for r in ranges)
+        if total == 0:
+            raise NoRecords()
+        folder = os.path.dirname(os.path.abspath(path))
+        # Hidden, unique, beside the target (so the final rename stays on one filesystem);
+        # created by hand rather than with mkstemp so the bundle gets the umask's mode.
+        tmp = os.path.join(folder, f".{entry_base}.{uuid.uuid4().hex[:12]}.part")
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except OSError as exc:
+            raise BundleError(f"cannot write in {folder}: {exc.strerror}") from None
+        try:
+            with os.fdopen(fd, "wb", buffering=0) as fh:
+                zw = ZipStream(fh.fileno(), entry_base, created.timestamp(), folder)
+                steps = None
+                try:
+                    per_partition: Counter[int] = Counter()
+                    steps = _steps(reader, zw, topic, ranges, deadline, cancel)
+                    for partition, added in steps:
+                        per_partition[partition] += added
+                        if progress is not None:
+                            progress(ExportProgress(zw.count, total, zw.pos,
+                                                    time.monotonic() - started))
+                    if cancel is not None and cancel.is_set():
+                        raise ExportCancelled("export cancelled; no file written")
+                    complete = reader.complete
+                    records = zw.count
+                    if records == 0 and complete:
+                        raise NoRecords()  # only compaction gaps or transaction markers
+                    cluster_id = reader.cluster_id
+                    zw.finish(_metadata(topic, cluster_id, ranges, per_partition, records,
+                                        total, complete, created, entry_base))
+                finally:
+                    if steps is not None:
+                        steps.close()  # its consumer unassigns its partition now
+                    zw.close()  # the writer thread must stop before the file closes
+                size = zw.pos
+                os.fsync(fh.fileno())
+            _publish(tmp, path, force)
+        except OSError as exc:
+            _discard(tmp)
+            raise BundleError(f"cannot write {path}: {exc.strerror or exc}") from None
+        except BaseException:
+            _discard(tmp)
+            raise
+    if progress is not None:
+        progress(ExportProgress(records, total, size, time.monotonic() - started))
+    return ExportResult(path=path, records=records, total=total, size_bytes=size,
+                        complete=complete)
+
+
+def _steps(reader: TopicReader, zw: ZipStream, topic: str, ranges: list[PartitionRange],
+           deadline: float, cancel: threading.Event | None) -> Iterator[tuple[int, int]]:
+    """Each batch read through confluent-kafka goes into the zip; yields (partition,
+    records added) after every batch."""
+    for batch in reader.iter_batches(topic, ranges, deadline=deadline, cancel=cancel):
+        values = batch.values()
+        if None in values:  # a null value becomes an empty entry
+            values = [v or b"" for v in values]
+        zw.add_batch(values)
+        yield batch.partition, len(values)
+
+
+def _discard(tmp: str) -> None:
+    try:
+        os.unlink(tmp)
+    except FileNotFoundError:
+        pass
+
+
+# ------------------------------------------------------------------------------ open
+
+@dataclass(frozen=True)
+class BundleEntry:
+    """One zip entry and what decoding it gave. `index` is the name's trailing number."""
+
+    name: str
+    index: int | None
+    ok: bool
+    schema: str | None
+    record: dict[str, Any] | None
+    error: str | None
+    size: int
+
+
+@dataclass(frozen=True)
+class OpenedBundle:
+    """A bundle read in memory: archive comment metadata (None if absent) and entries."""
+
+    path: str
+    metadata: dict[str, Any] | None
+    entries: list[BundleEntry]
+
+    @property
+    def decoded(self) -> int:
+        """How many entries decoded to a record."""
+        return sum(1 for e in self.entries if e.ok)
+
+
+class BundleReader:
+    """An open bundle whose entries are decoded one at a time (flat memory).
+
+    `open_bundle` gathers them all; `ps-console open --json` streams them from here.
+    Raises NotFound for a missing file and BundleError for anything that is not a readable
+    zip. Never writes to disk.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        try:
+            self._zip = zipfile.ZipFile(path)
+        except FileNotFoundError:
+            raise NotFound(f"{path} does not exist") from None
+        except IsADirectoryError:
+            raise BundleError(f"{path} is a folder, not a zip file") from None
+        except OSError as exc:
+            raise BundleError(f"cannot read {path}: {exc.strerror or exc}") from None
+        except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, struct.error,
+                NotImplementedError, OverflowError) as exc:
+            raise BundleError(f"{path} is not a readable zip file ({_short(exc)})") from None
+        try:
+            self.metadata = _parse_comment(self._zip.comment)
+            self._infos = _ordered(self._zip.infolist())
+        except BaseException:
+            self._zip.close()
+            raise
+
+    def __len__(self) -> int:
+        return len(self._infos)
+
+    def __iter__(self) -> Iterator[BundleEntry]:
+        for index, info in self._infos:
+            yield self._entry(index, info)
+
+    def _entry(self, index: int | None, info: zipfile.ZipInfo) -> BundleEntry:
+        name = info.filename
+        if info.file_size > MAX_ENTRY_BYTES:
+            return BundleEntry(name, index, False, None, None,
+                               f"entry of {info.file_size} bytes is over the "
+                               f"{MAX_ENTRY_BYTES // (1024 * 1024)} MiB limit", info.file_size)
+        try:
+            with self._zip.open(info) as fh:
+                data = fh.read(MAX_ENTRY_BYTES + 1)
+        except Exception as exc:  # noqa: BLE001 - a damaged entry is reported, not fatal
+            return BundleEntry(name, index, False, None, None,
+                               f"cannot read entry: {_short(exc)}", info.file_size)
+        if len(data) > MAX_ENTRY_BYTES:
+            return BundleEntry(name, index, False, None, None,
+                               "entry is larger than its declared size", info.file_size)
+        from engine.reporting.records import decode  # fastavro: only opening needs it, not export
+
+        result = decode(data)
+        return BundleEntry(name, index, result.ok, result.schema, result.record,
+                           result.error, len(data))
+
+    def close(self) -> None:
+        self._zip.close()
+
+    def __enter__(self) -> BundleReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_bundle(path: str) -> OpenedBundle:
+    """Read a bundle made by this project or by CP's tool, decoding every entry in memory.
+
+    Entries are ordered by the number their name ends with (CP named them with the path
+    the operator typed, e.g. `/tmp/out/support-metrics.zip.3`), unnumbered ones after, in
+    zip order. A damaged, oversized or undecodable entry is an entry with `ok=False`.
+    """
+    with BundleReader(path) as reader:
+        return OpenedBundle(path, reader.metadata, list(reader))
+
+
+def _short(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text[:200]
+
+
+def _parse_comment(comment: bytes) -> dict[str, Any] | None:
+    try:
+        meta = json.loads(comment.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return None
+    return meta if isinstance(meta, dict) else None
+
+
+def _ordered(infos: list[zipfile.ZipInfo]) -> list[tuple[int | None, zipfile.ZipInfo]]:
+    numbered: list[tuple[int, int, zipfile.ZipInfo]] = []
+    others: list[zipfile.ZipInfo] = []
+    for position, info in enumerate(infos):
+        if info.is_dir():
+            continue
+        m = _TRAILING_NUMBER.search(info.filename)
+        if m:
+            numbered.append((int(m.group(1)), position, info))
+        else:
+            others.append(info)
+    numbered.sort(key=lambda t: (t[0], t[1]))
+    return [(n, info) for n, _, info in numbered] + [(None, info) for info in others]
+
+
+# ------------------------------------------------------------------------------ summary
+
+_MAX_LISTED_ERRORS = 20
+
+
+def summarize(opened: OpenedBundle) -> str:
+    """A readable account of a bundle: metadata, records per broker token and schema,
+    time range, versions seen, undecodable entries."""
+    lines = [f"Bundle {opened.path}"]
+    meta = opened.metadata
+    if meta:
+        complete = meta.get("complete")
+        lines.append(f"  written by {meta.get('tool', '?')} {meta.get('tool_version', '?')} "
+                     f"at {meta.get('created', '?')}")
+        lines.append(f"  topic {meta.get('topic', '?')}, cluster {meta.get('cluster_id')}, "
+                     f"{meta.get('records', '?')} records of {meta.get('total_offsets', '?')} "
+                     f"offsets, {'complete' if complete else 'PARTIAL'}")
+        for p in meta.get("partitions") or []:
+            if isinstance(p, dict):
+                lines.append(f"    partition {p.get('partition')}: offsets "
+                             f"{p.get('low')}..{p.get('high')}, {p.get('records')} records")
+    else:
+        lines.append("  no metadata in the archive comment (a bundle from CP's tool?)")
+    good = [e for e in opened.entries if e.ok]
+    bad = [e for e in opened.entries if not e.ok]
+    lines.append(f"  entries: {len(opened.entries)}, decoded {len(good)}, "
+                 f"undecodable {len(bad)}")
+    by_schema = Counter(e.schema or "?" for e in good)
+    by_token = Counter(str((e.record or {}).get("brokerProcessUUID", "?")) for e in good)
+    stamps = [t for e in good
+              if isinstance(t := (e.record or {}).get("timestamp"), int)]
+    versions = Counter(
+        f"Kafka {(e.record or {}).get('kafkaVersion', '?')} / "
+        f"CP {(e.record or {}).get('confluentPlatformVersion') or '-'}" for e in good)
+    clusters = Counter(str((e.record or {}).get("clusterId", "NA")) for e in good)
+    if good:
+        lines.append("  records per schema:")
+        lines += [f"    {name}: {n}" for name, n in by_schema.most_common()]
+        lines.append("  records per broker token:")
+        lines += [f"    {token}: {n}" for token, n in by_token.most_common()]
+        if stamps:
+            lines.append(f"  time range: {_utc(min(stamps))} .. {_utc(max(stamps))}")
+        lines.append("  versions seen:")
+        lines += [f"    {v}: {n}" for v, n in versions.most_common()]
+        lines.append("  cluster ids in records: " +
+                     ", ".join(f"{c} ({n})" for c, n in clusters.most_common()))
+    if bad:
+        lines.append("  undecodable entries:")
+        lines += [f"    {e.name}: {e.error}" for e in bad[:_MAX_LISTED_ERRORS]]
+        if len(bad) > _MAX_LISTED_ERRORS:
+            lines.append(f"    ... and {len(bad) - _MAX_LISTED_ERRORS} more")
+    return "\n".join(lines)
+
+
+def _utc(seconds: int) -> str:
+    try:
+        return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    except (OverflowError, OSError, ValueError):
+        return f"{seconds} (out of range)"

@@ -1,0 +1,491 @@
+"""The agent: one per broker, reports that broker's metadata on a schedule.
+
+CP 3.x ran its collector inside the broker's JVM; this agent runs beside the broker and
+reads the same `server.properties`. It waits until its broker is registered, reports at
+once, then every `report.interval.hours` (± a few percent, so that a fleet restarted
+together does not report in lock step), and on SIGTERM/SIGINT sends a last report with
+`collectorState=1`.
+
+Every report for the topic goes through the on-disk spool first (an outbox): it is written
+there, then the spool is flushed in order. A report that cannot reach Kafka thus stays on
+disk and goes out, in order, once Kafka is back, also across agent restarts. Each report
+carries a `report.id` header (UUID4) so that the rare resend after a crash between the
+broker's acknowledgement and the spool delete is dropped by readers.
+
+The settings file is re-read whenever it changes (size, mtime, SHA-256), before each
+report and, cheaply, while sleeping: no restart needed. Network calls all have timeouts;
+an outage of ZooKeeper or Kafka is logged and the schedule goes on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import random
+import threading
+import time
+import uuid
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from engine.cluster.target import ClusterTarget
+from engine.config import settings as ps
+from engine.config.settings import SettingsFile, load_settings
+from engine.errors import PsError, UsageError
+from engine.reading.reports import BROKER_ID_HEADER, REPORT_ID_HEADER
+from engine.reporting.outcome import DestinationResult
+from engine.reporting.spool import Spool, SpooledReport
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT = 5.0
+# Spread of the report interval: ±3 %.
+JITTER = 0.03
+# How often a sleeping agent looks at its settings file (a stat and a small read).
+SETTINGS_POLL_S = 1.0
+# How often a starting agent asks whether its broker is registered yet.
+REGISTRATION_POLL_S = 2.0
+# From the signal to the exit. The CLI enforces SHUTDOWN_BUDGET_S as a hard limit;
+# the agent plans its last report to end well before it.
+SHUTDOWN_BUDGET_S = 9.5
+_SHUTDOWN_PLAN_S = 8.5
+# Timeouts of each network call of the last report.
+_SHUTDOWN_CALL_TIMEOUT = 1.5
+
+
+def jittered(interval_s: float, rng: random.Random | None = None,
+             fraction: float = JITTER) -> float:
+    """`interval_s` moved by a random amount of at most ±`fraction` of it."""
+    r = rng or random
+    return max(0.0, interval_s * (1.0 + r.uniform(-fraction, fraction)))
+
+
+@dataclass(frozen=True)
+class FileStamp:
+    """What identifies one version of the settings file."""
+
+    mtime_ns: int
+    size: int
+    sha256: bytes
+
+
+def stamp(path: Path) -> FileStamp | None:
+    """The file's current stamp, None while it cannot be read (an editor mid-save)."""
+    try:
+        st = path.stat()
+        data = path.read_bytes()
+    except OSError:
+        return None
+    return FileStamp(st.st_mtime_ns, st.st_size, hashlib.sha256(data).digest())
+
+
+def broker_id_from_config(settings_file: SettingsFile) -> int:
+    """`broker.id` (or KRaft's `node.id`), else, for a broker whose id Kafka generated,
+    the id stored in `meta.properties` of its log dirs. UsageError when none is found."""
+    from engine.reporting.report_now import broker_id_from
+
+    props = settings_file.properties
+    try:
+        return broker_id_from(props, str(settings_file.path))
+    except UsageError:
+        pass
+    for dirs_key in ("log.dirs", "log.dir"):
+        for folder in filter(None, props.get(dirs_key, "").split(",")):
+            meta = Path(folder.strip()) / "meta.properties"
+            try:
+                for line in meta.read_text("latin-1").splitlines():
+                    key, _, value = line.partition("=")
+                    if key.strip() in ("broker.id", "node.id") and value.strip().isdigit():
+                        return int(value.strip())
+            except OSError:
+                continue
+    raise UsageError(f"{settings_file.path}: no usable broker.id, and no meta.properties "
+                     "in log.dirs holding a generated one: cannot tell which broker to "
+                     "report")
+
+
+def agent_target(settings_file: SettingsFile, zookeeper: str | None = None,
+                 bootstrap: str | None = None, command_config: str | None = None,
+                 timeout: float = DEFAULT_TIMEOUT,
+                 zookeeper_auth: str | None = None) -> ClusterTarget:
+    """The cluster of the broker: --zookeeper or --bootstrap-server when given, else the
+    file's `zookeeper.connect`. UsageError when there is neither. `zookeeper_auth` is a
+    `--zookeeper-auth` credentials file."""
+    zk = zookeeper or (None if bootstrap else
+                       settings_file.properties.get("zookeeper.connect", "").strip() or None)
+    if not (zk or bootstrap):
+        raise UsageError(f"{settings_file.path} has no zookeeper.connect: "
+                         "give --zookeeper or --bootstrap-server")
+    props: dict[str, str] = {}
+    if command_config:
+        from engine.cluster.client_config import load_client_config
+
+        props = load_client_config(command_config)
+    zk_auth = None
+    if zookeeper_auth:
+        from engine.cluster.zk_auth import read_zk_auth
+
+        zk_auth = read_zk_auth(zookeeper_auth)
+    return ClusterTarget(zookeeper=zk, bootstrap=bootstrap, command_config=command_config,
+                         timeout=timeout, client_props=props, zk_auth=zk_auth)
+
+
+def _short(result: DestinationResult) -> str:
+    """`ok(0@42)`, `skipped`, `failed(reason)`: one destination in the log line."""
+    if result.skipped:
+        return "skipped"
+    if result.ok:
+        return f"ok({result.detail.rsplit(' ', 1)[-1]})" if result.destination == "topic" \
+            else "ok"
+    return f"failed({result.detail})"
+
+
+class Agent:
+    """Reports one broker's metadata on a schedule; see the module docstring.
+
+    `interval_seconds` overrides `report.interval.hours` (development and tests).
+    `state_dir` holds the broker tokens and the spool. `http_ca_file` is the CA bundle
+    that signs the HTTPS endpoint's certificate, when not a public one.
+    """
+
+    def __init__(self, broker_config: str | Path, kafka_home: str | None = None,
+                 zookeeper: str | None = None, bootstrap: str | None = None,
+                 command_config: str | None = None, interval_seconds: float | None = None,
+                 state_dir: str | Path | None = None, timeout: float = DEFAULT_TIMEOUT,
+                 rng: random.Random | None = None,
+                 zookeeper_auth: str | None = None, http_ca_file: str | None = None) -> None:
+        self.config_path = Path(broker_config)
+        self.kafka_home = kafka_home
+        self.interval_override = interval_seconds
+        # A CA bundle for the HTTPS endpoint (one with a private CA); None: the default.
+        self.http_ca_file = http_ca_file
+        self.rng = rng or random.Random()
+        self.settings = load_settings(self.config_path)
+        self._stamp = stamp(self.config_path)
+        self.broker_id = broker_id_from_config(self.settings)
+        self.target = agent_target(self.settings, zookeeper, bootstrap, command_config,
+                                   timeout, zookeeper_auth)
+        if state_dir:
+            self.state_dir = Path(state_dir)
+            self.token_dir = self.state_dir
+        else:
+            from engine.reporting.report_now import default_token_dir
+
+            # The same tokens as `ps-console report` on this host: one token per runtime.
+            self.state_dir = default_state_dir(self.broker_id)
+            self.token_dir = default_token_dir()
+        self.spool = Spool(self.state_dir / "spool" / f"broker-{self.broker_id}")
+        self._submitter = None
+        self._stop = threading.Event()
+        self.reports_made = 0
+        self._disabled_logged = False
+
+    # -- settings --------------------------------------------------------------------------
+
+    def effective(self, key: str) -> bool | int | str:
+        """The current typed value of one Proactive Support setting."""
+        return self.settings.effective[key].value
+
+    @property
+    def interval_s(self) -> float:
+        """Seconds between reports: the override, else `report.interval.hours`."""
+        if self.interval_override is not None:
+            return float(self.interval_override)
+        return float(int(self.effective(ps.REPORT_INTERVAL_HOURS)) * 3600)
+
+    def reload_settings(self) -> bool:
+        """Re-read the settings file if it changed; True when it did."""
+        current = stamp(self.config_path)
+        if current is None or current == self._stamp:
+            return False
+        try:
+            fresh = load_settings(self.config_path)
+        except PsError as exc:
+            log.warning("settings: %s; keeping the previous settings", exc)
+            return False
+        was_enabled = bool(self.effective(ps.METRICS_ENABLE))
+        self.settings, self._stamp = fresh, current
+        now_enabled = bool(self.effective(ps.METRICS_ENABLE))
+        log.info("settings: %s changed; re-read (metrics %s)", self.config_path,
+                 "enabled" if now_enabled else "disabled")
+        for setting in fresh.effective.values():
+            if setting.problem:
+                log.warning("settings: %s %s; using the default", setting.key, setting.problem)
+        if was_enabled != now_enabled:
+            self._disabled_logged = False
+        return True
+
+    # -- the schedule ----------------------------------------------------------------------
+
+    def run(self, stop_event: threading.Event, once: bool = False) -> int:
+        """Report until `stop_event` is set, then send the last report; return 0.
+
+        With `once`, report one time (no shutdown report) and return.
+        """
+        self._stop = stop_event
+        log.info("agent for broker %d of %s (config %s, state %s)", self.broker_id,
+                 self.target.description, self.config_path, self.state_dir)
+        if not self._wait_registered():
+            log.info("stopped before broker %d registered; no report sent", self.broker_id)
+            return 0
+        try:
+            while not stop_event.is_set():
+                started = time.monotonic()
+                self.reload_settings()
+                try:
+                    self.cycle()
+                except Exception as exc:  # noqa: BLE001 - one bad cycle must not end the agent
+                    log.warning("report broker=%d failed: %s: %s", self.broker_id,
+                                type(exc).__name__, exc, exc_info=log.isEnabledFor(
+                                    logging.DEBUG))
+                if once:
+                    return 0
+                self._sleep_until(started + jittered(self.interval_s, self.rng))
+            try:
+                self.shutdown_report(time.monotonic() + _SHUTDOWN_PLAN_S)
+            except Exception as exc:  # noqa: BLE001 - exit 0 all the same: we were asked to
+                log.warning("last report broker=%d failed: %s: %s", self.broker_id,
+                            type(exc).__name__, exc)
+            return 0
+        finally:
+            self._close_submitter()
+
+    def _wait_registered(self) -> bool:
+        from engine.cluster.discovery import broker_session, live_broker_ids
+
+        last_problem: str | None = None
+        while not self._stop.is_set():
+            try:
+                if self.target.zookeeper:
+                    registered = broker_session(self.target, self.broker_id) is not None
+                else:
+                    registered = self.broker_id in live_broker_ids(self.target)
+                problem = None if registered else "not registered yet"
+            except PsError as exc:
+                registered, problem = False, str(exc)
+            if registered:
+                log.info("broker %d is registered", self.broker_id)
+                return True
+            if problem != last_problem:
+                log.info("waiting for broker %d: %s", self.broker_id, problem)
+                last_problem = problem
+            self._stop.wait(REGISTRATION_POLL_S)
+        return False
+
+    def _sleep_until(self, wake_at: float) -> None:
+        """Sleep, waking for a stop or when reporting is switched back on."""
+        while not self._stop.is_set():
+            left = wake_at - time.monotonic()
+            if left <= 0:
+                return
+            self._stop.wait(min(left, SETTINGS_POLL_S))
+            was_enabled = bool(self.effective(ps.METRICS_ENABLE))
+            if self.reload_settings() and not was_enabled and self.effective(
+                    ps.METRICS_ENABLE):
+                return  # switched back on: report now rather than after a whole interval
+
+    # -- one report ------------------------------------------------------------------------
+
+    def cycle(self, state: int = 2, target: ClusterTarget | None = None,
+              deadline: float | None = None) -> bool:
+        """Flush the spool, then make and send one report. False when reporting is off.
+
+        The report itself is made and sent by `report_now`, the same path as `ps-console
+        report`; only its topic step is redirected through the spool (`_SpoolingSubmitter`).
+        """
+        if not self.effective(ps.METRICS_ENABLE):
+            if not self._disabled_logged:
+                log.info("report broker=%d skipped: %s=false", self.broker_id,
+                         ps.METRICS_ENABLE)
+                self._disabled_logged = True
+            return False
+        from engine.reporting.report_now import report_now
+
+        # Older reports first, so that the topic keeps their order; when that fails, the
+        # new report only joins the queue (one failed attempt per cycle is enough).
+        blocked = self._flush(deadline)
+        submitter = _SpoolingSubmitter(self, deadline, blocked)
+        outcome = report_now(str(self.config_path), target or self.target,
+                             broker_id=self.broker_id, kafka_home=self.kafka_home,
+                             token_dir=self.token_dir, state=state, submitter=submitter,
+                             http_verify=self.http_ca_file)
+        if not outcome.enabled:
+            return False
+        for warning in outcome.warnings:
+            log.debug("report broker=%d: %s", self.broker_id, warning)
+        self.reports_made += 1
+        by_dest = {r.destination: r for r in outcome.destinations}
+        parts = [f"report broker={self.broker_id}", f"schema={outcome.schema}",
+                 f"state={state}"]
+        if submitter.report_id:
+            parts.append(f"id={submitter.report_id[:8]}")
+        for dest in ("topic", "https", "http"):
+            parts.append(f"{dest}={_short(by_dest[dest]) if dest in by_dest else 'skipped'}")
+        log.info("%s", " ".join(parts))
+        return True
+
+    def _flush(self, deadline: float | None, current: str | None = None,
+               outcomes: dict[str, DestinationResult] | None = None) -> str | None:
+        """Deliver spooled reports in order; return why it stopped early, if it did.
+
+        `current` is the report just made (its outcome goes into the report's own log line);
+        older reports delivered on the way get a line of their own.
+        """
+        if len(self.spool) == 0:
+            return None
+        submitter = self._get_submitter()
+        # A produce may wait its whole delivery timeout: only start one that can end in time.
+        need = submitter.delivery_timeout + 1.5
+
+        def send(report: SpooledReport) -> bool | str:
+            if deadline is not None and deadline - time.monotonic() < need:
+                return "no time left before exit"
+            res = submitter.submit(report.topic, report.value, report.broker_id,
+                                   headers=report.headers)
+            if outcomes is not None:
+                outcomes[report.report_id] = res
+            if res.ok and report.report_id != current:
+                made = time.strftime("%Y-%m-%d %H:%M:%S",
+                                     time.localtime(report.created_ms / 1000))
+                log.info("spool broker=%d delivered id=%s made %s topic=%s",
+                         report.broker_id, report.report_id[:8], made, _short(res))
+            return True if res.ok else res.detail
+
+        result = self.spool.flush(send)
+        if result.error:
+            log.info("spool broker=%d: %d report(s) waiting (%s)", self.broker_id,
+                     result.remaining, result.error)
+            if deadline is None:
+                # A fresh producer next time: new bootstrap endpoints from ZooKeeper, and
+                # no state left over from an outage (nothing is pending: the send timed out).
+                self._close_submitter()
+        return result.error
+
+    def _get_submitter(self):  # noqa: ANN202 - TopicSubmitter is imported lazily
+        from engine.reporting.submit_topic import TopicSubmitter
+
+        if self._submitter is None:
+            # One producer for the agent's life; its delivery timeout bounds every send.
+            self._submitter = TopicSubmitter(self.target)
+        return self._submitter
+
+    def _close_submitter(self) -> None:
+        submitter, self._submitter = self._submitter, None
+        if submitter is not None:
+            try:
+                submitter.close()
+            except Exception as exc:  # noqa: BLE001 - closing must not fail the exit
+                log.debug("closing the producer: %s", exc)
+
+    def shutdown_report(self, deadline: float) -> None:
+        """The last report, `collectorState=1`, planned to finish by `deadline`.
+
+        Short timeouts for collecting; the topic is tried only if a delivery can end in
+        time (else the report stays in the spool for the next start); HTTP gets what is
+        left. Nothing is sent if this agent never reported (e.g. reporting disabled).
+        """
+        self.reload_settings()
+        if self.reports_made == 0:
+            return
+        if self._submitter is None:
+            from engine.reporting.submit_topic import TopicSubmitter
+
+            left = deadline - time.monotonic()
+            self._submitter = TopicSubmitter(
+                replace(self.target, timeout=_SHUTDOWN_CALL_TIMEOUT),
+                delivery_timeout=max(1.0, min(3.0, left / 3)))
+        short = replace(self.target, timeout=_SHUTDOWN_CALL_TIMEOUT)
+        self.cycle(state=1, target=short, deadline=deadline)
+
+
+class _SpoolingSubmitter:
+    """The topic step of one agent report: write it to the spool (with a fresh
+    `report.id`), then flush the spool in order. Quacks like `TopicSubmitter` for
+    `report_now`."""
+
+    def __init__(self, agent: Agent, deadline: float | None, blocked: str | None) -> None:
+        self.agent = agent
+        self.deadline = deadline
+        self.blocked = blocked
+        self.report_id: str | None = None
+        self.warnings: list[str] = []
+
+    def submit(self, topic: str, value: bytes, broker_id: int) -> DestinationResult:
+        """Spool, then flush; the result is this report's own delivery, or why it waits."""
+        agent = self.agent
+        self.report_id = report_id = str(uuid.uuid4())
+        entry = agent.spool.put(SpooledReport(
+            topic=topic, value=value, broker_id=broker_id, report_id=report_id,
+            created_ms=int(time.time() * 1000),
+            headers={BROKER_ID_HEADER: str(broker_id), REPORT_ID_HEADER: report_id}))
+        if entry is None:
+            return DestinationResult("topic", False, "larger than the spool; dropped")
+        outcomes: dict[str, DestinationResult] = {}
+        reason = self.blocked or agent._flush(self.deadline, report_id, outcomes)
+        if report_id in outcomes and outcomes[report_id].ok:
+            submitter = agent._submitter
+            self.warnings = list(getattr(submitter, "warnings", []) or [])
+            return outcomes[report_id]
+        return DestinationResult("topic", False, f"spooled, {len(agent.spool)} waiting: "
+                                                 f"{reason or 'not attempted'}")
+
+
+def default_state_dir(broker_id: int) -> Path:
+    """Per-user state folder of the agent of one broker (platformdirs); its spool lives
+    there, its broker tokens in the folder `ps-console report` uses too."""
+    from platformdirs import user_state_path
+
+    return user_state_path("ps-console") / "agent" / f"broker-{broker_id}"
+
+
+def check(broker_config: str | Path, zookeeper: str | None = None,
+          bootstrap: str | None = None, command_config: str | None = None,
+          timeout: float = DEFAULT_TIMEOUT, interval_seconds: float | None = None,
+          grace_seconds: float | None = None, now: float | None = None,
+          zookeeper_auth: str | None = None) -> tuple[int, str]:
+    """Monitoring check: is the broker's latest report younger than interval + grace?
+
+    Returns (exit code, one Nagios-style line): 0 `PS-AGENT OK - ...`, 1
+    `PS-AGENT CRITICAL - ...`. Usage problems (no such file, no broker id) raise.
+    """
+    from engine.reading.reports import latest_per_broker
+
+    settings_file = load_settings(broker_config)
+    broker_id = broker_id_from_config(settings_file)
+    target = agent_target(settings_file, zookeeper, bootstrap, command_config, timeout,
+                          zookeeper_auth)
+    eff = settings_file.effective
+    interval = (float(interval_seconds) if interval_seconds is not None
+                else float(int(eff[ps.REPORT_INTERVAL_HOURS].value) * 3600))
+    grace = grace_seconds if grace_seconds is not None else max(60.0, interval * 0.1)
+    limit = interval + grace
+    topic = str(eff[ps.TOPIC].value)
+
+    def critical(text: str) -> tuple[int, str]:
+        return 1, f"PS-AGENT CRITICAL - {text}"
+
+    if not eff[ps.METRICS_ENABLE].value:
+        return critical(f"broker {broker_id}: {ps.METRICS_ENABLE}=false in {broker_config}")
+    if not topic:
+        return critical(f"broker {broker_id}: topic reporting is disabled (empty "
+                        f"{ps.TOPIC}); nothing to check")
+    try:
+        reports = latest_per_broker(target, topic, broker_ids=[broker_id])
+    except PsError as exc:
+        return critical(f"cannot read {topic}: {exc}")
+    mine = [r for r in reports if r.broker_id == broker_id]
+    if not mine:
+        return critical(f"no report from broker {broker_id} in {topic}")
+    latest = mine[0]
+    if not latest.decoded.ok:
+        return critical(f"the latest report of broker {broker_id} ({topic} "
+                        f"{latest.position}) is undecodable: {latest.decoded.error}")
+    age = max(0, int((time.time() if now is None else now) - latest.collected_ms / 1000))
+    perf = f"| age={age}s;;{int(limit)}"
+    stopped = " (its agent shut down)" if latest.decoded.record.get(
+        "collectorState") == 1 else ""
+    if age <= limit:
+        return 0, f"PS-AGENT OK - broker {broker_id} reported {age} s ago{stopped} {perf}"
+    return critical(f"broker {broker_id} last reported {age} s ago{stopped}, more than "
+                    f"{int(limit)} s (interval {int(interval)} s + grace {int(grace)} s) {perf}")
+

@@ -1,0 +1,1 @@
+"""The example bundle and the script that makes it."""

@@ -1,0 +1,1 @@
+"""The test suite: unit/, integration/ (real servers), tui/; shared helpers in support/."""

@@ -1,0 +1,1 @@
+"""Development tools: the Kafka sandbox, the console's test fake, the demo, screenshots."""
