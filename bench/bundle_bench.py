@@ -32,18 +32,18 @@ from bench.common import (
     emit,
     ensure_report_topic,
     sandbox_facts,
+    session,
 )
-from engine.cluster.target import ClusterTarget
 from engine.reading.topic_reader import TopicReader
 
 # The child runs only the engine call, so its peak RSS is the export's own.
 _EXPORT_CHILD = """
 import json, sys, time
+from bench.common import session
 from engine.reading.bundle import export_bundle
-from engine.cluster.target import ClusterTarget
 t0 = time.monotonic()
-r = export_bundle(ClusterTarget(bootstrap=sys.argv[1]), sys.argv[2], path=sys.argv[3],
-                  runtime=float(sys.argv[4]))
+with session(bootstrap=sys.argv[1]) as s:
+    r = export_bundle(s, sys.argv[2], path=sys.argv[3], runtime=float(sys.argv[4]))
 print(json.dumps({"records": r.records, "total": r.total, "size": r.size_bytes,
                   "complete": r.complete, "seconds": time.monotonic() - t0}))
 """
@@ -51,7 +51,7 @@ print(json.dumps({"records": r.records, "total": r.total, "size": r.size_bytes,
 
 def first_value(bootstrap: str, topic: str) -> bytes:
     """One record value of the topic, to time deflate on a real report."""
-    with TopicReader(ClusterTarget(bootstrap=bootstrap)) as reader:
+    with session(bootstrap=bootstrap) as s, TopicReader(s) as reader:
         rng = reader.end_offsets(topic)[0]
         return reader.read_window(topic, rng.partition, rng.low, rng.low + 1)[0].value or b""
 

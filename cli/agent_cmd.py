@@ -9,7 +9,7 @@ import sys
 import threading
 import time
 
-from cli.options import add_cluster_options
+from cli.options import add_cluster_options, cluster_options
 from engine.errors import PsError, UsageError
 from engine.reporting.agent import DEFAULT_TIMEOUT, SHUTDOWN_BUDGET_S, Agent, check
 
@@ -73,12 +73,9 @@ def run_agent(args: argparse.Namespace) -> int:
     """Run the agent until SIGTERM/SIGINT (or one report with --once); or --check."""
     if args.check:
         try:
-            code, line = check(args.broker_config, zookeeper=args.zookeeper,
-                               bootstrap=args.bootstrap_server,
-                               command_config=args.command_config, timeout=args.timeout,
+            code, line = check(args.broker_config, cluster_options(args),
                                interval_seconds=args.interval_seconds,
-                               grace_seconds=args.grace_seconds,
-                               zookeeper_auth=args.zookeeper_auth)
+                               grace_seconds=args.grace_seconds)
         except PsError as exc:
             # Monitoring systems show stdout: a broken setup must still say why there.
             code, line = 1, f"PS-AGENT CRITICAL - {exc}"
@@ -88,11 +85,9 @@ def run_agent(args: argparse.Namespace) -> int:
         raise UsageError("--grace-seconds goes with --check")
     for name in ("engine.reporting.agent", "engine.reporting.spool"):
         logging.getLogger(name).setLevel(logging.INFO)
-    agent = Agent(args.broker_config, kafka_home=args.kafka_home, zookeeper=args.zookeeper,
-                  bootstrap=args.bootstrap_server, command_config=args.command_config,
-                  interval_seconds=args.interval_seconds, state_dir=args.state_dir,
-                  timeout=args.timeout, zookeeper_auth=args.zookeeper_auth,
-                  http_ca_file=args.http_ca_file)
+    agent = Agent(args.broker_config, kafka_home=args.kafka_home,
+                  options=cluster_options(args), interval_seconds=args.interval_seconds,
+                  state_dir=args.state_dir, http_ca_file=args.http_ca_file)
     return _supervise(agent, once=args.once)
 
 

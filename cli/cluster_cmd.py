@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from datetime import UTC, datetime
 from typing import Any
 
-from cli.options import add_cluster_options, add_json_option, print_json
-from engine.cluster.discovery import Broker, ClusterView, discover
-from engine.cluster.target import ClusterTarget
+from cli.options import (
+    add_cluster_options,
+    add_json_option,
+    cluster_options,
+    print_hints,
+    print_json,
+)
+from engine.cluster.discovery import discover
+from engine.cluster.location import locate
+from engine.cluster.model import Broker, ClusterView
+from engine.cluster.session import ClusterSession
 
 
 def register(subparsers: Any) -> None:
@@ -93,12 +100,12 @@ def _table(view: ClusterView, where: str) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Describe the cluster; exit 1 when it cannot be reached, 2 on a bad connect string."""
-    target = ClusterTarget.from_args(args)
-    for hint in target.config_hints:
-        print(f"ps-console: hint: {hint}", file=sys.stderr)
-    view = discover(target)
+    location = locate(cluster_options(args))
+    print_hints(location)
+    with ClusterSession(location) as session:
+        view = discover(session)
     if args.json:
         print_json(view_json(view))
     else:
-        print(_table(view, target.zookeeper or target.bootstrap or ""))
+        print(_table(view, location.address))
     return 0

@@ -7,7 +7,12 @@ import json
 import sys
 from typing import Any
 
-from engine.cluster.target import DEFAULT_TIMEOUT, DEFAULT_TOPIC
+from engine.cluster.location import (
+    DEFAULT_TIMEOUT,
+    DEFAULT_TOPIC,
+    ClusterLocation,
+    ClusterOptions,
+)
 from engine.cluster.zk_auth import FILE_HELP as ZK_AUTH_HELP
 
 
@@ -36,3 +41,18 @@ def add_json_option(parser: argparse.ArgumentParser) -> None:
 def print_json(obj: Any) -> None:
     json.dump(obj, sys.stdout, separators=(",", ":"), sort_keys=False, default=str)
     sys.stdout.write("\n")
+
+
+def cluster_options(args: argparse.Namespace) -> ClusterOptions:
+    """The cluster options of a parsed command line (those the command has)."""
+    return ClusterOptions(zookeeper=getattr(args, "zookeeper", None),
+                          bootstrap=getattr(args, "bootstrap_server", None),
+                          command_config=getattr(args, "command_config", None),
+                          zookeeper_auth=getattr(args, "zookeeper_auth", None),
+                          timeout=getattr(args, "timeout", None))
+
+
+def print_hints(location: ClusterLocation, prog: str = "ps-console") -> None:
+    """What was changed in the --command-config file (Java-only names), one line each."""
+    for hint in location.client.hints:
+        print(f"{prog}: hint: {hint}", file=sys.stderr)

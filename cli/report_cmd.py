@@ -6,8 +6,9 @@ import argparse
 import json
 from typing import Any
 
-from cli.options import add_cluster_options, add_json_option, print_json
-from engine.cluster.target import ClusterTarget
+from cli.options import add_cluster_options, add_json_option, cluster_options, print_json
+from engine.cluster.location import locate
+from engine.config.settings import load_settings
 from engine.reporting.records import decode
 from engine.reporting.report_now import ReportOutcome, report_now
 
@@ -54,22 +55,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run_report)
 
 
-def _target(args: argparse.Namespace) -> ClusterTarget | None:
-    if args.zookeeper or args.bootstrap_server:
-        return ClusterTarget.from_args(args)
-    if args.command_config:
-        # Client settings without a cluster: the cluster comes from the file, the
-        # security settings from --command-config.
-        from engine.config.settings import load_settings
-        from engine.reporting.report_now import target_from
-
-        props = load_settings(args.broker_config).properties
-        base = target_from(props, args.broker_config)
-        args.zookeeper = base.zookeeper
-        return ClusterTarget.from_args(args)
-    return None
-
-
 def outcome_json(outcome: ReportOutcome) -> dict[str, Any]:
     """The outcome as plain JSON: decoded fields of the exact bytes, not the input dict."""
     decoded = decode(outcome.value) if outcome.value is not None else None
@@ -89,7 +74,9 @@ def outcome_json(outcome: ReportOutcome) -> dict[str, Any]:
 
 def run_report(args: argparse.Namespace) -> int:
     """Run one report now and print the outcome; exit codes as in the epilog."""
-    outcome = report_now(args.broker_config, _target(args), broker_id=args.broker_id,
+    broker = load_settings(args.broker_config).broker
+    location = locate(cluster_options(args), broker)
+    outcome = report_now(args.broker_config, location, broker_id=args.broker_id,
                          dry_run=args.dry_run, kafka_home=args.kafka_home,
                          token_dir=args.token_dir)
     if args.json:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.cluster import open_session  # noqa: F401 - a fixture for every test
 from tools.sandbox import kafka_sandbox
 
 

@@ -24,6 +24,7 @@ from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
 from textual.worker import Worker, WorkerState
 
+from engine.cluster.model import BrokerLeft, ConnectionChanged, ControllerChanged
 from engine.errors import PsError
 from tui.backend import Backend
 from tui.config import ConsoleConfig
@@ -212,8 +213,7 @@ class ConsoleApp(App[int]):
         if self._zk_down is None:
             self.conn_state = "connected"
         self.snapshot = snap
-        if self._use_watch and self._watch is None and self.backend.target and \
-                self.backend.target.zookeeper:
+        if self._use_watch and self._watch is None and self.backend.watchable:
             self.start_watch()
 
     def on_service_error(self, message: ServiceError) -> None:
@@ -247,27 +247,24 @@ class ConsoleApp(App[int]):
 
     def on_cluster_changed(self, message: ClusterChanged) -> None:
         event = message.event
-        kind = type(event).__name__
         snap = self.snapshot
-        if kind == "BrokerLeft" and snap is not None:
-            gone = event.broker_id
-            self.snapshot = dataclasses.replace(
-                snap, brokers=[b for b in snap.brokers if b.id != gone])
-            self.notify(f"broker {gone} left the cluster", severity="warning")
-        elif kind == "ConnectionChanged":
-            state = str(getattr(event, "state", "")).rsplit(".", 1)[-1].lower()
-            if state != "connected":
+        match event:
+            case BrokerLeft(broker_id=gone) if snap is not None:
+                self.snapshot = dataclasses.replace(
+                    snap, brokers=[b for b in snap.brokers if b.id != gone])
+                self.notify(f"broker {gone} left the cluster", severity="warning")
+            case ConnectionChanged(state="connected"):
+                self._zk_down = None
+                self.conn_state = "ZooKeeper back, reading the cluster..."
+            case ConnectionChanged(state=state):
                 self._zk_down = state
                 self.conn_state = ZK_OUTAGE.get(state, f"ZooKeeper {state}")
                 self.notify(f"lost the connection to ZooKeeper ({state}); the console "
                             "reconnects by itself", title="ZooKeeper", severity="warning",
                             timeout=6)
                 return
-            self._zk_down = None
-            self.conn_state = "ZooKeeper back, reading the cluster..."
-        elif kind == "ControllerChanged" and snap is not None:
-            snap.controller_id = event.controller_id
-            self.snapshot = snap
+            case ControllerChanged(controller_id=controller) if snap is not None:
+                self.snapshot = dataclasses.replace(snap, controller_id=controller)
         self.request_refresh()
 
     # -- errors from workers -------------------------------------------------------------

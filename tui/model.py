@@ -89,20 +89,14 @@ def fmt_age(seconds: float | None) -> str:
     return f"{s // 86400}d{s % 86400 // 3600:02d}h"
 
 
-def fmt_size(n: int) -> str:
-    if n < 1024:
-        return f"{n} B"
-    if n < 1024 * 1024:
-        return f"{n / 1024:.1f} KiB"
-    return f"{n / 1024 / 1024:.1f} MiB"
-
-
 def age_of(ms: int | None, now: float) -> float | None:
     return None if ms is None else now - ms / 1000
 
 
 def listeners(broker: Any) -> str:
-    return ", ".join(f"{e.listener}://{e.host}:{e.port}" for e in broker.endpoints)
+    """`NAME://host:port, ...`; a listener read from the AdminClient (KRaft) shows its
+    security protocol, which is all the metadata tells."""
+    return ", ".join(str(e) for e in broker.endpoints)
 
 
 def warnings_for(snap: ClusterSnapshot, now: float) -> list[str]:

@@ -5,7 +5,7 @@ forever and a metadata call only ends at its timeout with "Broker transport fail
 real cause only reaches the application through `error_cb`. `check_kafka_auth` opens one
 short-lived AdminClient, asks for metadata in short slices and turns the first
 authentication or TLS error into an `AuthenticationFailure` with one readable line.
-`ClusterTarget.kafka_config` calls it once per target for every non-PLAINTEXT protocol.
+`ClusterSession.kafka_config` calls it once per session for every non-PLAINTEXT protocol.
 """
 
 from __future__ import annotations

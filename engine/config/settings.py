@@ -12,14 +12,15 @@ import hashlib
 import os
 import re
 import stat
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from engine.config.broker import BrokerConfig
 from engine.config.properties import PropertiesDocument, escape_key, escape_value
 from engine.errors import NotFound, PsError, UsageError, ValidationError
+from engine.files import atomic_write
 
 PREFIX = "confluent.support."
 
@@ -277,6 +278,11 @@ class SettingsFile:
         return self._doc.effective()
 
     @property
+    def broker(self) -> BrokerConfig:
+        """What the file says about the broker itself: id, mode, listeners."""
+        return BrokerConfig.from_properties(self.path, self.properties)
+
+    @property
     def effective(self) -> dict[str, Setting]:
         """The nine settings in `KEYS` order, typed, with source and any problem."""
         result: dict[str, Setting] = {}
@@ -350,36 +356,11 @@ class SettingsFile:
 
 
 def _atomic_write(target: Path, data: bytes, mode: int) -> None:
-    """Write `data` to `target` through a temp file in the same folder, fsync, rename."""
-    folder = target.parent
+    """Write `data` to `target` atomically, keeping its mode and, where allowed, owner."""
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+        atomic_write(target, data, mode=mode, keep_owner=True)
     except OSError as exc:
-        raise PsError(f"cannot write in {folder}: {exc.strerror}") from None
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fchmod(handle.fileno(), mode)
-            try:
-                existing = target.stat()
-                os.fchown(handle.fileno(), existing.st_uid, existing.st_gid)
-            except (FileNotFoundError, PermissionError):
-                pass  # a new file, or not ours to give away: keep our own ownership
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise PsError(f"cannot write {target}: {exc.strerror}") from None
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    # The rename is only durable once the folder's entry is on disk.
-    dir_fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+        raise PsError(f"cannot write {target}: {exc.strerror or exc}") from None
 
 
 def load_settings(path: str | os.PathLike[str]) -> SettingsFile:

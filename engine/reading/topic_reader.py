@@ -10,7 +10,6 @@ no subscription, no commits. It is always closed, also on errors and KeyboardInt
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 import uuid
@@ -26,12 +25,8 @@ from confluent_kafka import (
     TopicPartition,
 )
 
-from engine.cluster.target import ClusterTarget
+from engine.cluster.session import ClusterSession
 from engine.errors import ConnectionFailure, NotFound
-
-# librdkafka's own log lines (connection refused, retries) go to this logger, and only when
-# debugging: the CLI reports failures in one line of its own.
-_KAFKA_LOG = logging.getLogger("engine.librdkafka")
 
 # Records asked from librdkafka's queue per consume() call: large enough that the Python
 # side works on lists, small enough that one batch stays a few MB.
@@ -120,20 +115,17 @@ class TopicReader:
     Not thread-safe: one thread uses a reader at a time (a worker thread owns it).
     """
 
-    def __init__(self, target: ClusterTarget, **config: object) -> None:
-        self.target = target
+    def __init__(self, session: ClusterSession, **config: object) -> None:
+        self.session = session
+        self.timeout = session.timeout
         self.cluster_id: str | None = None
         # Set by iter_records: True once every range was read to its end.
         self.complete = False
         self._partition_done = False
         conf = dict(_READ_CONFIG)
-        conf.update(target.kafka_config(**{"group.id": f"ps-console-reader-{uuid.uuid4()}"}))
+        conf.update(session.kafka_config(**{"group.id": f"ps-console-reader-{uuid.uuid4()}"}))
         # Reading must never join a group or commit, whatever the command config says.
         conf.update({"enable.auto.commit": False, "enable.partition.eof": True})
-        if logging.getLogger("engine").isEnabledFor(logging.DEBUG):
-            conf["logger"] = _KAFKA_LOG
-        else:
-            conf["log_level"] = 0
         conf.update(config)
         self._bootstrap = str(conf.get("bootstrap.servers", ""))
         self._conf = conf
@@ -161,7 +153,7 @@ class TopicReader:
 
     def _unreachable(self, exc: BaseException) -> ConnectionFailure:
         return ConnectionFailure(
-            f"Kafka at {self._bootstrap} did not answer within {self.target.timeout:g} s "
+            f"Kafka at {self._bootstrap} did not answer within {self.timeout:g} s "
             f"({_one_line(exc)})")
 
     # -- metadata ---------------------------------------------------------------------------
@@ -169,7 +161,7 @@ class TopicReader:
     def partitions(self, topic: str) -> list[int]:
         """The topic's partition ids, ascending. NotFound if the topic does not exist."""
         try:
-            meta = self._c.list_topics(topic, timeout=self.target.timeout)
+            meta = self._c.list_topics(topic, timeout=self.timeout)
         except KafkaException as exc:
             raise self._unreachable(exc) from None
         self.cluster_id = meta.cluster_id or self.cluster_id
@@ -187,7 +179,7 @@ class TopicReader:
         for p in self.partitions(topic):
             try:
                 low, high = self._c.get_watermark_offsets(
-                    TopicPartition(topic, p), timeout=self.target.timeout, cached=False)
+                    TopicPartition(topic, p), timeout=self.timeout, cached=False)
             except KafkaException as exc:
                 raise self._unreachable(exc) from None
             ranges.append(PartitionRange(p, low, high))
@@ -235,9 +227,9 @@ class TopicReader:
     def _idle_limit(self, topic: str, partition: int) -> Callable[[bool], None]:
         """For one partition's read: call it after every poll with whether anything came
         (data, EOF or an error event). A partition that stays silent longer than the
-        target's timeout means the cluster stopped answering: ConnectionFailure. This
+        session's timeout means the cluster stopped answering: ConnectionFailure. This
         bounds reads that have no deadline."""
-        limit = max(self.target.timeout, 1.0)
+        limit = max(self.timeout, 1.0)
         last = time.monotonic()
 
         def answered(anything: bool) -> None:
@@ -256,7 +248,7 @@ class TopicReader:
         """The records with offsets in [start, stop) of one partition (for backward reads).
 
         `stop` beyond the end is fine: the read ends at the partition's end. Bounded by the
-        target's timeout when the cluster stops answering.
+        session's timeout when the cluster stops answering.
         """
         if stop <= start:
             return []
@@ -345,32 +337,3 @@ def _data_in_range(msgs: list[Message], partition: int, start: int, stop: int
         if off == last:
             return out, True
     return out, False
-
-
-# -- module-level helpers: one reader per call ----------------------------------------------
-
-def end_offsets(target: ClusterTarget, topic: str) -> list[PartitionRange]:
-    """[low, high) of every partition of `topic`. NotFound "topic X does not exist"."""
-    with TopicReader(target) as reader:
-        return reader.end_offsets(topic)
-
-
-def iter_records(target: ClusterTarget, topic: str,
-                 ranges: Iterable[PartitionRange] | None = None,
-                 deadline: float | None = None,
-                 progress: Callable[[int, int], None] | None = None,
-                 cancel: threading.Event | None = None) -> Iterator[TopicRecord]:
-    """Every record of the topic up to the end offsets taken at the start; see TopicReader.
-
-    Close the generator (or exhaust it) to close its consumer promptly.
-    """
-    with TopicReader(target) as reader:
-        yield from reader.iter_records(topic, ranges, deadline, progress, cancel)
-
-
-def read_window(target: ClusterTarget, topic: str, partition: int, start: int, stop: int
-                ) -> list[TopicRecord]:
-    """Records with offsets [start, stop) of one partition. For several windows, keep a
-    TopicReader open instead of calling this repeatedly."""
-    with TopicReader(target) as reader:
-        return reader.read_window(topic, partition, start, stop)

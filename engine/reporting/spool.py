@@ -21,11 +21,12 @@ import json
 import logging
 import os
 import struct
-import tempfile
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from engine.files import TEMP_SUFFIX, atomic_write, fsync_folder
 
 log = logging.getLogger(__name__)
 
@@ -108,20 +109,6 @@ def decode_entry(data: bytes, seq: int = 0, path: Path | None = None) -> Spooled
         raise SpoolCorrupt(f"bad metadata: {exc}") from None
 
 
-def _fsync_dir(folder: Path) -> None:
-    # The rename or unlink is durable only once the folder entry itself reaches the disk.
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 class Spool:
     """A folder of pending reports, bounded by `max_count` files and `max_bytes` in total.
 
@@ -137,7 +124,7 @@ class Spool:
         self.max_count = max_count
         self.max_bytes = max_bytes
         self.folder.mkdir(parents=True, exist_ok=True)
-        for stale in self.folder.glob(".spool-*.tmp"):
+        for stale in self.folder.glob(f".*{TEMP_SUFFIX}"):
             # Left by a process that died mid-write: never renamed, so never a report.
             stale.unlink(missing_ok=True)
         entries = self._entries()
@@ -196,20 +183,7 @@ class Spool:
         seq = self._next_seq
         self._next_seq += 1
         path = self.folder / f"{seq:012d}{SUFFIX}"
-        fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".spool-", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(data)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
-        _fsync_dir(self.folder)
+        atomic_write(path, data, mode=0o600)
         return SpooledReport(topic=report.topic, value=report.value,
                              broker_id=report.broker_id, report_id=report.report_id,
                              created_ms=report.created_ms, headers=dict(report.headers),
@@ -293,11 +267,11 @@ class Spool:
         corrupt = sorted(p for p in self.folder.iterdir() if p.name.endswith(CORRUPT_SUFFIX))
         for old in corrupt[:-MAX_CORRUPT_KEPT]:
             self._remove(old)
-        _fsync_dir(self.folder)
+        fsync_folder(self.folder)
 
     def _remove(self, path: Path) -> None:
         try:
             path.unlink()
         except FileNotFoundError:
             return
-        _fsync_dir(self.folder)
+        fsync_folder(self.folder)

@@ -20,13 +20,14 @@ from __future__ import annotations
 import json
 import logging
 import os
-import tempfile
 import threading
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from engine.files import atomic_write
 
 try:
     import fcntl
@@ -101,16 +102,7 @@ class TokenKeeper:
 
     def _save(self, state: dict[str, dict[str, object]]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".broker-tokens-", dir=self.path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                json.dump(state, out, sort_keys=True)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic_write(self.path, json.dumps(state, sort_keys=True).encode("utf-8"), mode=0o600)
 
     def token(self, broker_id: int, session_id: int | None) -> str:
         """The token for this broker runtime, identified by its registration session.

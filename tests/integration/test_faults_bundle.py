@@ -97,7 +97,7 @@ def test_disk_full_mid_export(sandbox, topic, small_disk, capsys):
     code, err = _export(sandbox, topic, small_disk / "b.zip", capsys)
     assert code == 1
     assert err.count("\n") == 1 and "No space left on device" in err, err
-    assert list(small_disk.iterdir()) == []  # neither the zip nor its .part file
+    assert list(small_disk.iterdir()) == []  # neither the zip nor its temp file
 
 
 def test_file_size_limit_mid_export(sandbox, topic, tmp_path):

@@ -23,6 +23,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
 from engine.errors import PsError
+from engine.text import format_size
 from tui.messages import RawLoaded, ReportsLoaded, ServiceError
 from tui.model import (
     ReportRow,
@@ -30,7 +31,6 @@ from tui.model import (
     describe_value,
     flatten,
     fmt_age,
-    fmt_size,
     fmt_time,
     hex_dump,
 )
@@ -180,7 +180,7 @@ class ReportsScreen(Screen[None]):
         return (Text(row.key), Text("-" if row.broker_id is None else str(row.broker_id)),
                 Text(fmt_time(row.timestamp_ms)),
                 Text(fmt_age(age_of(row.timestamp_ms, now))), schema,
-                Text(str(rec.get("kafkaVersion") or "-")), Text(fmt_size(row.size)))
+                Text(str(rec.get("kafkaVersion") or "-")), Text(format_size(row.size)))
 
     def _add_rows(self, rows: list[ReportRow]) -> None:
         table = self.query_one("#reports", DataTable)
