@@ -65,10 +65,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{name:<{width}}  {value}    ({source})")
         return 0
 
-    from tui.backend import Backend
+    from tui.backend import BundleBackend, ClusterBackend, ConsoleBackend
 
+    backend: ConsoleBackend
     if args.command == "open":
-        backend = Backend(None, config.topic, config.broker_configs, bundle=_bundle_path(args))
+        backend = BundleBackend(_bundle_path(args), config.topic, config.broker_configs)
     else:
         if not (config.zookeeper or config.bootstrap):
             parser.print_usage(sys.stderr)
@@ -80,7 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         except PsError as exc:
             print(f"{PROG}: {exc}", file=sys.stderr)
             return exc.exit_code
-        backend = Backend(location, config.topic, config.broker_configs)
+        backend = ClusterBackend(location, config.topic, config.broker_configs)
 
     from tui.app import ConsoleApp
 

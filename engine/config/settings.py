@@ -297,6 +297,23 @@ class SettingsFile:
             result[key] = Setting(key, value, raw, "file", problem, entry.line)
         return result
 
+    def send_plan(self) -> list[tuple[str, str]]:
+        """Where a report of this broker would go, in the order it is sent: (`topic`, the
+        topic), (`https`, base URL), (`http`, base URL) as the settings enable them; empty
+        when reporting is disabled. A dry run skips every destination, so this is what
+        the console shows as the plan."""
+        eff = self.effective
+        if not eff[METRICS_ENABLE].value:
+            return []
+        plan: list[tuple[str, str]] = []
+        if eff[TOPIC].value:
+            plan.append(("topic", str(eff[TOPIC].value)))
+        if eff[SECURE_ENABLE].value:
+            plan.append(("https", str(eff[SECURE_ENDPOINT].value)))
+        if eff[INSECURE_ENABLE].value:
+            plan.append(("http", str(eff[INSECURE_ENDPOINT].value)))
+        return plan
+
     def render(self, changes: dict[str, str]) -> str:
         """The file's text after `changes` (validated first): existing keys changed in
         place, missing ones appended in one labelled block with the file's line ending."""

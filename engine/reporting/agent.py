@@ -34,7 +34,7 @@ from engine.cluster.session import ClusterSession
 from engine.config import settings as ps
 from engine.config.settings import load_settings
 from engine.errors import PsError
-from engine.reading.reports import BROKER_ID_HEADER, REPORT_ID_HEADER
+from engine.reading.report import BROKER_ID_HEADER, REPORT_ID_HEADER
 from engine.reporting.collector import STATE_RUNNING, STATE_SHUTTING_DOWN
 from engine.reporting.outcome import DestinationResult
 from engine.reporting.spool import Spool, SpooledReport
@@ -402,6 +402,7 @@ def check(broker_config: str | Path, options: ClusterOptions | None = None,
     Returns (exit code, one Nagios-style line): 0 `PS-AGENT OK - ...`, 1
     `PS-AGENT CRITICAL - ...`. Usage problems (no such file, no broker id) raise.
     """
+    from engine.reading import rules
     from engine.reading.reports import latest_per_broker
 
     settings_file = load_settings(broker_config)
@@ -411,8 +412,8 @@ def check(broker_config: str | Path, options: ClusterOptions | None = None,
     eff = settings_file.effective
     interval = (float(interval_seconds) if interval_seconds is not None
                 else float(int(eff[ps.REPORT_INTERVAL_HOURS].value) * 3600))
-    grace = grace_seconds if grace_seconds is not None else max(60.0, interval * 0.1)
-    limit = interval + grace
+    grace = grace_seconds if grace_seconds is not None else rules.grace_for(interval)
+    limit = rules.overdue_after_s(interval, grace)
     topic = str(eff[ps.TOPIC].value)
 
     def critical(text: str) -> tuple[int, str]:
@@ -428,18 +429,17 @@ def check(broker_config: str | Path, options: ClusterOptions | None = None,
             reports = latest_per_broker(session, topic, broker_ids=[broker_id])
     except PsError as exc:
         return critical(f"cannot read {topic}: {exc}")
-    mine = [r for r in reports if r.broker_id == broker_id]
-    if not mine:
+    latest = rules.latest_of(reports, broker_id)
+    if latest is None:
         return critical(f"no report from broker {broker_id} in {topic}")
-    latest = mine[0]
-    if not latest.decoded.ok:
+    if not latest.ok:
         return critical(f"the latest report of broker {broker_id} ({topic} "
-                        f"{latest.position}) is undecodable: {latest.decoded.error}")
-    age = max(0, int((time.time() if now is None else now) - latest.collected_ms / 1000))
+                        f"{latest.position}) is undecodable: {latest.error}")
+    clock = time.time() if now is None else now
+    age = max(0, int(rules.age_s(latest, clock) or 0))
     perf = f"| age={age}s;;{int(limit)}"
-    stopped = " (its agent shut down)" if latest.decoded.record.get(
-        "collectorState") == STATE_SHUTTING_DOWN else ""
-    if age <= limit:
+    stopped = " (its agent shut down)" if latest.state == STATE_SHUTTING_DOWN else ""
+    if not rules.is_overdue(latest, clock, interval, grace):
         return 0, f"PS-AGENT OK - broker {broker_id} reported {age} s ago{stopped} {perf}"
     return critical(f"broker {broker_id} last reported {age} s ago{stopped}, more than "
                     f"{int(limit)} s (interval {int(interval)} s + grace {int(grace)} s) {perf}")

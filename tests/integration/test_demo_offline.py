@@ -33,8 +33,8 @@ def path_without(tmp_path: Path, hidden: set[str]) -> str:
 
 def test_demo_without_java_opens_the_example_bundle(tmp_path):
     opened = open_bundle(str(EXAMPLE))
-    brokers = {e.record["brokerId"] for e in opened.entries if e.ok and "brokerId" in e.record}
-    damaged = [e.index for e in opened.entries if not e.ok]
+    brokers = {e.broker_id for e in opened.entries if e.attributed_by == "enhanced"}
+    damaged = [e.entry for e in opened.entries if not e.ok]
     path = path_without(tmp_path, HIDDEN)
     assert not any((Path(path) / name).exists() for name in HIDDEN)
     env = dict(os.environ, PATH=path)

@@ -162,7 +162,7 @@ def test_agent_then_bundle_from_the_installed_wheel(installed, sandbox, tmp_path
         assert export.returncode == 0, export.stdout + export.stderr
         opened = open_bundle(str(bundle))
         assert [e.ok for e in opened.entries] == [True]
-        assert opened.entries[0].record["collectorState"] == 2
+        assert opened.entries[0].state == 2
         assert opened.metadata is not None and opened.metadata["topic"] == topic
     finally:
         delete_topics(sandbox.bootstrap, topic)

@@ -61,7 +61,7 @@ def test_latest_per_broker_reads_only_the_end_and_survives_odd_records(sandbox, 
     stats = ReadStats()
     latest = latest_per_broker(target, topic, broker_ids=[1, 2, 3], stats=stats)
     assert [r.broker_id for r in latest] == [1, 2, 3]
-    assert [r.decoded.record["timestamp"] for r in latest] == [4997, 4998, 4999]
+    assert [r.time_s for r in latest] == [4997, 4998, 4999]
     assert stats.topic_size == 3003
     assert stats.records_read == 64 and stats.windows == 1
 
@@ -72,14 +72,14 @@ def test_latest_per_broker_reads_only_the_end_and_survives_odd_records(sandbox, 
     by_broker = {r.broker_id: r for r in latest if r.broker_id is not None}
     assert sorted(by_broker) == [1, 2, 3, 9] and by_broker[9].offset == 0
     cp = [r for r in latest if r.broker_id is None and r.token == "cp-token"]
-    assert len(cp) == 1 and cp[0].decoded.ok and cp[0].decoded.record["clusterId"] == "NA"
-    bad = [r for r in latest if not r.decoded.ok]
+    assert len(cp) == 1 and cp[0].ok and cp[0].cluster_id == "NA"
+    bad = [r for r in latest if not r.ok]
     assert [(b.offset, b.broker_id) for b in bad] == [(2, None)]
     assert stats.records_read == 3003
 
     every = list(iter_reports(target, topic))
     assert len(every) == 3003 and [r.offset for r in every] == list(range(3003))
-    assert not every[2].decoded.ok
+    assert not every[2].ok
 
 
 def test_duplicates_by_report_id_are_dropped_and_partitions_are_merged(sandbox, open_session):
