@@ -13,15 +13,6 @@ from engine.errors import PsError
 from tui.config import ConsoleConfig, load_config
 
 
-def _bundle_path(args: argparse.Namespace) -> str | None:
-    """The zip named by `ps-console open FILE.zip` (whatever the engine calls the option)."""
-    for name in ("path", "file", "bundle", "zip"):
-        value = getattr(args, name, None)
-        if isinstance(value, str):
-            return value
-    return None
-
-
 def wants_console_on_bundle(args: argparse.Namespace) -> bool:
     """`open` without `--json` on a terminal opens the console; piped, the engine's readable
     summary is what a script or a pager wants."""
@@ -69,7 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     backend: ConsoleBackend
     if args.command == "open":
-        backend = BundleBackend(_bundle_path(args), config.topic, config.broker_configs)
+        backend = BundleBackend(args.file, config.topic, config.broker_configs)
     else:
         if not (config.zookeeper or config.bootstrap):
             parser.print_usage(sys.stderr)

@@ -24,7 +24,7 @@ from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
 from textual.worker import Worker, WorkerState
 
-from engine.cluster.model import BrokerLeft, ConnectionChanged, ControllerChanged
+from engine.cluster.model import BrokerLeft, ClusterEvent, ConnectionChanged, ControllerChanged
 from engine.errors import PsError
 from tui.backend import ConsoleBackend, Stoppable
 from tui.config import ConsoleConfig
@@ -239,7 +239,7 @@ class ConsoleApp(App[int]):
         try:
             # post_message is thread-safe and returns at once: the kazoo thread never waits
             # for the UI.
-            watch = self.backend.watch(lambda ev: self.post_message(ClusterChanged(ev)))
+            watch = self.backend.watch(self._post_cluster_event)
         except PsError as exc:
             self.post_message(ServiceError("watch", f"live updates off: {exc}"))
             return
@@ -248,6 +248,9 @@ class ConsoleApp(App[int]):
                 self._watch = watch
                 return
         watch.stop()  # the console closed while the watch was starting
+
+    def _post_cluster_event(self, event: ClusterEvent) -> None:
+        self.post_message(ClusterChanged(event))
 
     def on_cluster_changed(self, message: ClusterChanged) -> None:
         event = message.event
