@@ -11,8 +11,8 @@ from cli.options import add_cluster_options, cluster_options
 from engine.cluster.location import locate
 from engine.cluster.session import ClusterSession
 from engine.errors import UsageError
-from engine.text import format_size
 from engine.reading.bundle import ExportProgress, NoRecords, export_bundle
+from engine.text import format_size
 
 # A terminal redraw costs a write; ten a second looks live and costs nothing.
 _REDRAW_EVERY = 0.1
