@@ -33,7 +33,8 @@ class _Parser(argparse.ArgumentParser):
 class _VersionAction(argparse.Action):
     """argparse's own version action reflows the text into one paragraph; keep the lines."""
 
-    def __call__(self, parser, namespace, values, option_string=None):  # noqa: ANN001
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: object, option_string: str | None = None) -> None:
         print(version_text())
         parser.exit(0)
 
@@ -115,8 +116,8 @@ def agent_main(argv: Sequence[str] | None = None) -> int:
 def _alias_main(command: str, prog: str, argv: Sequence[str] | None) -> int:
     """Run one subcommand under a script name of its own, which usage and errors show."""
     parser = build_parser()
-    for action in parser._subparsers._group_actions:  # argparse keeps subparsers only here
-        if command in getattr(action, "choices", {}):
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction) and command in action.choices:
             action.choices[command].prog = prog
     args = parser.parse_args([command, *(sys.argv[1:] if argv is None else argv)])
     args.prog = prog

@@ -9,7 +9,7 @@ import sys
 import threading
 import time
 
-from cli.options import add_cluster_options, cluster_options
+from cli.options import Subparsers, add_cluster_options, cluster_options
 from engine.errors import PsError, UsageError
 from engine.reporting.agent import DEFAULT_TIMEOUT, SHUTDOWN_BUDGET_S, Agent, check
 
@@ -28,7 +28,7 @@ period, 1 otherwise (also when the topic cannot be read), 2 for usage errors.
 """
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: Subparsers) -> None:
     """Add the `agent` subcommand."""
     parser = subparsers.add_parser(
         "agent", help="report one broker's metadata on a schedule (runs beside the broker)",
@@ -131,4 +131,5 @@ def _supervise(agent: Agent, once: bool) -> int:
     error = outcome.get("error")
     if isinstance(error, BaseException):
         raise error  # PsError becomes its one-line message and exit code in cli.run
-    return int(outcome.get("code", 0))  # type: ignore[call-overload]
+    code = outcome.get("code", 0)
+    return code if isinstance(code, int) else 0

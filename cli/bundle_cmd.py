@@ -7,7 +7,7 @@ import sys
 import time
 from typing import TextIO
 
-from cli.options import add_cluster_options, cluster_options
+from cli.options import Subparsers, add_cluster_options, cluster_options
 from engine.cluster.location import locate
 from engine.cluster.session import ClusterSession
 from engine.errors import UsageError
@@ -19,7 +19,7 @@ _REDRAW_EVERY = 0.1
 _BAR_WIDTH = 28
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: Subparsers) -> None:
     """Add the `bundle` subcommand."""
     parser = subparsers.add_parser(
         "bundle", help="export the support topic into a zip bundle for a support ticket",

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from cli.options import (
+    Subparsers,
     add_cluster_options,
     add_json_option,
     cluster_options,
@@ -19,7 +20,7 @@ from engine.cluster.model import Broker, ClusterView
 from engine.cluster.session import ClusterSession
 
 
-def register(subparsers: Any) -> None:
+def register(subparsers: Subparsers) -> None:
     """Add the `cluster` subcommand."""
     parser = subparsers.add_parser(
         "cluster", help="describe the cluster: id, controller, brokers, topics",

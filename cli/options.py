@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+from typing import Any, TypeAlias
 
 from engine.cluster.location import (
     DEFAULT_TIMEOUT,
@@ -14,6 +14,9 @@ from engine.cluster.location import (
     ClusterOptions,
 )
 from engine.cluster.zk_auth import FILE_HELP as ZK_AUTH_HELP
+
+# What `add_subparsers` returns; every subcommand module's `register` takes it.
+Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 
 def add_cluster_options(parser: argparse.ArgumentParser, required: bool = True,

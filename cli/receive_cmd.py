@@ -14,6 +14,7 @@ import threading
 from pathlib import Path
 from types import FrameType
 
+from cli.options import Subparsers
 from engine.config.settings import customer_id_kind
 from engine.errors import PsError, UsageError
 from engine.reporting.receiver import Received, Receiver
@@ -22,7 +23,7 @@ from engine.reporting.records import decode
 DEFAULT_LISTEN = "127.0.0.1:8080"
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: Subparsers) -> None:
     """Add `receive`."""
     parser = subparsers.add_parser(
         "receive", help="collect reports posted over HTTP(S), for air-gapped sites",

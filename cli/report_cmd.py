@@ -6,7 +6,13 @@ import argparse
 import json
 from typing import Any
 
-from cli.options import add_cluster_options, add_json_option, cluster_options, print_json
+from cli.options import (
+    Subparsers,
+    add_cluster_options,
+    add_json_option,
+    cluster_options,
+    print_json,
+)
 from engine.cluster.location import locate
 from engine.config.settings import load_settings
 from engine.reporting.records import decode
@@ -30,7 +36,7 @@ Exit codes:
 """
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: Subparsers) -> None:
     """Add the `report` subcommand."""
     parser = subparsers.add_parser(
         "report", help="collect and send one support report for a broker now",

@@ -7,7 +7,13 @@ import json
 import sys
 from typing import Any
 
-from cli.options import add_cluster_options, add_json_option, cluster_options, print_json
+from cli.options import (
+    Subparsers,
+    add_cluster_options,
+    add_json_option,
+    cluster_options,
+    print_json,
+)
 from engine.cluster.location import locate
 from engine.cluster.session import ClusterSession
 from engine.reading.reports import Report, iter_reports, latest_per_broker
@@ -22,7 +28,7 @@ error and fields (the decoded record, or null when undecodable).
 """
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: Subparsers) -> None:
     """Add the `reports` subcommand."""
     parser = subparsers.add_parser(
         "reports", help="show the latest support report of each broker (or all reports)",

@@ -105,8 +105,8 @@ class Backend:
         snap = ClusterSnapshot(cluster_id=view.cluster_id, controller_id=view.controller_id,
                                brokers=sorted(view.brokers, key=lambda b: b.id),
                                topic=self.topic,
-                               support_replicas=view.replication_factors.get(self.topic),
-                               **self._configured())
+                               support_replicas=view.replication_factors.get(self.topic))
+        snap.intervals_hours, snap.customer_ids = self._configured()
         try:
             snap.latest = {r.broker_id: r for r in map(_row_from_report, latest_per_broker(
                 session, self.topic, [b.id for b in snap.brokers])) if r.broker_id is not None}
@@ -114,9 +114,9 @@ class Backend:
             snap.reports_problem = str(exc)
         return snap
 
-    def _configured(self) -> dict[str, dict[int, Any]]:
+    def _configured(self) -> tuple[dict[int, float], dict[int, str]]:
         """The report interval and customer id of every broker whose server.properties we
-        were given, as ClusterSnapshot fields."""
+        were given."""
         from engine.config.settings import CUSTOMER_ID, REPORT_INTERVAL_HOURS, load_settings
         from engine.errors import PsError
 
@@ -125,14 +125,14 @@ class Backend:
         for path in self.broker_configs:
             try:
                 sf = load_settings(path)
-                broker_id = int(sf.properties.get("broker.id", ""))
-            except (PsError, ValueError):
+                broker_id = sf.broker.require_broker()
+            except PsError:
                 continue  # the Settings screen reports a bad file; here it only costs a hint
             intervals[broker_id] = float(sf.effective[REPORT_INTERVAL_HOURS].value)
             customer_ids[broker_id] = str(sf.effective[CUSTOMER_ID].value)
-        return {"intervals_hours": intervals, "customer_ids": customer_ids}
+        return intervals, customer_ids
 
-    def watch(self, on_event: Callable[[Any], None]) -> Any:
+    def watch(self, on_event: Callable[[Any], object]) -> Any:
         """Start ZooKeeper watches; `on_event` runs on a kazoo thread and must not block."""
         from engine.cluster.watch import ClusterWatch
 

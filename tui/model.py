@@ -115,8 +115,8 @@ def warnings_for(snap: ClusterSnapshot, now: float) -> list[str]:
         if age is not None and age > interval * 3600:
             out.append(f"broker {broker.id}: latest report is {fmt_age(age)} old, "
                        f"older than its {interval:g} h interval")
-    versions = {r.record.get("kafkaVersion") for r in snap.latest.values() if r.ok}
-    versions.discard(None)
+    versions = {str(v) for r in snap.latest.values() if r.ok
+                if (v := r.record.get("kafkaVersion")) is not None}
     if len(versions) > 1:
         out.append("brokers run different Kafka versions: " + ", ".join(sorted(versions)))
     if snap.support_replicas is not None and snap.support_replicas < MIN_SUPPORT_REPLICAS:

@@ -138,7 +138,7 @@ class ClusterSession:
                            "(set security.protocol in --command-config)")
         return ",".join(chosen)
 
-    def kafka_config(self, **extra: object) -> dict[str, object]:
+    def kafka_config(self, **extra: object) -> dict[str, Any]:
         """A confluent-kafka configuration for this cluster; `extra` wins over defaults.
 
         librdkafka's log goes to the `engine.librdkafka` logger when debugging, nowhere
@@ -146,7 +146,7 @@ class ClusterSession:
         librdkafka retries a rejected login forever, so each client would otherwise wait
         out its whole timeout on it.
         """
-        conf: dict[str, object] = {
+        conf: dict[str, Any] = {
             "bootstrap.servers": self.bootstrap_servers(),
             "socket.timeout.ms": int(self.timeout * 1000),
         }

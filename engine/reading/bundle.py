@@ -24,10 +24,10 @@ import time
 import zipfile
 import zlib
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from engine import __version__
 from engine.cluster.session import ClusterSession
@@ -157,7 +157,7 @@ def export_bundle(session: ClusterSession, topic: str, path: str | None = None,
 
     with TopicReader(session) as reader:
         ranges = reader.end_offsets(topic)
-        total = sum(r.count for r in ranges)
+        total = sum(r.offsets for r in ranges)
         if total == 0:
             raise NoRecords()
         folder = os.path.dirname(os.path.abspath(path))
@@ -199,13 +199,14 @@ def export_bundle(session: ClusterSession, topic: str, path: str | None = None,
 
 
 def _steps(reader: TopicReader, zw: ZipStream, topic: str, ranges: list[PartitionRange],
-           deadline: float, cancel: threading.Event | None) -> Iterator[tuple[int, int]]:
+           deadline: float, cancel: threading.Event | None
+           ) -> Generator[tuple[int, int], None, None]:
     """Each batch read through confluent-kafka goes into the zip; yields (partition,
     records added) after every batch."""
     for batch in reader.iter_batches(topic, ranges, deadline=deadline, cancel=cancel):
-        values = batch.values()
-        if None in values:  # a null value becomes an empty entry
-            values = [v or b"" for v in values]
+        raw = batch.values()
+        # A null value becomes an empty entry.
+        values = [v or b"" for v in raw] if None in raw else cast("list[bytes]", raw)
         zw.add_batch(values)
         yield batch.partition, len(values)
 

@@ -211,7 +211,7 @@ class ZipStream:
     def _central_zip64(self, names: list[bytes], crcs: list[int], sizes: list[int],
                        offsets: list[int]) -> bytes:
         """Central records past 4 GiB: the offset moves into a ZIP64 extra field."""
-        parts = []
+        parts: list[bytes] = []
         for name, crc, size, offset in zip(names, crcs, sizes, offsets, strict=True):
             extra, needed = b"", 20
             if offset >= 0xFFFFFFFF:

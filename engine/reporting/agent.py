@@ -437,7 +437,7 @@ def check(broker_config: str | Path, options: ClusterOptions | None = None,
                         f"{latest.position}) is undecodable: {latest.decoded.error}")
     age = max(0, int((time.time() if now is None else now) - latest.collected_ms / 1000))
     perf = f"| age={age}s;;{int(limit)}"
-    stopped = " (its agent shut down)" if latest.decoded.record.get(
+    stopped = " (its agent shut down)" if (latest.decoded.record or {}).get(
         "collectorState") == STATE_SHUTTING_DOWN else ""
     if age <= limit:
         return 0, f"PS-AGENT OK - broker {broker_id} reported {age} s ago{stopped} {perf}"

@@ -300,13 +300,14 @@ def _from_admin(session: ClusterSession, broker_id: int, enhanced: bool,
     if md.cluster_id:
         facts.cluster_id = facts.cluster_id or md.cluster_id
     me = md.brokers.get(broker_id)
-    if me is not None:
+    if me is not None and me.host:
         facts.broker_address = (me.host, me.port)
-    facts.broker_hosts = {b.host for b in md.brokers.values()}
-    facts.replicas = {t.topic: {p.id: list(p.replicas) for p in t.partitions.values()}
-                      for t in md.topics.values()}
-    facts.leaders = {t.topic: {p.id: p.leader for p in t.partitions.values()}
-                     for t in md.topics.values()}
+    facts.broker_hosts = {str(b.host) for b in md.brokers.values() if b.host}
+    topics = [t for t in md.topics.values() if t.topic]
+    facts.replicas = {str(t.topic): {p.id: list(p.replicas) for p in t.partitions.values()}
+                      for t in topics}
+    facts.leaders = {str(t.topic): {p.id: p.leader for p in t.partitions.values()}
+                     for t in topics}
     if not enhanced or not md.topics:
         return
     resources = [ConfigResource(ResourceType.TOPIC, name) for name in md.topics]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from engine.cluster.location import ClusterLocation, ClusterOptions, locate
 from engine.cluster.session import ClusterSession
@@ -22,9 +22,6 @@ from engine.errors import PsError
 from engine.reporting.collector import STATE_RUNNING, collect
 from engine.reporting.outcome import DestinationResult, skipped
 from engine.reporting.records import encode
-
-if TYPE_CHECKING:
-    from engine.reporting.submit_topic import TopicSubmitter
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +34,15 @@ def default_token_dir() -> Path:
     import platformdirs
 
     return platformdirs.user_state_path(TOKEN_DIR_NAME) / "tokens"
+
+
+class TopicStep(Protocol):
+    """What sends a report to the topic: a `TopicSubmitter`, or the agent's spool in front
+    of one. `warnings` are those of its last `submit`."""
+
+    warnings: list[str]
+
+    def submit(self, topic: str, value: bytes, broker_id: int) -> DestinationResult: ...
 
 
 @dataclass
@@ -114,7 +120,7 @@ def report_now(broker_config: str, location: ClusterLocation | None = None,
                broker_id: int | None = None, dry_run: bool = False,
                kafka_home: str | None = None, token_dir: str | Path | None = None,
                http_verify: Any = None, state: int = STATE_RUNNING,
-               submitter: TopicSubmitter | None = None,
+               submitter: TopicStep | None = None,
                session: ClusterSession | None = None) -> ReportOutcome:
     """Collect one report for the broker of `broker_config` and send it (unless dry_run).
 
@@ -145,7 +151,7 @@ def report_now(broker_config: str, location: ClusterLocation | None = None,
 
 def _report(settings_file: ps_settings.SettingsFile, session: ClusterSession, broker_id: int,
             dry_run: bool, kafka_home: str | None, token_dir: str | Path | None,
-            http_verify: Any, state: int, submitter: TopicSubmitter | None) -> ReportOutcome:
+            http_verify: Any, state: int, submitter: TopicStep | None) -> ReportOutcome:
     effective = settings_file.effective
     warnings: list[str] = []
     token = _token(session, broker_id, token_dir, warnings)
