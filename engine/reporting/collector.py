@@ -30,7 +30,9 @@ from engine.cluster.kafka_version import (
 )
 from engine.cluster.session import ClusterSession
 from engine.config import settings as ps_settings
+from engine.config.broker import BrokerConfig
 from engine.config.settings import SettingsFile, customer_id_kind
+from engine.errors import PsError
 from engine.reporting.privacy import hosts_named_in, scrub_broker_config, scrub_stats
 
 log = logging.getLogger(__name__)
@@ -133,27 +135,38 @@ def _start_ms(pid: int) -> int:
     return _boot_time_s() * 1000 + ticks * 1000 // hz
 
 
-def _same_broker(config: str, identity: Mapping[str, str]) -> bool:
-    """Whether the config file a JVM was started with names the same broker (broker.id and
-    zookeeper.connect), for agents whose copy of the file lives elsewhere."""
+def _identity(broker: BrokerConfig) -> tuple[object, ...] | None:
+    """What tells one broker from another across copies of its file: its id and its
+    cluster's address (ZooKeeper connect string, or KRaft's controller quorum)."""
+    if broker.broker_id is None:
+        return None
+    quorum = (broker.zookeeper_connect
+              or broker.properties.get("controller.quorum.voters", "").strip()
+              or broker.properties.get("controller.quorum.bootstrap.servers", "").strip())
+    return (broker.broker_id, quorum) if quorum else None
+
+
+def _same_broker(config: str, identity: BrokerConfig) -> bool:
+    """Whether the config file a JVM was started with names the same broker, for agents
+    whose copy of the file lives elsewhere."""
     from engine.config.properties import load_properties
+    from engine.files import read_bounded
 
     try:
-        props = load_properties(Path(config).read_bytes().decode("latin-1"))
-    except (OSError, ValueError):
+        props = load_properties(read_bounded(config, 1024 * 1024).decode("latin-1"))
+        theirs = BrokerConfig.from_properties(config, props)
+    except (OSError, ValueError, PsError):
         return False
-    keys = ("broker.id", "zookeeper.connect")
-    return all(identity.get(k) and props.get(k, "").strip() == identity[k].strip()
-               for k in keys)
+    wanted = _identity(identity)
+    return wanted is not None and _identity(theirs) == wanted
 
 
 def find_broker_process(config_path: str | os.PathLike[str],
-                        identity: Mapping[str, str] | None = None) -> BrokerProcess | None:
+                        identity: BrokerConfig | None = None) -> BrokerProcess | None:
     """The local JVM running `kafka.Kafka` for this broker, None when not on this host.
 
     A JVM matches when its config file is `config_path`, or, given `identity` (the
-    broker's properties), when its config file has the same `broker.id` and
-    `zookeeper.connect`.
+    broker's config), when its config file names the same broker id in the same cluster.
     """
     wanted = os.path.realpath(config_path)
     proc = Path("/proc")
@@ -392,7 +405,7 @@ def collect(broker_id: int, settings_file: SettingsFile, session: ClusterSession
     _from_admin(session, broker_id, enhanced, facts, warnings)
 
     config_path = getattr(settings_file, "path", None)
-    process = (find_broker_process(config_path, settings_file.properties)
+    process = (find_broker_process(config_path, settings_file.broker)
                if config_path else None)
     home = kafka_home or (kafka_home_from_classpath(process.args) if process else None)
 
