@@ -9,11 +9,14 @@ import sys
 import threading
 import time
 
-from cli.options import Subparsers, add_cluster_options, cluster_options
+from cli.options import Subparsers, add_cluster_options, cluster_options, seconds
+from engine.config.settings import MAX_INTERVAL_HOURS
 from engine.errors import PsError, UsageError
 from engine.reporting.agent import DEFAULT_TIMEOUT, SHUTDOWN_BUDGET_S, Agent, check
 
 log = logging.getLogger("engine.reporting.agent")
+# An override of the interval is for development; it stays within what the setting allows.
+MAX_INTERVAL_S = MAX_INTERVAL_HOURS * 3600.0
 
 EPILOG = """\
 The agent logs one line per report to stderr, e.g.
@@ -40,7 +43,7 @@ def register(subparsers: Subparsers) -> None:
     parser.add_argument("--kafka-home", metavar="DIR",
                         help="the broker's Kafka installation (for its exact version)")
     add_cluster_options(parser, required=False, topic=False, timeout=DEFAULT_TIMEOUT)
-    parser.add_argument("--interval-seconds", type=_positive, metavar="N",
+    parser.add_argument("--interval-seconds", type=seconds(0, MAX_INTERVAL_S), metavar="N",
                         help="report every N seconds instead of report.interval.hours "
                              "(development and tests)")
     parser.add_argument("--state-dir", metavar="DIR",
@@ -53,20 +56,10 @@ def register(subparsers: Subparsers) -> None:
                         help="send one report and exit (no shutdown report)")
     parser.add_argument("--check", action="store_true",
                         help="do not report: check that the broker reported recently")
-    parser.add_argument("--grace-seconds", type=_positive, metavar="S",
+    parser.add_argument("--grace-seconds", type=seconds(0, MAX_INTERVAL_S), metavar="S",
                         help="with --check: slack after the interval (default 10%% of "
                              "the interval, at least 60 s)")
     parser.set_defaults(handler=run_agent)
-
-
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be greater than 0")
-    return value
 
 
 def run_agent(args: argparse.Namespace) -> int:

@@ -12,6 +12,7 @@ from cli.options import (
     add_json_option,
     cluster_options,
     print_json,
+    whole_number,
 )
 from engine.cluster.location import locate
 from engine.config.settings import load_settings
@@ -46,7 +47,7 @@ def register(subparsers: Subparsers) -> None:
     parser.add_argument("--broker-config", required=True, metavar="FILE",
                         help="the broker's server.properties")
     add_cluster_options(parser, required=False, topic=False)
-    parser.add_argument("--broker-id", type=int, metavar="N",
+    parser.add_argument("--broker-id", type=whole_number(0, 2**31 - 1), metavar="N",
                         help="the broker's id (default: broker.id in the file)")
     parser.add_argument("--kafka-home", metavar="DIR",
                         help="the broker's Kafka installation (or its folder of jars), for "

@@ -133,6 +133,11 @@ class TopicReader:
         self._bootstrap = str(conf.get("bootstrap.servers", ""))
         self._conf = conf
         self._consumer: Consumer | None = Consumer(conf)
+        try:
+            session.ensure_reachable()
+        except BaseException:
+            self.close()
+            raise
 
     # -- lifecycle -------------------------------------------------------------------------
 

@@ -102,6 +102,7 @@ class TopicSubmitter:
                 "message.timeout.ms": timeout_ms,
                 "request.timeout.ms": min(timeout_ms, 30000),
             }))
+        self.session.ensure_reachable()
         return self._producer
 
     def submit(self, topic: str, value: bytes, broker_id: int,
