@@ -14,6 +14,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from engine.errors import PsError
+from engine.text import printable
 
 # The subcommands that exist, in the order `--help` lists them.
 SUBCOMMANDS: tuple[str, ...] = ("cluster", "settings", "reports", "report", "agent", "bundle",
@@ -79,16 +80,25 @@ def build_parser(console_options: Callable[[argparse.ArgumentParser], None] | No
     return parser
 
 
+def _printable_messages(record: logging.LogRecord) -> bool:
+    """Log lines carry names and texts from peers (topics, requests, reports): no control
+    character of theirs reaches the terminal or the journal."""
+    record.msg, record.args = printable(record.getMessage()), None
+    return True
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the handler a subcommand registered; map engine errors to exit codes."""
     logging.basicConfig(
         level=logging.DEBUG if getattr(args, "debug", False) else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_printable_messages)
     prog = getattr(args, "prog", PROG)
     try:
         return int(args.handler(args) or 0)
     except PsError as exc:
-        print(f"{prog}: {exc}", file=sys.stderr)
+        print(f"{prog}: {printable(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
