@@ -37,7 +37,7 @@ from engine.errors import PsError
 from engine.reading.reports import BROKER_ID_HEADER, REPORT_ID_HEADER
 from engine.reporting.collector import STATE_RUNNING, STATE_SHUTTING_DOWN
 from engine.reporting.outcome import DestinationResult
-from engine.reporting.spool import Spool, SpooledReport
+from engine.reporting.spool import Rejected, Spool, SpooledReport
 
 if TYPE_CHECKING:
     from engine.reporting.submit_topic import TopicSubmitter
@@ -310,7 +310,7 @@ class Agent:
         # A produce may wait its whole delivery timeout: only start one that can end in time.
         need = producer.delivery_timeout + 1.5
 
-        def send(report: SpooledReport) -> bool | str:
+        def send(report: SpooledReport) -> bool | str | Rejected:
             if deadline is not None and deadline - time.monotonic() < need:
                 return "no time left before exit"
             res = producer.submit(report.topic, report.value, report.broker_id,
@@ -322,6 +322,8 @@ class Agent:
                                      time.localtime(report.created_ms / 1000))
                 log.info("spool broker=%d delivered id=%s made %s topic=%s",
                          report.broker_id, report.report_id[:8], made, _short(res))
+            if res.permanent:
+                return Rejected(res.detail)
             return True if res.ok else res.detail
 
         result = self.spool.flush(send)
@@ -371,10 +373,17 @@ class _SpoolingSubmitter:
         """Spool, then flush; the result is this report's own delivery, or why it waits."""
         agent = self.agent
         self.report_id = report_id = str(uuid.uuid4())
-        entry = agent.spool.put(SpooledReport(
-            topic=topic, value=value, broker_id=broker_id, report_id=report_id,
-            created_ms=int(time.time() * 1000),
-            headers={BROKER_ID_HEADER: str(broker_id), REPORT_ID_HEADER: report_id}))
+        headers = {BROKER_ID_HEADER: str(broker_id), REPORT_ID_HEADER: report_id}
+        try:
+            entry = agent.spool.put(SpooledReport(
+                topic=topic, value=value, broker_id=broker_id, report_id=report_id,
+                created_ms=int(time.time() * 1000), headers=headers))
+        except OSError as exc:
+            # A full disk or an unwritable state folder must not silence the agent: send
+            # this report directly; it is lost only if the topic refuses it too.
+            log.warning("spool broker=%d: cannot store the report (%s); sending it directly",
+                        broker_id, exc.strerror or exc)
+            return self.producer.submit(topic, value, broker_id, headers=headers)
         if entry is None:
             return DestinationResult("topic", False, "larger than the spool; dropped")
         outcomes: dict[str, DestinationResult] = {}
