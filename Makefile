@@ -65,8 +65,9 @@ example-bundle: kafka
 # engine/reporting/kafka_configs/broker-{3.9,4.x}.json, the keys the privacy filter may send:
 # Kafka's own broker ConfigDef read by tools/kafka_configs/BrokerConfigDefs.java (javac and
 # java against the jars, which Maven fetches once into .sandbox/lib/configdefs-kafka-*).
-kafka-configs: venv
-	$(PY) -m tools.kafka_configs.generate
+# The generator is plain Python: it needs no virtual environment.
+kafka-configs:
+	$(PYTHON) -m tools.kafka_configs.generate
 
 dist: venv
 	rm -rf dist
