@@ -116,7 +116,18 @@ def http_receiver():
     ("anonymous", "basic", "/anon")])
 def test_corpus_never_leaves_on_the_topic_or_over_http(sandbox, tmp_path, http_receiver,
                                                        cid, schema, path):
-    target = location(zookeeper=sandbox.zk_connect)
+    _corpus_round(sandbox, location(zookeeper=sandbox.zk_connect), tmp_path, http_receiver,
+                  cid, schema, path)
+
+
+@pytest.mark.kraft
+def test_corpus_never_leaves_a_kraft_cluster(kraft_sandbox, tmp_path, http_receiver):
+    _corpus_round(kraft_sandbox, location(bootstrap=kraft_sandbox.bootstrap), tmp_path,
+                  http_receiver, "c0", "enhanced", "/test")
+
+
+def _corpus_round(sandbox, target, tmp_path, http_receiver, cid, schema, path):
+    """The corpus in a copy of broker 1's file; one report to the topic and over HTTP."""
     suffix = uuid.uuid4().hex[:8]
     topics = [f"{stem}-{suffix}" for stem in TOPIC_STEMS]
     support = unique_topic("ps-privacy")
