@@ -9,7 +9,7 @@ import sys
 import threading
 import time
 
-from cli.options import add_cluster_options
+from cli.options import add_cluster_options, add_http_token_option, http_token_from
 from engine.errors import PsError, UsageError
 from engine.reporting.agent import DEFAULT_TIMEOUT, SHUTDOWN_BUDGET_S, Agent, check
 
@@ -49,6 +49,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--http-ca-file", metavar="FILE",
                         help="CA bundle (PEM) that signs the HTTPS endpoint's certificate, "
                              "for an endpoint with a private CA (default: public CAs)")
+    add_http_token_option(parser)
     parser.add_argument("--once", action="store_true",
                         help="send one report and exit (no shutdown report)")
     parser.add_argument("--check", action="store_true",
@@ -92,7 +93,7 @@ def run_agent(args: argparse.Namespace) -> int:
                   bootstrap=args.bootstrap_server, command_config=args.command_config,
                   interval_seconds=args.interval_seconds, state_dir=args.state_dir,
                   timeout=args.timeout, zookeeper_auth=args.zookeeper_auth,
-                  http_ca_file=args.http_ca_file)
+                  http_ca_file=args.http_ca_file, http_token=http_token_from(args))
     return _supervise(agent, once=args.once)
 
 

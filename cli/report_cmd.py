@@ -6,7 +6,13 @@ import argparse
 import json
 from typing import Any
 
-from cli.options import add_cluster_options, add_json_option, print_json
+from cli.options import (
+    add_cluster_options,
+    add_http_token_option,
+    add_json_option,
+    http_token_from,
+    print_json,
+)
 from engine.cluster.target import ClusterTarget
 from engine.reporting.records import decode
 from engine.reporting.report_now import ReportOutcome, report_now
@@ -50,6 +56,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "shared with the agent)")
     parser.add_argument("--dry-run", action="store_true",
                         help="print what would be sent, send nothing")
+    add_http_token_option(parser)
     add_json_option(parser)
     parser.set_defaults(handler=run_report)
 
@@ -91,7 +98,7 @@ def run_report(args: argparse.Namespace) -> int:
     """Run one report now and print the outcome; exit codes as in the epilog."""
     outcome = report_now(args.broker_config, _target(args), broker_id=args.broker_id,
                          dry_run=args.dry_run, kafka_home=args.kafka_home,
-                         token_dir=args.token_dir)
+                         token_dir=args.token_dir, http_token=http_token_from(args))
     if args.json:
         print_json(outcome_json(outcome))
         return 0 if outcome.ok else 1

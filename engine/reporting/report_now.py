@@ -115,12 +115,13 @@ def _token(target: ClusterTarget, broker_id: int, token_dir: str | Path | None,
 
 
 def _send_http(value: bytes, settings_file: ps_settings.SettingsFile, customer_id: str,
-               http_verify: Any) -> list[DestinationResult]:
+               http_verify: Any, http_token: str | None = None) -> list[DestinationResult]:
     from engine.reporting.submit_http import HttpSettings, submit_http
 
     try:
         kwargs = {} if http_verify is None else {"verify": http_verify}
-        http_settings = HttpSettings.from_properties(settings_file.properties, **kwargs)
+        http_settings = HttpSettings.from_properties(settings_file.properties,
+                                                     token=http_token, **kwargs)
     except PsError as exc:
         return [DestinationResult("https", False, f"settings: {exc}")]
     results = submit_http(value, customer_id, http_settings)
@@ -138,11 +139,14 @@ def report_now(broker_config: str, target: ClusterTarget | None,
                broker_id: int | None = None, dry_run: bool = False,
                kafka_home: str | None = None, token_dir: str | Path | None = None,
                http_verify: Any = None, state: int = STATE_RUNNING,
-               submitter: TopicSubmitter | None = None) -> ReportOutcome:
+               submitter: TopicSubmitter | None = None,
+               http_token: str | None = None) -> ReportOutcome:
     """Collect one report for the broker of `broker_config` and send it (unless dry_run).
 
     `target` None uses the file's `zookeeper.connect`; `broker_id` None its `broker.id`.
     `http_verify` (a CA bundle path, or True) overrides certificate checks for HTTPS;
+    `http_token` is a bearer token for the HTTPS endpoint (a `ps-console receive` that
+    requires one);
     `submitter` lets a long-running agent reuse its producer. Raises UsageError /
     NotFound for a bad file; send failures are results, not exceptions.
     """
@@ -185,7 +189,8 @@ def report_now(broker_config: str, target: ClusterTarget | None,
     # An invalid customer id was reported anonymously; HTTP must use the matching path.
     customer_id = ("anonymous" if report.schema == "basic"
                    else str(effective[ps_settings.CUSTOMER_ID].value))
-    outcome.destinations += _send_http(value, settings_file, customer_id, http_verify)
+    outcome.destinations += _send_http(value, settings_file, customer_id, http_verify,
+                                       http_token)
     for result in outcome.destinations:
         log.info("broker %s report to %s: %s", broker_id, result.destination, result.detail)
     return outcome
