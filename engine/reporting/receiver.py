@@ -50,6 +50,8 @@ log = logging.getLogger(__name__)
 
 REPORT_PATHS = tuple(KINDS)
 MAX_BODY_BYTES = 1024 * 1024
+# A connection over the cap is only told to come back later: its headers get this long.
+_OVER_CAP_HEADER_TIMEOUT = 1.0
 
 
 @dataclass(frozen=True)
@@ -94,11 +96,6 @@ class Received:
     body: bytes | None = None
 
 
-# Written raw to a connection over the cap: no request is parsed for it.
-_BUSY = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
-         b"Content-Length: 13\r\nRetry-After: 5\r\nConnection: close\r\n\r\nserver busy\r\n")
-
-
 class _GuardedServer(web.Server):
     """aiohttp's low-level server with a connection cap and a header deadline.
 
@@ -106,6 +103,10 @@ class _GuardedServer(web.Server):
     a client sending one byte every few seconds would hold its connection for ever.
     Every connection here gets a timer when it opens, stopped when its request reaches
     the handler; if the timer fires first, the connection is closed.
+
+    A connection over the cap gets a short deadline and its request a 503 before any of
+    its body is read (aiohttp then drains the rest for `linger` seconds, so that the
+    client reads the answer rather than a reset).
     """
 
     def __init__(self, handler: Callable[[web.BaseRequest], Any], *, limits: ReceiverLimits,
@@ -113,21 +114,18 @@ class _GuardedServer(web.Server):
         super().__init__(handler, loop=loop, **kwargs)
         self._limits = limits
         self._header_timers: dict[RequestHandler, asyncio.TimerHandle] = {}
+        self._over_cap: set[RequestHandler] = set()
         self.turned_away = 0
         self.cut_off = 0
 
     def connection_made(self, handler: RequestHandler, transport: asyncio.Transport) -> None:
         super().connection_made(handler, transport)
+        deadline = self._limits.header_timeout
         if len(self._connections) > self._limits.max_connections:
-            self.turned_away += 1
-            transport.pause_reading()  # no request of this connection is ever parsed
-            transport.write(_BUSY)
-            # Closed on the next turn of the loop, once aiohttp has set the connection
-            # up: the way its own idle timeout closes one (close() flushes the answer).
-            self._loop.call_later(0, handler.force_close)
-            return
-        self._header_timers[handler] = self._loop.call_later(
-            self._limits.header_timeout, self._headers_late, handler)
+            self._over_cap.add(handler)
+            deadline = min(deadline, _OVER_CAP_HEADER_TIMEOUT)
+        self._header_timers[handler] = self._loop.call_later(deadline, self._headers_late,
+                                                             handler)
 
     def _headers_late(self, handler: RequestHandler) -> None:
         self._header_timers.pop(handler, None)
@@ -136,17 +134,23 @@ class _GuardedServer(web.Server):
                  self._limits.header_timeout)
         handler.force_close()
 
-    def request_started(self, handler: RequestHandler) -> None:
-        """The request's headers are in: its connection's header deadline no longer runs."""
+    def request_started(self, handler: RequestHandler) -> bool:
+        """The request's headers are in: its connection's header deadline no longer runs.
+        False when the connection is over the cap (the request is then answered 503)."""
         timer = self._header_timers.pop(handler, None)
         if timer is not None:
             timer.cancel()
+        if handler in self._over_cap:
+            self.turned_away += 1
+            return False
+        return True
 
     def connection_lost(self, handler: RequestHandler, exc: BaseException | None = None
                         ) -> None:
         timer = self._header_timers.pop(handler, None)
         if timer is not None:
             timer.cancel()
+        self._over_cap.discard(handler)
         super().connection_lost(handler, exc)
 
 
@@ -344,9 +348,12 @@ class Receiver:
     # -- one request
     async def _handle(self, request: web.BaseRequest) -> web.StreamResponse:
         assert self._server is not None
-        self._server.request_started(request.protocol)
+        admitted = self._server.request_started(request.protocol)
         headers: dict[str, str] = {}
         try:
+            if not admitted:
+                headers["Retry-After"] = "5"
+                raise FormRefused(503, "server busy: too many connections")
             status, text = await self._answer(request)
         except FormRefused as refusal:
             status, text = refusal.status, refusal.reason
@@ -357,8 +364,10 @@ class Receiver:
             with self._lock:
                 self._refused[status] += 1
             peer = request.remote or "?"
-            log.info("refused %s %s from %s: %d %s", printable(request.method, 16),
-                     printable(request.raw_path, 200), peer, status, text)
+            # Busy answers are counted, not logged: a flood must not flood the log too.
+            if admitted:
+                log.info("refused %s %s from %s: %d %s", printable(request.method, 16),
+                         printable(request.raw_path, 200), peer, status, text)
         response = web.Response(status=status, text=text + "\n", headers=headers)
         response.force_close()  # one request per connection: the deadlines stay simple
         return response
