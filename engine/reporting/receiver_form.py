@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from aiohttp import BodyPartReader, MultipartReader, StreamReader, hdrs
+from aiohttp.http_exceptions import HttpProcessingError
 
 from engine.reporting.records import decode
 
@@ -113,7 +114,8 @@ async def read_report_form(headers: Mapping[str, str], content: StreamReader,
         raise
     # aiohttp's reader signals a malformed body with these (and asserts on some); what
     # the peer sent is not echoed, only that it was malformed.
-    except (ValueError, AssertionError, LookupError, RuntimeError, UnicodeError) as exc:
+    except (HttpProcessingError, ValueError, AssertionError, LookupError, RuntimeError,
+            UnicodeError, EOFError) as exc:
         raise FormRefused(400, f"malformed form ({type(exc).__name__})") from None
     if "file" not in parts:
         raise FormRefused(400, "form has no 'file' part")
