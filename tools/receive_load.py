@@ -5,8 +5,8 @@ Shared by the load test (tests/integration/test_receiver_load.py) and the benchm
 that its memory is measured apart from the load's.
 
 Each post is the form the agents send (SPEC.md §3). A post answered 503 (the connection
-cap) is sent again after a short pause, as an agent keeps a report it could not deliver;
-any other answer is final. Slow clients open a connection and send header bytes one at a
+cap), or that got no answer at all, is sent again after a short pause, as an agent keeps a
+report it could not deliver; any other answer is final. Slow clients open a connection and send header bytes one at a
 time, never finishing: the receiver must cut them off.
 """
 
@@ -19,6 +19,7 @@ import sys
 import threading
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -107,23 +108,31 @@ def start_receive(*args: str, timeout: float = 30) -> ReceiveProcess:
 class LoadResult:
     statuses: list[int | str]  # final answer of each post, or the error's name
     attempts: int  # posts sent in all, retries after a 503 included
+    transport_errors: Counter[str]  # posts that got no answer (and were sent again)
     slow_closed_after: list[float | None]  # seconds until the server closed each slow one
     seconds: float  # wall time of the posts
 
 
 async def _post(client: httpx.AsyncClient, url: str, value: bytes, rng: random.Random,
-                max_attempts: int) -> tuple[int | str, int]:
+                max_attempts: int, errors: Counter[str]) -> tuple[int | str, int]:
+    last: int | str = 503
     for attempt in range(1, max_attempts + 1):
         try:
             response = await client.post(
                 url, data={"cid": "anonymous"},
                 files={"file": ("filename", value, "application/octet-stream")})
-        except httpx.HTTPError as exc:
-            return type(exc).__name__, attempt
-        if response.status_code != 503:
-            return response.status_code, attempt
+        except httpx.TransportError as exc:
+            # No answer (the connection was cut before one): sent again, like a 503.
+            # Should the report have been stored all the same, the count of stored
+            # reports shows it twice.
+            errors[type(exc).__name__] += 1
+            last = type(exc).__name__
+        else:
+            if response.status_code != 503:
+                return response.status_code, attempt
+            last = 503
         await asyncio.sleep(rng.uniform(0.05, 0.3))
-    return 503, max_attempts
+    return last, max_attempts
 
 
 async def _slow(host: str, port: int, interval: float, budget: float) -> float | None:
@@ -151,23 +160,34 @@ async def _slow(host: str, port: int, interval: float, budget: float) -> float |
 
 
 async def _load(url: str, reports: list[bytes], slow: int, slow_budget: float,
-                max_attempts: int, post_timeout: float) -> LoadResult:
+                max_attempts: int, post_timeout: float, concurrency: int | None
+                ) -> LoadResult:
     rng = random.Random(7)
+    errors: Counter[str] = Counter()
     host, port = url.split("://", 1)[1].rsplit(":", 1)
     slow_tasks = [asyncio.create_task(_slow(host, int(port), 0.5, slow_budget))
                   for _ in range(slow)]
     await asyncio.sleep(0.2)  # the slow clients hold their connections first
     limits = httpx.Limits(max_connections=len(reports) + 10, max_keepalive_connections=0)
+    gate = asyncio.Semaphore(concurrency or len(reports) or 1)
+
+    async def one(client: httpx.AsyncClient, value: bytes) -> tuple[int | str, int]:
+        async with gate:
+            return await _post(client, url + "/anon", value, rng, max_attempts, errors)
+
     started = time.monotonic()
     async with httpx.AsyncClient(timeout=post_timeout, limits=limits, trust_env=False) as c:
-        done = await asyncio.gather(*(_post(c, url + "/anon", value, rng, max_attempts)
-                                      for value in reports))
+        done = await asyncio.gather(*(one(c, value) for value in reports))
     seconds = time.monotonic() - started
     closed = await asyncio.gather(*slow_tasks)
-    return LoadResult([s for s, _ in done], sum(a for _, a in done), list(closed), seconds)
+    return LoadResult([s for s, _ in done], sum(a for _, a in done), errors, list(closed),
+                      seconds)
 
 
 def run_load(url: str, reports: list[bytes], slow: int = 20, slow_budget: float = 20.0,
-             max_attempts: int = 50, post_timeout: float = 30.0) -> LoadResult:
-    """Post every report concurrently (all at once) while `slow` clients trickle headers."""
-    return asyncio.run(_load(url, reports, slow, slow_budget, max_attempts, post_timeout))
+             max_attempts: int = 50, post_timeout: float = 30.0,
+             concurrency: int | None = None) -> LoadResult:
+    """Post every report, `concurrency` at a time (None: all at once), while `slow`
+    clients trickle headers."""
+    return asyncio.run(_load(url, reports, slow, slow_budget, max_attempts, post_timeout,
+                             concurrency))
