@@ -56,6 +56,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "shared with the agent)")
     parser.add_argument("--dry-run", action="store_true",
                         help="print what would be sent, send nothing")
+    parser.add_argument("--http-ca-file", metavar="FILE",
+                        help="CA bundle (PEM) that signs the HTTPS endpoint's certificate, "
+                             "for an endpoint with a private CA (default: public CAs)")
     add_http_token_option(parser)
     add_json_option(parser)
     parser.set_defaults(handler=run_report)
@@ -98,7 +101,8 @@ def run_report(args: argparse.Namespace) -> int:
     """Run one report now and print the outcome; exit codes as in the epilog."""
     outcome = report_now(args.broker_config, _target(args), broker_id=args.broker_id,
                          dry_run=args.dry_run, kafka_home=args.kafka_home,
-                         token_dir=args.token_dir, http_token=http_token_from(args))
+                         token_dir=args.token_dir, http_verify=args.http_ca_file,
+                         http_token=http_token_from(args))
     if args.json:
         print_json(outcome_json(outcome))
         return 0 if outcome.ok else 1

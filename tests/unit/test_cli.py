@@ -56,3 +56,16 @@ def test_alias_script_names_itself_in_runtime_errors_too(capsys):
     assert code == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("support-metrics-bundle: ")
+
+
+@pytest.mark.parametrize("command", [["report"], ["agent", "--once"]])
+def test_a_bad_http_token_file_is_a_usage_error_before_any_network(tmp_path, command):
+    from cli import build_parser, run
+
+    config = tmp_path / "server.properties"
+    config.write_text("broker.id=1\nzookeeper.connect=127.0.0.1:1\n")
+    token = tmp_path / "token"
+    token.write_text("short\n")
+    args = build_parser().parse_args([*command, "--broker-config", str(config),
+                                      "--http-token-file", str(token)])
+    assert run(args) == 2
