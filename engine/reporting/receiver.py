@@ -334,9 +334,12 @@ class Receiver:
             keepalive_timeout=limits.header_timeout)
         self._server = server
         tls = self._tls_context
-        listener = await loop.create_server(
-            server, sock=sock, ssl=tls,
-            ssl_handshake_timeout=limits.header_timeout if tls is not None else None)
+        tls_deadlines: dict[str, float] = {}
+        if tls is not None:
+            # The TLS handshake and the closing exchange are bounded too.
+            tls_deadlines = {"ssl_handshake_timeout": limits.header_timeout,
+                             "ssl_shutdown_timeout": limits.linger}
+        listener = await loop.create_server(server, sock=sock, ssl=tls, **tls_deadlines)
         ready.set()
         try:
             await self._stop_event.wait()
