@@ -331,7 +331,9 @@ class Receiver:
             logger=_QuietLog(log.getChild("http"), {}),
             max_line_size=limits.max_request_line, max_field_size=limits.max_header_bytes,
             max_headers=limits.max_headers, lingering_time=limits.linger,
-            keepalive_timeout=limits.header_timeout)
+            # aiohttp's idle timer also closes a connection that never sends a request;
+            # ours (the header deadline) acts first, this one is a backstop.
+            keepalive_timeout=2 * limits.header_timeout)
         self._server = server
         tls = self._tls_context
         tls_deadlines: dict[str, float] = {}
