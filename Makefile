@@ -36,6 +36,7 @@ kafka: venv
 lint: venv
 	$(VENV)/bin/ruff check engine cli tui tests tools bench examples
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 
 # The fixtures in tests/conftest.py start a fresh sandbox and stop it when the session
 # ends, pass or fail; PS_SANDBOX_REUSE=1 runs against `make sandbox-up` instead.

@@ -17,6 +17,16 @@ REPO = Path(__file__).resolve().parent.parent
 MARK = "BENCH-RESULT "
 
 
+def session(zookeeper: str | None = None, bootstrap: str | None = None,
+            timeout: float = 10.0) -> Any:
+    """A ClusterSession named as a command line names it (close it, or use `with`)."""
+    from engine.cluster.location import ClusterOptions, locate
+    from engine.cluster.session import ClusterSession
+
+    return ClusterSession(locate(ClusterOptions(zookeeper=zookeeper, bootstrap=bootstrap,
+                                                timeout=timeout)))
+
+
 def _sandbox_module():
     from tools.sandbox import kafka_sandbox
 
@@ -109,8 +119,7 @@ def ensure_report_topic(bootstrap: str, records: int, brokers: int,
     """
     from confluent_kafka.admin import AdminClient, NewTopic
 
-    from engine.cluster.target import ClusterTarget
-    from engine.reading.topic_reader import end_offsets
+    from engine.reading.topic_reader import TopicReader
 
     topic = topic or report_topic_name(records, brokers)
     admin = AdminClient({"bootstrap.servers": bootstrap})
@@ -118,7 +127,8 @@ def ensure_report_topic(bootstrap: str, records: int, brokers: int,
     marker = MARKERS / f"{cluster_id}-{topic}.complete"
     exists = topic in admin.list_topics(timeout=10).topics
     if marker.exists() and exists:
-        high = sum(r.high for r in end_offsets(ClusterTarget(bootstrap=bootstrap), topic))
+        with session(bootstrap=bootstrap) as s, TopicReader(s) as reader:
+            high = sum(r.high for r in reader.end_offsets(topic))
         if high == int(marker.read_text().strip() or -1):
             print(f"reusing {topic}: {high:,} records (marker {marker.name})", flush=True)
             return topic, marker

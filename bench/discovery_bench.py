@@ -25,18 +25,17 @@ from collections.abc import Callable
 from kazoo.client import KazooClient
 from kazoo.exceptions import NoNodeError
 
-from bench.common import emit, sandbox_facts
+from bench.common import emit, sandbox_facts, session
 from engine.cluster.connect import parse_zk_connect
-from engine.cluster.discovery import (
-    SOURCE_ZOOKEEPER,
-    ClusterView,
+from engine.cluster.discovery import discover
+from engine.cluster.model import SOURCE_ZOOKEEPER, ClusterView
+from engine.cluster.session import ClusterSession
+from engine.cluster.znodes import (
     count_partitions,
-    discover,
     parse_broker_registration,
     parse_cluster_id,
     parse_controller,
 )
-from engine.cluster.target import ClusterTarget
 
 
 def registration(broker_id: int, now_ms: int) -> bytes:
@@ -74,22 +73,28 @@ def populate(zk: KazooClient, brokers: int, topics: int, partitions: int) -> Non
         result.get(timeout=30)
 
 
-def discover_one_by_one(target: ClusterTarget) -> ClusterView:
+def discover_one_by_one(session: ClusterSession) -> ClusterView:
     """The same view as `discover`, but each read waits for the previous one."""
-    with target.zk_client() as zk:
-        ids = sorted(int(c) for c in zk.get_children("/brokers/ids") if c.isdigit())
-        brokers = []
-        for i in ids:
-            try:
-                data, stat = zk.get(f"/brokers/ids/{i}")
-            except NoNodeError:
-                continue
-            brokers.append(parse_broker_registration(i, data, stat.ephemeralOwner))
-        names = zk.get_children("/brokers/topics")
-        partitions = sum(count_partitions(zk.get(f"/brokers/topics/{t}")[0]) for t in names)
-        return ClusterView(parse_cluster_id(zk.get("/cluster/id")[0]),
-                           parse_controller(zk.get("/controller")[0]), tuple(brokers),
-                           len(names), partitions, SOURCE_ZOOKEEPER)
+    zk = session.zookeeper()
+    ids = sorted(int(c) for c in zk.get_children("/brokers/ids") if c.isdigit())
+    brokers = []
+    for i in ids:
+        try:
+            data, stat = zk.get(f"/brokers/ids/{i}")
+        except NoNodeError:
+            continue
+        brokers.append(parse_broker_registration(i, data, stat.ephemeralOwner))
+    names = zk.get_children("/brokers/topics")
+    partitions = sum(count_partitions(zk.get(f"/brokers/topics/{t}")[0]) for t in names)
+    return ClusterView(parse_cluster_id(zk.get("/cluster/id")[0]),
+                       parse_controller(zk.get("/controller")[0]), tuple(brokers),
+                       len(names), partitions, SOURCE_ZOOKEEPER)
+
+
+def in_a_session(connect: str, read: Callable[[ClusterSession], ClusterView]) -> ClusterView:
+    """One read of the cluster in a session of its own (its set-up is part of the cost)."""
+    with session(zookeeper=connect, timeout=30) as s:
+        return read(s)
 
 
 def median_seconds(fn: Callable[[], ClusterView], runs: int) -> tuple[float, ClusterView]:
@@ -146,9 +151,10 @@ def main(argv: list[str] | None = None) -> int:
             setup.stop()
             setup.close()
 
-        target = ClusterTarget(zookeeper=hosts + chroot, timeout=30)
-        fast, view = median_seconds(lambda: discover(target), args.runs)
-        slow, slow_view = median_seconds(lambda: discover_one_by_one(target), args.runs)
+        connect = hosts + chroot
+        fast, view = median_seconds(lambda: in_a_session(connect, discover), args.runs)
+        slow, slow_view = median_seconds(lambda: in_a_session(connect, discover_one_by_one),
+                                         args.runs)
         # A benchmark asserts nothing, but a figure over the wrong cluster is worth nothing.
         if len(view.brokers) != args.brokers or view != slow_view \
                 or view.partitions != args.topics * args.partitions:
@@ -160,9 +166,11 @@ def main(argv: list[str] | None = None) -> int:
               "session set-up included]")
 
         if args.real_chroot:
-            real = ClusterTarget(zookeeper=hosts + args.real_chroot, timeout=30)
-            real_time, real_view = median_seconds(lambda: discover(real), args.runs)
-            real_slow, _ = median_seconds(lambda: discover_one_by_one(real), args.runs)
+            real = hosts + args.real_chroot
+            real_time, real_view = median_seconds(lambda: in_a_session(real, discover),
+                                                  args.runs)
+            real_slow, _ = median_seconds(lambda: in_a_session(real, discover_one_by_one),
+                                          args.runs)
             print(f"real cluster at {hosts}{args.real_chroot} ({len(real_view.brokers)} "
                   f"brokers, {real_view.topics} topics): discover() median "
                   f"{real_time * 1000:.1f} ms; one after another {real_slow * 1000:.1f} ms")

@@ -19,8 +19,7 @@ import argparse
 import sys
 import time
 
-from bench.common import drop_report_topic, emit, ensure_report_topic, sandbox_facts
-from engine.cluster.target import ClusterTarget
+from bench.common import drop_report_topic, emit, ensure_report_topic, sandbox_facts, session
 from engine.reading.reports import ReadStats, iter_reports, latest_per_broker
 
 
@@ -36,7 +35,7 @@ def main() -> int:
     args = ap.parse_args()
     bootstrap = args.bootstrap_server or sandbox_facts()["bootstrap"]
     topic, marker = ensure_report_topic(bootstrap, args.records, args.brokers, args.topic)
-    target = ClusterTarget(bootstrap=bootstrap)
+    target = session(bootstrap=bootstrap)
     wanted = list(range(1, args.brokers + 1))
     try:
         runs = []

@@ -40,10 +40,9 @@ import uuid
 import zipfile
 from pathlib import Path
 
-from bench.common import REPO, _sandbox_module, emit
-from engine.cluster.target import ClusterTarget
+from bench.common import REPO, _sandbox_module, emit, session
 from engine.reading.reports import REPORT_ID_HEADER
-from engine.reading.topic_reader import iter_records
+from engine.reading.topic_reader import TopicReader
 from engine.reporting.receiver import Receiver
 
 BIN = Path(sys.executable).parent
@@ -55,9 +54,9 @@ _MADE = re.compile(r"report broker=(\d+) .*? id=([0-9a-f]{8}) ")
 
 CONSOLE_LOOP = """
 import sys, time
-from engine.cluster.target import ClusterTarget
+from engine.cluster.location import ClusterOptions, locate
 from tui.backend import Backend
-backend = Backend(ClusterTarget(zookeeper=sys.argv[1], timeout=5.0), topic=sys.argv[2])
+backend = Backend(locate(ClusterOptions(zookeeper=sys.argv[1], timeout=5.0)), topic=sys.argv[2])
 refreshes = failures = 0
 while True:
     started = time.monotonic()
@@ -223,8 +222,8 @@ def main() -> int:  # noqa: C901, PLR0912, PLR0915 - one linear script
             ok_lines += text.count("topic=ok(")
             for _, rid in _MADE.findall(text):
                 made[rid] = made.get(rid, 0) + 1
-        ids = [r.headers[REPORT_ID_HEADER].decode()[:8]
-               for r in iter_records(ClusterTarget(bootstrap=bootstrap), topic)]
+        with session(bootstrap=bootstrap) as s, TopicReader(s) as reader:
+            ids = [r.headers[REPORT_ID_HEADER].decode()[:8] for r in reader.iter_records(topic)]
         doubled = len(ids) - len(set(ids))
         missing = sorted(set(made) - set(ids))
         extra = sorted(set(ids) - set(made))

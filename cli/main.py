@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from cli import PROG, build_parser, run
 from cli.options import add_cluster_options
-from engine.cluster.target import ClusterTarget
+from engine.cluster.location import ClusterLocation, ClusterOptions, locate
 from engine.errors import PsError
 from tui.config import ConsoleConfig, load_config
 
@@ -76,11 +76,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                   f"in {config.path})", file=sys.stderr)
             return 2
         try:
-            target = _target(config, getattr(args, "timeout", None))
+            location = _location(config, getattr(args, "timeout", None))
         except PsError as exc:
             print(f"{PROG}: {exc}", file=sys.stderr)
             return exc.exit_code
-        backend = Backend(target, config.topic, config.broker_configs)
+        backend = Backend(location, config.topic, config.broker_configs)
 
     from tui.app import ConsoleApp
 
@@ -88,17 +88,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     return int(result or 0)
 
 
-def _target(config: ConsoleConfig, timeout: float | None) -> ClusterTarget:
-    from engine.cluster.client_config import load_client_config
-    from engine.cluster.zk_auth import read_zk_auth
+def _location(config: ConsoleConfig, timeout: float | None) -> ClusterLocation:
     from tui.backend import CONSOLE_TIMEOUT
 
-    props = load_client_config(config.command_config) if config.command_config else {}
-    zk_auth = read_zk_auth(config.zookeeper_auth) if config.zookeeper_auth else None
-    return ClusterTarget(zookeeper=config.zookeeper, bootstrap=config.bootstrap,
-                         command_config=config.command_config,
-                         timeout=CONSOLE_TIMEOUT if timeout is None else timeout,
-                         client_props=props, zk_auth=zk_auth)
+    options = ClusterOptions(zookeeper=config.zookeeper, bootstrap=config.bootstrap,
+                             command_config=config.command_config,
+                             zookeeper_auth=config.zookeeper_auth, timeout=timeout)
+    origin = f"profile {config.profile}" if config.profile else None
+    return locate(options, default_timeout=CONSOLE_TIMEOUT, origin=origin)
 
 
 if __name__ == "__main__":

@@ -16,16 +16,17 @@ import threading
 from pathlib import Path
 from types import FrameType
 
+from cli.options import Subparsers
 from engine.config.settings import customer_id_kind
 from engine.errors import PsError, UsageError
-from engine.printable import printable
 from engine.reporting.http_token import read_token_file
 from engine.reporting.receiver import Received, Receiver
+from engine.text import printable
 
 DEFAULT_LISTEN = "127.0.0.1:8080"
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: Subparsers) -> None:
     """Add `receive`."""
     parser = subparsers.add_parser(
         "receive", help="collect reports posted over HTTP(S), for air-gapped sites",
@@ -69,7 +70,7 @@ def describe(item: Received, stored: Path | None) -> str:
     else:
         where = f" NOT STORED (answered {item.status or 'nothing: the client left'})"
     return (f"received {item.path} cid={kind} {item.size} bytes "
-            f"schema={printable(item.schema, limit=120)}{where}")
+            f"schema={printable(item.schema[:120])}{where}")
 
 
 def receive(args: argparse.Namespace) -> int:

@@ -7,13 +7,17 @@ import json
 from typing import Any
 
 from cli.options import (
+    Subparsers,
     add_cluster_options,
     add_http_token_option,
     add_json_option,
+    cluster_options,
     http_token_from,
     print_json,
+    whole_number,
 )
-from engine.cluster.target import ClusterTarget
+from engine.cluster.location import locate
+from engine.config.settings import load_settings
 from engine.reporting.records import decode
 from engine.reporting.report_now import ReportOutcome, report_now
 
@@ -35,7 +39,7 @@ Exit codes:
 """
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: Subparsers) -> None:
     """Add the `report` subcommand."""
     parser = subparsers.add_parser(
         "report", help="collect and send one support report for a broker now",
@@ -45,7 +49,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--broker-config", required=True, metavar="FILE",
                         help="the broker's server.properties")
     add_cluster_options(parser, required=False, topic=False)
-    parser.add_argument("--broker-id", type=int, metavar="N",
+    parser.add_argument("--broker-id", type=whole_number(0, 2**31 - 1), metavar="N",
                         help="the broker's id (default: broker.id in the file)")
     parser.add_argument("--kafka-home", metavar="DIR",
                         help="the broker's Kafka installation (or its folder of jars), for "
@@ -62,22 +66,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_http_token_option(parser)
     add_json_option(parser)
     parser.set_defaults(handler=run_report)
-
-
-def _target(args: argparse.Namespace) -> ClusterTarget | None:
-    if args.zookeeper or args.bootstrap_server:
-        return ClusterTarget.from_args(args)
-    if args.command_config:
-        # Client settings without a cluster: the cluster comes from the file, the
-        # security settings from --command-config.
-        from engine.config.settings import load_settings
-        from engine.reporting.report_now import target_from
-
-        props = load_settings(args.broker_config).properties
-        base = target_from(props, args.broker_config)
-        args.zookeeper = base.zookeeper
-        return ClusterTarget.from_args(args)
-    return None
 
 
 def outcome_json(outcome: ReportOutcome) -> dict[str, Any]:
@@ -99,7 +87,9 @@ def outcome_json(outcome: ReportOutcome) -> dict[str, Any]:
 
 def run_report(args: argparse.Namespace) -> int:
     """Run one report now and print the outcome; exit codes as in the epilog."""
-    outcome = report_now(args.broker_config, _target(args), broker_id=args.broker_id,
+    broker = load_settings(args.broker_config).broker
+    location = locate(cluster_options(args), broker)
+    outcome = report_now(args.broker_config, location, broker_id=args.broker_id,
                          dry_run=args.dry_run, kafka_home=args.kafka_home,
                          token_dir=args.token_dir, http_verify=args.http_ca_file,
                          http_token=http_token_from(args))

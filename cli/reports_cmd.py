@@ -7,8 +7,15 @@ import json
 import sys
 from typing import Any
 
-from cli.options import add_cluster_options, add_json_option, print_json
-from engine.cluster.target import ClusterTarget
+from cli.options import (
+    Subparsers,
+    add_cluster_options,
+    add_json_option,
+    cluster_options,
+    print_json,
+)
+from engine.cluster.location import locate
+from engine.cluster.session import ClusterSession
 from engine.reading.reports import Report, iter_reports, latest_per_broker
 
 EPILOG = """\
@@ -21,7 +28,7 @@ error and fields (the decoded record, or null when undecodable).
 """
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: Subparsers) -> None:
     """Add the `reports` subcommand."""
     parser = subparsers.add_parser(
         "reports", help="show the latest support report of each broker (or all reports)",
@@ -38,10 +45,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def show_reports(args: argparse.Namespace) -> int:
     """Print the reports; exit 0 also when none are found (an empty list)."""
-    target = ClusterTarget.from_args(args)
+    with ClusterSession(locate(cluster_options(args))) as session:
+        return _show(session, args)
+
+
+def _show(session: ClusterSession, args: argparse.Namespace) -> int:
     if args.all:
         count = 0
-        for report in iter_reports(target, args.topic):
+        for report in iter_reports(session, args.topic):
             count += 1
             if args.json:
                 sys.stdout.write(json.dumps(report.to_json(), separators=(",", ":"),
@@ -51,7 +62,7 @@ def show_reports(args: argparse.Namespace) -> int:
         if not args.json:
             print(f"{count} report(s) in {args.topic}")
         return 0
-    reports = latest_per_broker(target, args.topic)
+    reports = latest_per_broker(session, args.topic)
     if args.json:
         print_json([r.to_json() for r in reports])
         return 0

@@ -36,7 +36,8 @@ import time
 import zipfile
 from pathlib import Path
 
-from engine.cluster.target import ClusterTarget
+from engine.cluster.location import ClusterOptions, locate
+from engine.cluster.session import ClusterSession
 from engine.reading.bundle import export_bundle, open_bundle
 from tools.sandbox import kafka_sandbox as sandbox
 
@@ -204,10 +205,10 @@ def main() -> int:
             agents[broker_id].wait("", before + 1, f"one more report of broker {broker_id}")
 
         say("exporting the topic ...")
-        target = ClusterTarget(zookeeper=facts["KAFKA_ZK_CONNECT"], timeout=10)
-        with tempfile.TemporaryDirectory() as tmp:
+        target = locate(ClusterOptions(zookeeper=facts["KAFKA_ZK_CONNECT"], timeout=10))
+        with tempfile.TemporaryDirectory() as tmp, ClusterSession(target) as session:
             path = Path(tmp) / OUT.name
-            result = export_bundle(target, TOPIC, path=str(path), runtime=60)
+            result = export_bundle(session, TOPIC, path=str(path), runtime=60)
             if not result.complete:
                 raise SystemExit("the export did not read the whole topic")
             damaged = damage(path, started, time.time())

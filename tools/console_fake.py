@@ -9,7 +9,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from engine.cluster.discovery import Broker, Endpoint
+from engine.cluster.model import Broker, Endpoint
 from engine.config.settings import load_settings
 from engine.reporting.outcome import DestinationResult
 from engine.reporting.records import decode, encode
@@ -71,7 +71,7 @@ class FakeBackend:
         self.topic = TOPIC
         self.bundle = bundle
         self.broker_configs = broker_configs
-        self.target = None if bundle else SimpleNamespace(zookeeper="zk-1:2181/kafka")
+        self.watchable = bundle is None
         self.rows = fixed_rows()
 
     @property

@@ -79,15 +79,17 @@ def agent_config(broker_config: str, broker_id: int, receiver_url: str) -> Path:
 
 def wait_for_reports(bootstrap: str, count: int, timeout: float) -> bool:
     """Poll the support topic until `count` brokers have reported (bounded)."""
-    from engine.cluster.target import ClusterTarget
+    from engine.cluster.location import ClusterOptions, locate
+    from engine.cluster.session import ClusterSession
     from engine.errors import PsError
     from engine.reading.reports import latest_per_broker
 
-    target = ClusterTarget(bootstrap=bootstrap, timeout=5)
+    target = locate(ClusterOptions(bootstrap=bootstrap, timeout=5))
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            reports = latest_per_broker(target, "__confluent.support.metrics")
+            with ClusterSession(target) as session:
+                reports = latest_per_broker(session, "__confluent.support.metrics")
         except PsError:
             reports = []  # the first agent creates the topic; until then it is missing
         if len({r.broker_id for r in reports if r.broker_id is not None}) >= count:

@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from functools import partial
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import work
 from textual.app import App, SystemCommand
@@ -24,12 +24,17 @@ from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
 from textual.worker import Worker, WorkerState
 
+from engine.cluster.model import BrokerLeft, ConnectionChanged, ControllerChanged
 from engine.errors import PsError
 from tui.backend import Backend
 from tui.config import ConsoleConfig
 from tui.messages import ClusterChanged, ClusterLoaded, ServiceError
 from tui.model import ClusterSnapshot
 from tui.screens.cluster import ClusterScreen
+
+if TYPE_CHECKING:
+    from tui.screens.report_now import ReportNowScreen
+    from tui.screens.settings import SettingsScreen
 
 # The other screens are imported when first opened: the first frame shows Cluster only,
 # and Settings pulls in the engine's properties parser.
@@ -212,8 +217,7 @@ class ConsoleApp(App[int]):
         if self._zk_down is None:
             self.conn_state = "connected"
         self.snapshot = snap
-        if self._use_watch and self._watch is None and self.backend.target and \
-                self.backend.target.zookeeper:
+        if self._use_watch and self._watch is None and self.backend.watchable:
             self.start_watch()
 
     def on_service_error(self, message: ServiceError) -> None:
@@ -247,27 +251,24 @@ class ConsoleApp(App[int]):
 
     def on_cluster_changed(self, message: ClusterChanged) -> None:
         event = message.event
-        kind = type(event).__name__
         snap = self.snapshot
-        if kind == "BrokerLeft" and snap is not None:
-            gone = event.broker_id
-            self.snapshot = dataclasses.replace(
-                snap, brokers=[b for b in snap.brokers if b.id != gone])
-            self.notify(f"broker {gone} left the cluster", severity="warning")
-        elif kind == "ConnectionChanged":
-            state = str(getattr(event, "state", "")).rsplit(".", 1)[-1].lower()
-            if state != "connected":
+        match event:
+            case BrokerLeft(broker_id=gone) if snap is not None:
+                self.snapshot = dataclasses.replace(
+                    snap, brokers=[b for b in snap.brokers if b.id != gone])
+                self.notify(f"broker {gone} left the cluster", severity="warning")
+            case ConnectionChanged(state="connected"):
+                self._zk_down = None
+                self.conn_state = "ZooKeeper back, reading the cluster..."
+            case ConnectionChanged(state=state):
                 self._zk_down = state
                 self.conn_state = ZK_OUTAGE.get(state, f"ZooKeeper {state}")
                 self.notify(f"lost the connection to ZooKeeper ({state}); the console "
                             "reconnects by itself", title="ZooKeeper", severity="warning",
                             timeout=6)
                 return
-            self._zk_down = None
-            self.conn_state = "ZooKeeper back, reading the cluster..."
-        elif kind == "ControllerChanged" and snap is not None:
-            snap.controller_id = event.controller_id
-            self.snapshot = snap
+            case ControllerChanged(controller_id=controller) if snap is not None:
+                self.snapshot = dataclasses.replace(snap, controller_id=controller)
         self.request_refresh()
 
     # -- errors from workers -------------------------------------------------------------
@@ -345,7 +346,7 @@ class ConsoleApp(App[int]):
                     return mode, screen
         return None
 
-    def _open_form(self, kind: type[Screen[Any]]) -> None:
+    def _open_form(self, kind: type[SettingsScreen | ReportNowScreen]) -> None:
         """`s` and `t`. Each mode has its own stack, so asked for from the other mode a
         second Settings could edit the same file beside the first: go back to the mode
         that holds one (its unsaved edits still in the form) and open from there."""

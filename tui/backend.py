@@ -15,7 +15,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from engine.cluster.target import DEFAULT_TOPIC, ClusterTarget
+from engine.cluster.location import DEFAULT_TOPIC, ClusterLocation
+from engine.cluster.session import ClusterSession
 from tui.model import ClusterSnapshot, ReportRow
 
 # The console waits less than the CLI: a screen that stays empty for 10 s looks dead, and
@@ -59,9 +60,9 @@ def _row_from_entry(entry: Any) -> ReportRow:
 class Backend:
     """Blocking engine calls for one cluster (or one bundle opened offline)."""
 
-    def __init__(self, target: ClusterTarget | None, topic: str = DEFAULT_TOPIC,
+    def __init__(self, location: ClusterLocation | None, topic: str = DEFAULT_TOPIC,
                  broker_configs: tuple[str, ...] = (), bundle: str | None = None) -> None:
-        self.target = target
+        self.location = location
         self.topic = topic
         self.broker_configs = broker_configs
         self.bundle = bundle
@@ -73,36 +74,49 @@ class Backend:
         return self.bundle is not None
 
     @property
+    def watchable(self) -> bool:
+        """Whether `watch` can follow the cluster live (ZooKeeper-mode clusters)."""
+        return self.location is not None and self.location.zookeeper is not None
+
+    @property
     def description(self) -> str:
         if self.bundle is not None:
             return f"bundle {Path(self.bundle).name}"
-        return self.target.description if self.target else "no cluster"
+        return self.location.description if self.location else "no cluster"
 
     # -- the cluster ---------------------------------------------------------------------
 
+    def _session(self) -> ClusterSession:
+        assert self.location is not None
+        return ClusterSession(self.location)
+
     def snapshot(self) -> ClusterSnapshot:
-        """Discovery, then each broker's latest report; a topic that cannot be read still
-        gives the brokers, with the reason in `reports_problem`."""
+        """Discovery, then each broker's latest report, in one cluster session; a topic that
+        cannot be read still gives the brokers, with the reason in `reports_problem`."""
+        with self._session() as session:
+            return self._snapshot(session)
+
+    def _snapshot(self, session: ClusterSession) -> ClusterSnapshot:
         from engine.cluster.discovery import discover
         from engine.errors import PsError
+        from engine.reading.reports import latest_per_broker
 
-        assert self.target is not None
-        view = discover(self.target)
+        view = discover(session)
         snap = ClusterSnapshot(cluster_id=view.cluster_id, controller_id=view.controller_id,
                                brokers=sorted(view.brokers, key=lambda b: b.id),
                                topic=self.topic,
-                               support_replicas=view.replication_factors.get(self.topic),
-                               **self._configured())
+                               support_replicas=view.replication_factors.get(self.topic))
+        snap.intervals_hours, snap.customer_ids = self._configured()
         try:
-            snap.latest = {r.broker_id: r for r in self.latest_reports(
-                [b.id for b in snap.brokers]) if r.broker_id is not None}
+            snap.latest = {r.broker_id: r for r in map(_row_from_report, latest_per_broker(
+                session, self.topic, [b.id for b in snap.brokers])) if r.broker_id is not None}
         except PsError as exc:
             snap.reports_problem = str(exc)
         return snap
 
-    def _configured(self) -> dict[str, dict[int, Any]]:
+    def _configured(self) -> tuple[dict[int, float], dict[int, str]]:
         """The report interval and customer id of every broker whose server.properties we
-        were given, as ClusterSnapshot fields."""
+        were given."""
         from engine.config.settings import CUSTOMER_ID, REPORT_INTERVAL_HOURS, load_settings
         from engine.errors import PsError
 
@@ -111,19 +125,19 @@ class Backend:
         for path in self.broker_configs:
             try:
                 sf = load_settings(path)
-                broker_id = int(sf.properties.get("broker.id", ""))
-            except (PsError, ValueError):
+                broker_id = sf.broker.require_broker()
+            except PsError:
                 continue  # the Settings screen reports a bad file; here it only costs a hint
             intervals[broker_id] = float(sf.effective[REPORT_INTERVAL_HOURS].value)
             customer_ids[broker_id] = str(sf.effective[CUSTOMER_ID].value)
-        return {"intervals_hours": intervals, "customer_ids": customer_ids}
+        return intervals, customer_ids
 
-    def watch(self, on_event: Callable[[Any], None]) -> Any:
+    def watch(self, on_event: Callable[[Any], object]) -> Any:
         """Start ZooKeeper watches; `on_event` runs on a kazoo thread and must not block."""
-        from engine.cluster.discovery import ClusterWatch
+        from engine.cluster.watch import ClusterWatch
 
-        assert self.target is not None
-        watch = ClusterWatch(self.target, on_event)
+        assert self.location is not None
+        watch = ClusterWatch(self.location, on_event)
         watch.start()
         return watch
 
@@ -138,9 +152,9 @@ class Backend:
             return list(latest.values())
         from engine.reading.reports import latest_per_broker
 
-        assert self.target is not None
-        return [_row_from_report(r) for r in
-                latest_per_broker(self.target, self.topic, broker_ids)]
+        with self._session() as session:
+            return [_row_from_report(r) for r in
+                    latest_per_broker(session, self.topic, broker_ids)]
 
     def history(self, broker_id: int | None, cancel: threading.Event
                 ) -> Iterator[list[ReportRow]]:
@@ -153,16 +167,16 @@ class Backend:
             return
         from engine.reading.reports import iter_reports
 
-        assert self.target is not None
         batch: list[ReportRow] = []
-        for report in iter_reports(self.target, self.topic, cancel=cancel):
-            if cancel.is_set():
-                return
-            if broker_id is None or report.broker_id == broker_id:
-                batch.append(_row_from_report(report))
-                if len(batch) >= HISTORY_BATCH:
-                    yield batch
-                    batch = []
+        with self._session() as session:
+            for report in iter_reports(session, self.topic, cancel=cancel):
+                if cancel.is_set():
+                    return
+                if broker_id is None or report.broker_id == broker_id:
+                    batch.append(_row_from_report(report))
+                    if len(batch) >= HISTORY_BATCH:
+                        yield batch
+                        batch = []
         if batch:
             yield batch
 
@@ -181,8 +195,7 @@ class Backend:
             return None
         from engine.reading.topic_reader import TopicReader
 
-        assert self.target is not None
-        with TopicReader(self.target) as reader:
+        with self._session() as session, TopicReader(session) as reader:
             found = reader.read_window(self.topic, row.partition, row.offset, row.offset + 1)
         return found[0].value if found else None
 
@@ -211,9 +224,9 @@ class Backend:
                cancel: threading.Event) -> Any:
         from engine.reading.bundle import export_bundle
 
-        assert self.target is not None
-        return export_bundle(self.target, self.topic, path=path, runtime=runtime,
-                             progress=progress, cancel=cancel)
+        with self._session() as session:
+            return export_bundle(session, self.topic, path=path, runtime=runtime,
+                                 progress=progress, cancel=cancel)
 
     def load_settings(self, path: str) -> Any:
         from engine.config.settings import load_settings
@@ -243,5 +256,5 @@ class Backend:
     def report_now(self, broker_config: str, dry_run: bool) -> Any:
         from engine.reporting.report_now import report_now
 
-        assert self.target is not None
-        return report_now(broker_config, self.target, dry_run=dry_run)
+        assert self.location is not None
+        return report_now(broker_config, self.location, dry_run=dry_run)

@@ -31,7 +31,7 @@ from typing import Any
 
 from platformdirs import user_config_path
 
-from engine.cluster.target import DEFAULT_TOPIC
+from engine.cluster.location import DEFAULT_TOPIC
 from engine.errors import UsageError
 
 APP_NAME = "ps-console"

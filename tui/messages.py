@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from textual.message import Message
 
 from tui.model import ClusterSnapshot, ReportRow
+
+if TYPE_CHECKING:
+    from engine.cluster.model import ClusterEvent
+    from engine.config.settings import SettingsFile
+    from engine.reading.bundle import ExportResult
+    from engine.reporting.report_now import ReportOutcome
 
 
 class ClusterLoaded(Message):
@@ -21,7 +27,7 @@ class ClusterLoaded(Message):
 class ClusterChanged(Message):
     """A ZooKeeper watch fired (broker joined, left, restarted; controller; connection)."""
 
-    def __init__(self, event: Any) -> None:
+    def __init__(self, event: ClusterEvent) -> None:
         super().__init__()
         self.event = event
 
@@ -55,26 +61,26 @@ class BundleProgress(Message):
 
 
 class BundleWritten(Message):
-    def __init__(self, result: Any) -> None:
+    def __init__(self, result: ExportResult) -> None:
         super().__init__()
         self.result = result
 
 
 class DryRunReady(Message):
-    def __init__(self, outcome: Any, plan: list[tuple[str, str]]) -> None:
+    def __init__(self, outcome: ReportOutcome, plan: list[tuple[str, str]]) -> None:
         super().__init__()
         self.outcome = outcome
         self.plan = plan
 
 
 class ReportSent(Message):
-    def __init__(self, outcome: Any) -> None:
+    def __init__(self, outcome: ReportOutcome) -> None:
         super().__init__()
         self.outcome = outcome
 
 
 class SettingsLoaded(Message):
-    def __init__(self, path: str, settings: Any) -> None:
+    def __init__(self, path: str, settings: SettingsFile) -> None:
         super().__init__()
         self.path = path
         self.settings = settings
@@ -90,8 +96,7 @@ class SettingsSaved(Message):
 class ServiceError(Message):
     """An engine call failed; `what` says which action, `message` is one readable line."""
 
-    def __init__(self, what: str, message: str, retryable: bool = True) -> None:
+    def __init__(self, what: str, message: str) -> None:
         super().__init__()
         self.what = what
         self.message = message
-        self.retryable = retryable

@@ -89,20 +89,14 @@ def fmt_age(seconds: float | None) -> str:
     return f"{s // 86400}d{s % 86400 // 3600:02d}h"
 
 
-def fmt_size(n: int) -> str:
-    if n < 1024:
-        return f"{n} B"
-    if n < 1024 * 1024:
-        return f"{n / 1024:.1f} KiB"
-    return f"{n / 1024 / 1024:.1f} MiB"
-
-
 def age_of(ms: int | None, now: float) -> float | None:
     return None if ms is None else now - ms / 1000
 
 
 def listeners(broker: Any) -> str:
-    return ", ".join(f"{e.listener}://{e.host}:{e.port}" for e in broker.endpoints)
+    """`NAME://host:port, ...`; a listener read from the AdminClient (KRaft) shows its
+    security protocol, which is all the metadata tells."""
+    return ", ".join(str(e) for e in broker.endpoints)
 
 
 def warnings_for(snap: ClusterSnapshot, now: float) -> list[str]:
@@ -121,8 +115,8 @@ def warnings_for(snap: ClusterSnapshot, now: float) -> list[str]:
         if age is not None and age > interval * 3600:
             out.append(f"broker {broker.id}: latest report is {fmt_age(age)} old, "
                        f"older than its {interval:g} h interval")
-    versions = {r.record.get("kafkaVersion") for r in snap.latest.values() if r.ok}
-    versions.discard(None)
+    versions = {str(v) for r in snap.latest.values() if r.ok
+                if (v := r.record.get("kafkaVersion")) is not None}
     if len(versions) > 1:
         out.append("brokers run different Kafka versions: " + ", ".join(sorted(versions)))
     if snap.support_replicas is not None and snap.support_replicas < MIN_SUPPORT_REPLICAS:

@@ -10,20 +10,15 @@ ten-second connection timeout.
 
 from __future__ import annotations
 
-import atexit
 import ipaddress
-import logging
 import re
-import threading
-import warnings
-import weakref
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from engine.errors import AuthenticationFailure, ConnectionFailure, ValidationError
+from engine.errors import ValidationError
 
 if TYPE_CHECKING:
-    from kazoo.client import KazooClient
+    pass
 
 ZK_DEFAULT_PORT = 2181
 
@@ -186,138 +181,24 @@ def format_bootstrap(entries: tuple[HostPort, ...]) -> str:
     return ",".join(format_host_port(h, p) for h, p in entries)
 
 
-# --- Opening and closing ZooKeeper sessions ------------------------------------------------
-#
-# One place opens kazoo clients so that every command maps failures the same way and never
-# hangs in kazoo's stop() (python-zk/kazoo#688 makes stop() wait forever after some auth
-# failures, so it is always called with a bounded wait).
+def all_refused(addresses: tuple[HostPort, ...], timeout: float) -> bool:
+    """True when every address refuses a TCP connection outright (nothing listens there).
 
-_KAZOO_LOG = logging.getLogger("engine.zookeeper")
-
-
-def _only_when_debugging(_record: logging.LogRecord) -> bool:
-    # kazoo logs every failed reconnect as a warning; the user gets one ConnectionFailure
-    # line (or a ConnectionChanged event) instead, and --debug still shows kazoo's story.
-    return logging.getLogger().isEnabledFor(logging.DEBUG)
-
-
-_KAZOO_LOG.addFilter(_only_when_debugging)
-
-
-def start_kazoo(zk: ZkConnect, timeout: float, **kazoo_options: Any) -> KazooClient:
-    """A started KazooClient for `zk`, connected within `timeout` seconds.
-
-    Raises ConnectionFailure (one line) when no server answers in time or the session is
-    refused. The caller owns the client and must end it with `stop_kazoo`.
+    ZooKeeper's and Kafka's clients retry a refused connection until their timeout and then
+    say "did not answer"; one plain connect per address tells the difference at once. An
+    address that does not answer in `timeout`, or accepts, makes this False: only a refusal
+    is a refusal.
     """
-    from kazoo.client import KazooClient
-    from kazoo.exceptions import (
-        AuthFailedError,
-        ConnectionLoss,
-        KazooException,
-        SessionClosedRequireSaslError,
-    )
-    from kazoo.handlers.threading import KazooTimeoutError
+    import socket
 
-    _quiet_kazoo_login_failures()
-    client = KazooClient(hosts=str(zk), timeout=max(timeout, 1.0), logger=_KAZOO_LOG,
-                         **kazoo_options)
-    try:
-        with warnings.catch_warnings():
-            # kazoo warns with `warnings` when the chroot is missing; discovery reports that
-            # itself as "no Kafka cluster registered", a clearer message.
-            warnings.filterwarnings("ignore", message="No chroot path exists")
-            client.start(timeout=timeout)
-    except KazooTimeoutError:
-        stop_kazoo(client)
-        raise ConnectionFailure(
-            f"ZooKeeper at {zk.hosts_string} did not answer within {timeout:g} s") from None
-    except (AuthFailedError, ConnectionLoss) as exc:
-        if isinstance(exc, ConnectionLoss) and "sasl_options" not in kazoo_options:
-            stop_kazoo(client)
-            raise ConnectionFailure(f"ZooKeeper at {zk.hosts_string} refused the session: "
-                                    "ConnectionLoss") from None
-        # A server that demands SASL closes the session on a bad login; kazoo then reports
-        # a lost connection (its connection thread died with the real error).
-        stop_kazoo(client, wait=1.0)
-        raise AuthenticationFailure(
-            f"ZooKeeper at {zk.hosts_string}: authentication failed (check the user and "
-            "password of --zookeeper-auth)") from None
-    except SessionClosedRequireSaslError:
-        stop_kazoo(client, wait=1.0)
-        raise AuthenticationFailure(
-            f"ZooKeeper at {zk.hosts_string} requires a SASL login: give --zookeeper-auth "
-            "FILE (or zookeeper_auth in the console profile)") from None
-    except (KazooException, OSError) as exc:
-        stop_kazoo(client)
-        raise ConnectionFailure(f"ZooKeeper at {zk.hosts_string} refused the session: "
-                                f"{type(exc).__name__} {exc}".rstrip()) from None
-    _exit_with_bounded_stop(client)
-    return client
-
-
-# Clients started by start_kazoo and not yet stopped: ended at exit with a bounded wait.
-_LIVE_CLIENTS: weakref.WeakSet[KazooClient] = weakref.WeakSet()
-
-
-def _exit_with_bounded_stop(client: KazooClient) -> None:
-    """Replace kazoo's exit hook for this client by a bounded one.
-
-    kazoo registers its handler's stop() with atexit; that stop() joins worker threads that
-    may be waiting, without a timeout, for an answer from a ZooKeeper that is gone. A
-    client left running (an outage at the moment it was closed) would then hang the process
-    at exit. Ours stops the client itself, which fails the pending calls, and gives up
-    after a few seconds.
-    """
-    atexit.unregister(client.handler.stop)
-    _LIVE_CLIENTS.add(client)
-
-
-@atexit.register
-def _stop_live_clients() -> None:
-    for client in list(_LIVE_CLIENTS):
-        stop_kazoo(client, wait=2.0)
-
-
-_LOGIN_HOOK_INSTALLED = threading.Event()
-
-
-def _quiet_kazoo_login_failures() -> None:
-    """Keep a rejected ZooKeeper login to the one error line start_kazoo raises.
-
-    kazoo's connection thread ends with an uncaught exception when the server closes the
-    session during a SASL login; Python would print its traceback on stderr. Those go to
-    the debug log instead; every other uncaught exception keeps the previous hook.
-    """
-    if _LOGIN_HOOK_INSTALLED.is_set():
-        return
-    _LOGIN_HOOK_INSTALLED.set()
-    from kazoo.exceptions import AuthFailedError, SessionClosedRequireSaslError
-
-    previous = threading.excepthook
-
-    def hook(args: threading.ExceptHookArgs) -> None:
-        if isinstance(args.exc_value, (AuthFailedError, SessionClosedRequireSaslError)):
-            _KAZOO_LOG.debug("ZooKeeper login rejected: %s", type(args.exc_value).__name__)
-            return
-        previous(args)
-
-    threading.excepthook = hook
-
-
-def stop_kazoo(client: KazooClient, wait: float = 5.0) -> None:
-    """Stop and close a kazoo client, giving up (and logging) after `wait` seconds."""
-    _LIVE_CLIENTS.discard(client)
-
-    def _end() -> None:
+    if not addresses:
+        return False
+    for host, port in addresses:
         try:
-            client.stop()
-            client.close()
-        except Exception:  # noqa: BLE001 - closing is best effort; nothing to tell the user
-            _KAZOO_LOG.debug("closing the ZooKeeper client failed", exc_info=True)
-
-    ender = threading.Thread(target=_end, name="kazoo-stop", daemon=True)
-    ender.start()
-    ender.join(wait)
-    if ender.is_alive():
-        _KAZOO_LOG.warning("the ZooKeeper client did not stop within %g s; left behind", wait)
+            with socket.create_connection((host, port), timeout=timeout):
+                return False
+        except ConnectionRefusedError:
+            continue
+        except OSError:
+            return False
+    return True

@@ -12,14 +12,15 @@ import hashlib
 import os
 import re
 import stat
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from engine.config.broker import BrokerConfig
 from engine.config.properties import PropertiesDocument, escape_key, escape_value
 from engine.errors import NotFound, PsError, UsageError, ValidationError
+from engine.files import TooLarge, atomic_write, read_bounded
 
 PREFIX = "confluent.support."
 
@@ -60,6 +61,10 @@ _CUSTOMER_ID = re.compile(r"c[0-9]{1,30}", re.IGNORECASE)
 _TOPIC = re.compile(r"[a-zA-Z0-9._-]{1,249}")
 
 BOOLEAN_KEYS = frozenset({METRICS_ENABLE, INSECURE_ENABLE, SECURE_ENABLE})
+
+# The largest broker config read: real ones are a few KiB; beyond this a file is something
+# else, and parsing it would only cost time and memory.
+MAX_CONFIG_BYTES = 1024 * 1024
 
 
 class FileChangedError(PsError):
@@ -228,9 +233,24 @@ def _ends_with_our_block(doc: PropertiesDocument) -> bool:
     return False
 
 
+def _check_only_changes(before: dict[str, str], text: str, changes: dict[str, str]) -> None:
+    """Refuse a rendered file that Java would read with any other key changed than those
+    set (a dangling continuation could merge the appended block into the line before)."""
+    after = PropertiesDocument.parse(text).effective()
+    for key in sorted(set(before) | set(after)):
+        wanted = changes.get(key, before.get(key))
+        if after.get(key) != wanted:
+            raise ValidationError(f"refusing to save: the edit would also change how {key!r} "
+                                  "reads (the file ends in a way Java would join with the "
+                                  "new lines); fix the end of the file first")
+
+
 def _read(path: Path) -> bytes:
     try:
-        return path.read_bytes()
+        return read_bounded(path, MAX_CONFIG_BYTES)
+    except TooLarge:
+        raise UsageError(f"broker config {path} is larger than "
+                         f"{MAX_CONFIG_BYTES // 1024} KiB: not a server.properties") from None
     except FileNotFoundError:
         raise NotFound(f"broker config {path} does not exist") from None
     except IsADirectoryError:
@@ -277,6 +297,11 @@ class SettingsFile:
         return self._doc.effective()
 
     @property
+    def broker(self) -> BrokerConfig:
+        """What the file says about the broker itself: id, mode, listeners."""
+        return BrokerConfig.from_properties(self.path, self.properties)
+
+    @property
     def effective(self) -> dict[str, Setting]:
         """The nine settings in `KEYS` order, typed, with source and any problem."""
         result: dict[str, Setting] = {}
@@ -303,6 +328,7 @@ class SettingsFile:
             doc.append_lines(lines, separate=False)
         elif lines:
             doc.append_lines([BLOCK_LABEL, *lines])
+        _check_only_changes(self.properties, doc.text, changes)
         return doc.text
 
     def diff(self, changes: dict[str, str]) -> str:
@@ -350,36 +376,11 @@ class SettingsFile:
 
 
 def _atomic_write(target: Path, data: bytes, mode: int) -> None:
-    """Write `data` to `target` through a temp file in the same folder, fsync, rename."""
-    folder = target.parent
+    """Write `data` to `target` atomically, keeping its mode and, where allowed, owner."""
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+        atomic_write(target, data, mode=mode, keep_owner=True)
     except OSError as exc:
-        raise PsError(f"cannot write in {folder}: {exc.strerror}") from None
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fchmod(handle.fileno(), mode)
-            try:
-                existing = target.stat()
-                os.fchown(handle.fileno(), existing.st_uid, existing.st_gid)
-            except (FileNotFoundError, PermissionError):
-                pass  # a new file, or not ours to give away: keep our own ownership
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise PsError(f"cannot write {target}: {exc.strerror}") from None
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    # The rename is only durable once the folder's entry is on disk.
-    dir_fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+        raise PsError(f"cannot write {target}: {exc.strerror or exc}") from None
 
 
 def load_settings(path: str | os.PathLike[str]) -> SettingsFile:

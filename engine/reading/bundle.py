@@ -21,18 +21,18 @@ import re
 import struct
 import threading
 import time
-import uuid
 import zipfile
 import zlib
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from engine import __version__
-from engine.cluster.target import ClusterTarget
+from engine.cluster.session import ClusterSession
 from engine.errors import NotFound, PsError
+from engine.files import TargetExists, atomic_file
 from engine.reading.topic_reader import PartitionRange, TopicReader
 from engine.reading.zip_stream import ZipStream
 
@@ -133,26 +133,7 @@ def _check_destination(path: str, force: bool) -> None:
         raise BundleError(f"folder {folder} does not exist")
 
 
-def _publish(tmp: str, path: str, force: bool) -> None:
-    """Give the finished temp file its name; without `force`, never replace a file."""
-    if force:
-        os.replace(tmp, path)
-        return
-    try:
-        # link() fails if `path` appeared meanwhile: no check-then-rename race.
-        os.link(tmp, path)
-    except FileExistsError:
-        raise BundleError(f"{path} already exists; use --force to replace it") from None
-    except OSError:
-        # Filesystems without hard links: the best we can do is check, then rename.
-        if os.path.lexists(path):
-            raise BundleError(f"{path} already exists; use --force to replace it") from None
-        os.replace(tmp, path)
-        return
-    os.unlink(tmp)
-
-
-def export_bundle(target: ClusterTarget, topic: str, path: str | None = None,
+def export_bundle(session: ClusterSession, topic: str, path: str | None = None,
                   runtime: float = 10.0, force: bool = False,
                   progress: Callable[[ExportProgress], None] | None = None,
                   cancel: threading.Event | None = None) -> ExportResult:
@@ -174,21 +155,14 @@ def export_bundle(target: ClusterTarget, topic: str, path: str | None = None,
     _check_destination(path, force)
     entry_base = os.path.basename(path)
 
-    with TopicReader(target) as reader:
+    with TopicReader(session) as reader:
         ranges = reader.end_offsets(topic)
-        total = sum(r.count for r in ranges)
+        total = sum(r.offsets for r in ranges)
         if total == 0:
             raise NoRecords()
         folder = os.path.dirname(os.path.abspath(path))
-        # Hidden, unique, beside the target (so the final rename stays on one filesystem);
-        # created by hand rather than with mkstemp so the bundle gets the umask's mode.
-        tmp = os.path.join(folder, f".{entry_base}.{uuid.uuid4().hex[:12]}.part")
         try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        except OSError as exc:
-            raise BundleError(f"cannot write in {folder}: {exc.strerror}") from None
-        try:
-            with os.fdopen(fd, "wb", buffering=0) as fh:
+            with atomic_file(path, overwrite=force) as fh:
                 zw = ZipStream(fh.fileno(), entry_base, created.timestamp(), folder)
                 steps = None
                 try:
@@ -213,14 +187,11 @@ def export_bundle(target: ClusterTarget, topic: str, path: str | None = None,
                         steps.close()  # its consumer unassigns its partition now
                     zw.close()  # the writer thread must stop before the file closes
                 size = zw.pos
-                os.fsync(fh.fileno())
-            _publish(tmp, path, force)
+        except TargetExists:
+            raise BundleError(f"{path} already exists; use --force to replace it") from None
         except OSError as exc:
-            _discard(tmp)
-            raise BundleError(f"cannot write {path}: {exc.strerror or exc}") from None
-        except BaseException:
-            _discard(tmp)
-            raise
+            where = folder if not os.access(folder, os.W_OK) else path
+            raise BundleError(f"cannot write {where}: {exc.strerror or exc}") from None
     if progress is not None:
         progress(ExportProgress(records, total, size, time.monotonic() - started))
     return ExportResult(path=path, records=records, total=total, size_bytes=size,
@@ -228,22 +199,16 @@ def export_bundle(target: ClusterTarget, topic: str, path: str | None = None,
 
 
 def _steps(reader: TopicReader, zw: ZipStream, topic: str, ranges: list[PartitionRange],
-           deadline: float, cancel: threading.Event | None) -> Iterator[tuple[int, int]]:
+           deadline: float, cancel: threading.Event | None
+           ) -> Generator[tuple[int, int], None, None]:
     """Each batch read through confluent-kafka goes into the zip; yields (partition,
     records added) after every batch."""
     for batch in reader.iter_batches(topic, ranges, deadline=deadline, cancel=cancel):
-        values = batch.values()
-        if None in values:  # a null value becomes an empty entry
-            values = [v or b"" for v in values]
+        raw = batch.values()
+        # A null value becomes an empty entry (`all` is the cheap test: b"" stays b"").
+        values = cast("list[bytes]", raw) if all(raw) else [v or b"" for v in raw]
         zw.add_batch(values)
         yield batch.partition, len(values)
-
-
-def _discard(tmp: str) -> None:
-    try:
-        os.unlink(tmp)
-    except FileNotFoundError:
-        pass
 
 
 # ------------------------------------------------------------------------------ open

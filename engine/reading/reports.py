@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from engine.cluster.target import ClusterTarget
+from engine.cluster.session import ClusterSession
 from engine.reading.topic_reader import PartitionRange, TopicReader, TopicRecord
 from engine.reporting.records import DecodedRecord, decode
 
@@ -103,7 +103,7 @@ class ReadStats:
     @property
     def topic_size(self) -> int:
         """Offsets in the topic when the read started."""
-        return sum(r.count for r in self.partitions)
+        return sum(r.offsets for r in self.partitions)
 
 
 def _iso(ms: int) -> str:
@@ -157,7 +157,7 @@ def sort_key(report: Report) -> tuple[int, int, str, int, int]:
     return (2, 0, "", report.partition, report.offset)
 
 
-def latest_per_broker(target: ClusterTarget, topic: str,
+def latest_per_broker(session: ClusterSession, topic: str,
                       broker_ids: Iterable[int] | None = None,
                       stats: ReadStats | None = None,
                       reader: TopicReader | None = None) -> list[Report]:
@@ -171,7 +171,7 @@ def latest_per_broker(target: ClusterTarget, topic: str,
     """
     stats = stats if stats is not None else ReadStats()
     own = reader is None
-    rd = TopicReader(target) if reader is None else reader
+    rd = TopicReader(session) if reader is None else reader
     try:
         ranges = rd.end_offsets(topic)
         stats.partitions = list(ranges)
@@ -179,7 +179,7 @@ def latest_per_broker(target: ClusterTarget, topic: str,
             from engine.cluster.discovery import live_broker_ids
 
             # Registered in ZooKeeper, or without ZooKeeper every broker in the metadata.
-            broker_ids = live_broker_ids(target)
+            broker_ids = live_broker_ids(session)
         wanted = set(broker_ids)
         return _scan_backwards(rd, topic, ranges, wanted, stats)
     finally:
@@ -238,14 +238,14 @@ def _scan_backwards(reader: TopicReader, topic: str, ranges: list[PartitionRange
     return sorted([*best.values(), *strays], key=sort_key)
 
 
-def iter_reports(target: ClusterTarget, topic: str, deadline: float | None = None,
+def iter_reports(session: ClusterSession, topic: str, deadline: float | None = None,
                  progress: Callable[[int, int], None] | None = None,
                  cancel: threading.Event | None = None,
                  stats: ReadStats | None = None) -> Iterator[Report]:
     """Every report in the topic, in topic order (partition by partition), resent
     duplicates (same `report.id`) dropped. Ends at the end offsets taken at the start."""
     seen: OrderedDict[str, None] = OrderedDict()
-    with TopicReader(target) as reader:
+    with TopicReader(session) as reader:
         for rec in reader.iter_records(topic, None, deadline, progress, cancel):
             if stats is not None:
                 stats.records_read += 1

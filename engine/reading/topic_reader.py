@@ -10,7 +10,6 @@ no subscription, no commits. It is always closed, also on errors and KeyboardInt
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 import uuid
@@ -26,12 +25,8 @@ from confluent_kafka import (
     TopicPartition,
 )
 
-from engine.cluster.target import ClusterTarget
+from engine.cluster.session import ClusterSession
 from engine.errors import ConnectionFailure, NotFound
-
-# librdkafka's own log lines (connection refused, retries) go to this logger, and only when
-# debugging: the CLI reports failures in one line of its own.
-_KAFKA_LOG = logging.getLogger("engine.librdkafka")
 
 # Records asked from librdkafka's queue per consume() call: large enough that the Python
 # side works on lists, small enough that one batch stays a few MB.
@@ -89,8 +84,11 @@ class RecordBatch(NamedTuple):
     def records(self) -> list[TopicRecord]:
         """The batch as TopicRecords."""
         p = self.partition
-        return [TopicRecord(p, m.offset(), m.timestamp()[1], m.value(),
-                            {k: (v or b"") for k, v in h} if (h := m.headers()) else {})
+        # Data messages always have an offset, and their headers are (str, bytes) pairs;
+        # confluent-kafka's types also cover error events, which never reach a batch.
+        return [TopicRecord(p, m.offset(), m.timestamp()[1], m.value(),  # type: ignore[arg-type]
+                            {k: (v or b"") for k, v in h}  # type: ignore[misc, str-unpack]
+                            if (h := m.headers()) else {})
                 for m in self.messages]
 
 
@@ -102,7 +100,7 @@ class PartitionRange(NamedTuple):
     high: int
 
     @property
-    def count(self) -> int:
+    def offsets(self) -> int:
         """Offsets in the range; compaction or transaction markers may leave fewer records."""
         return max(0, self.high - self.low)
 
@@ -120,24 +118,26 @@ class TopicReader:
     Not thread-safe: one thread uses a reader at a time (a worker thread owns it).
     """
 
-    def __init__(self, target: ClusterTarget, **config: object) -> None:
-        self.target = target
+    def __init__(self, session: ClusterSession, **config: object) -> None:
+        self.session = session
+        self.timeout = session.timeout
         self.cluster_id: str | None = None
         # Set by iter_records: True once every range was read to its end.
         self.complete = False
         self._partition_done = False
         conf = dict(_READ_CONFIG)
-        conf.update(target.kafka_config(**{"group.id": f"ps-console-reader-{uuid.uuid4()}"}))
+        conf.update(session.kafka_config(**{"group.id": f"ps-console-reader-{uuid.uuid4()}"}))
         # Reading must never join a group or commit, whatever the command config says.
         conf.update({"enable.auto.commit": False, "enable.partition.eof": True})
-        if logging.getLogger("engine").isEnabledFor(logging.DEBUG):
-            conf["logger"] = _KAFKA_LOG
-        else:
-            conf["log_level"] = 0
         conf.update(config)
         self._bootstrap = str(conf.get("bootstrap.servers", ""))
         self._conf = conf
         self._consumer: Consumer | None = Consumer(conf)
+        try:
+            session.ensure_reachable()
+        except BaseException:
+            self.close()
+            raise
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -161,7 +161,7 @@ class TopicReader:
 
     def _unreachable(self, exc: BaseException) -> ConnectionFailure:
         return ConnectionFailure(
-            f"Kafka at {self._bootstrap} did not answer within {self.target.timeout:g} s "
+            f"Kafka at {self._bootstrap} did not answer within {self.timeout:g} s "
             f"({_one_line(exc)})")
 
     # -- metadata ---------------------------------------------------------------------------
@@ -169,7 +169,7 @@ class TopicReader:
     def partitions(self, topic: str) -> list[int]:
         """The topic's partition ids, ascending. NotFound if the topic does not exist."""
         try:
-            meta = self._c.list_topics(topic, timeout=self.target.timeout)
+            meta = self._c.list_topics(topic, timeout=self.timeout)
         except KafkaException as exc:
             raise self._unreachable(exc) from None
         self.cluster_id = meta.cluster_id or self.cluster_id
@@ -187,7 +187,7 @@ class TopicReader:
         for p in self.partitions(topic):
             try:
                 low, high = self._c.get_watermark_offsets(
-                    TopicPartition(topic, p), timeout=self.target.timeout, cached=False)
+                    TopicPartition(topic, p), timeout=self.timeout, cached=False)
             except KafkaException as exc:
                 raise self._unreachable(exc) from None
             ranges.append(PartitionRange(p, low, high))
@@ -219,7 +219,7 @@ class TopicReader:
         self.complete = False
         todo = [r for r in (self.end_offsets(topic) if ranges is None else ranges)
                 if r.high > r.low]
-        total = sum(r.count for r in todo)
+        total = sum(r.offsets for r in todo)
         done = 0
         for rng in todo:
             for batch in self._read_partition(topic, rng.partition, rng.low, rng.high,
@@ -235,9 +235,9 @@ class TopicReader:
     def _idle_limit(self, topic: str, partition: int) -> Callable[[bool], None]:
         """For one partition's read: call it after every poll with whether anything came
         (data, EOF or an error event). A partition that stays silent longer than the
-        target's timeout means the cluster stopped answering: ConnectionFailure. This
+        session's timeout means the cluster stopped answering: ConnectionFailure. This
         bounds reads that have no deadline."""
-        limit = max(self.target.timeout, 1.0)
+        limit = max(self.timeout, 1.0)
         last = time.monotonic()
 
         def answered(anything: bool) -> None:
@@ -256,7 +256,7 @@ class TopicReader:
         """The records with offsets in [start, stop) of one partition (for backward reads).
 
         `stop` beyond the end is fine: the read ends at the partition's end. Bounded by the
-        target's timeout when the cluster stops answering.
+        session's timeout when the cluster stops answering.
         """
         if stop <= start:
             return []
@@ -321,9 +321,10 @@ def _data_in_range(msgs: list[Message], partition: int, start: int, stop: int
     # Fast path, nearly every batch: no error or EOF event, first and last in range.
     if not any(map(Message.error, msgs)):
         first_m, last_m = msgs[0], msgs[-1]
+        first_off, last_off = first_m.offset() or 0, last_m.offset() or 0
         if (first_m.partition() == partition == last_m.partition()
-                and first_m.offset() >= start and last_m.offset() <= last):
-            return msgs, last_m.offset() == last
+                and first_off >= start and last_off <= last):
+            return msgs, last_off == last
     out: list[Message] = []
     for m in msgs:
         err = m.error()
@@ -337,7 +338,7 @@ def _data_in_range(msgs: list[Message], partition: int, start: int, stop: int
             # Transient (a broker restarting, a leader moving): librdkafka retries itself.
             continue
         off = m.offset()
-        if off < start or m.partition() != partition:
+        if off is None or off < start or m.partition() != partition:
             continue
         if off > last:
             return out, True
@@ -345,32 +346,3 @@ def _data_in_range(msgs: list[Message], partition: int, start: int, stop: int
         if off == last:
             return out, True
     return out, False
-
-
-# -- module-level helpers: one reader per call ----------------------------------------------
-
-def end_offsets(target: ClusterTarget, topic: str) -> list[PartitionRange]:
-    """[low, high) of every partition of `topic`. NotFound "topic X does not exist"."""
-    with TopicReader(target) as reader:
-        return reader.end_offsets(topic)
-
-
-def iter_records(target: ClusterTarget, topic: str,
-                 ranges: Iterable[PartitionRange] | None = None,
-                 deadline: float | None = None,
-                 progress: Callable[[int, int], None] | None = None,
-                 cancel: threading.Event | None = None) -> Iterator[TopicRecord]:
-    """Every record of the topic up to the end offsets taken at the start; see TopicReader.
-
-    Close the generator (or exhaust it) to close its consumer promptly.
-    """
-    with TopicReader(target) as reader:
-        yield from reader.iter_records(topic, ranges, deadline, progress, cancel)
-
-
-def read_window(target: ClusterTarget, topic: str, partition: int, start: int, stop: int
-                ) -> list[TopicRecord]:
-    """Records with offsets [start, stop) of one partition. For several windows, keep a
-    TopicReader open instead of calling this repeatedly."""
-    with TopicReader(target) as reader:
-        return reader.read_window(topic, partition, start, stop)

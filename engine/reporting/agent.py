@@ -25,16 +25,22 @@ import random
 import threading
 import time
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from engine.cluster.target import ClusterTarget
+from engine.cluster.location import ClusterLocation, ClusterOptions, locate
+from engine.cluster.session import ClusterSession
 from engine.config import settings as ps
-from engine.config.settings import SettingsFile, load_settings
-from engine.errors import PsError, UsageError
+from engine.config.settings import load_settings
+from engine.errors import PsError
 from engine.reading.reports import BROKER_ID_HEADER, REPORT_ID_HEADER
+from engine.reporting.collector import STATE_RUNNING, STATE_SHUTTING_DOWN
 from engine.reporting.outcome import DestinationResult
-from engine.reporting.spool import Spool, SpooledReport
+from engine.reporting.spool import Rejected, Spool, SpooledReport
+
+if TYPE_CHECKING:
+    from engine.reporting.submit_topic import TopicSubmitter
 
 log = logging.getLogger(__name__)
 
@@ -79,57 +85,6 @@ def stamp(path: Path) -> FileStamp | None:
     return FileStamp(st.st_mtime_ns, st.st_size, hashlib.sha256(data).digest())
 
 
-def broker_id_from_config(settings_file: SettingsFile) -> int:
-    """`broker.id` (or KRaft's `node.id`), else, for a broker whose id Kafka generated,
-    the id stored in `meta.properties` of its log dirs. UsageError when none is found."""
-    from engine.reporting.report_now import broker_id_from
-
-    props = settings_file.properties
-    try:
-        return broker_id_from(props, str(settings_file.path))
-    except UsageError:
-        pass
-    for dirs_key in ("log.dirs", "log.dir"):
-        for folder in filter(None, props.get(dirs_key, "").split(",")):
-            meta = Path(folder.strip()) / "meta.properties"
-            try:
-                for line in meta.read_text("latin-1").splitlines():
-                    key, _, value = line.partition("=")
-                    if key.strip() in ("broker.id", "node.id") and value.strip().isdigit():
-                        return int(value.strip())
-            except OSError:
-                continue
-    raise UsageError(f"{settings_file.path}: no usable broker.id, and no meta.properties "
-                     "in log.dirs holding a generated one: cannot tell which broker to "
-                     "report")
-
-
-def agent_target(settings_file: SettingsFile, zookeeper: str | None = None,
-                 bootstrap: str | None = None, command_config: str | None = None,
-                 timeout: float = DEFAULT_TIMEOUT,
-                 zookeeper_auth: str | None = None) -> ClusterTarget:
-    """The cluster of the broker: --zookeeper or --bootstrap-server when given, else the
-    file's `zookeeper.connect`. UsageError when there is neither. `zookeeper_auth` is a
-    `--zookeeper-auth` credentials file."""
-    zk = zookeeper or (None if bootstrap else
-                       settings_file.properties.get("zookeeper.connect", "").strip() or None)
-    if not (zk or bootstrap):
-        raise UsageError(f"{settings_file.path} has no zookeeper.connect: "
-                         "give --zookeeper or --bootstrap-server")
-    props: dict[str, str] = {}
-    if command_config:
-        from engine.cluster.client_config import load_client_config
-
-        props = load_client_config(command_config)
-    zk_auth = None
-    if zookeeper_auth:
-        from engine.cluster.zk_auth import read_zk_auth
-
-        zk_auth = read_zk_auth(zookeeper_auth)
-    return ClusterTarget(zookeeper=zk, bootstrap=bootstrap, command_config=command_config,
-                         timeout=timeout, client_props=props, zk_auth=zk_auth)
-
-
 def _short(result: DestinationResult) -> str:
     """`ok(0@42)`, `skipped`, `failed(reason)`: one destination in the log line."""
     if result.skipped:
@@ -150,12 +105,10 @@ class Agent:
     """
 
     def __init__(self, broker_config: str | Path, kafka_home: str | None = None,
-                 zookeeper: str | None = None, bootstrap: str | None = None,
-                 command_config: str | None = None, interval_seconds: float | None = None,
-                 state_dir: str | Path | None = None, timeout: float = DEFAULT_TIMEOUT,
-                 rng: random.Random | None = None,
-                 zookeeper_auth: str | None = None, http_ca_file: str | None = None,
-                 http_token: str | None = None) -> None:
+                 options: ClusterOptions | None = None, interval_seconds: float | None = None,
+                 state_dir: str | Path | None = None, rng: random.Random | None = None,
+                 http_ca_file: str | None = None, http_token: str | None = None
+                 ) -> None:
         self.config_path = Path(broker_config)
         self.kafka_home = kafka_home
         self.interval_override = interval_seconds
@@ -165,9 +118,11 @@ class Agent:
         self.rng = rng or random.Random()
         self.settings = load_settings(self.config_path)
         self._stamp = stamp(self.config_path)
-        self.broker_id = broker_id_from_config(self.settings)
-        self.target = agent_target(self.settings, zookeeper, bootstrap, command_config,
-                                   timeout, zookeeper_auth)
+        broker = self.settings.broker
+        self.broker_id = broker.require_broker()
+        # Where the cluster is, once; every cycle opens one session to it.
+        self.location = locate(options or ClusterOptions(), broker,
+                               default_timeout=DEFAULT_TIMEOUT)
         if state_dir:
             self.state_dir = Path(state_dir)
             self.token_dir = self.state_dir
@@ -178,8 +133,9 @@ class Agent:
             self.state_dir = default_state_dir(self.broker_id)
             self.token_dir = default_token_dir()
         self.spool = Spool(self.state_dir / "spool" / f"broker-{self.broker_id}")
-        self._submitter = None
         self._stop = threading.Event()
+        # The brokers' endpoints as the last cycle found them (see ClusterSession).
+        self._bootstrap: str | None = None
         self.reports_made = 0
         self._disabled_logged = False
 
@@ -227,7 +183,7 @@ class Agent:
         """
         self._stop = stop_event
         log.info("agent for broker %d of %s (config %s, state %s)", self.broker_id,
-                 self.target.description, self.config_path, self.state_dir)
+                 self.location.description, self.config_path, self.state_dir)
         if not self._wait_registered():
             log.info("stopped before broker %d registered; no report sent", self.broker_id)
             return 0
@@ -251,29 +207,36 @@ class Agent:
                             type(exc).__name__, exc)
             return 0
         finally:
-            self._close_submitter()
+            self._stop = threading.Event()  # the next run starts afresh
 
     def _wait_registered(self) -> bool:
-        from engine.cluster.discovery import broker_session, live_broker_ids
+        from engine.cluster.discovery import live_broker_ids, registration_owner
 
         last_problem: str | None = None
-        while not self._stop.is_set():
-            try:
-                if self.target.zookeeper:
-                    registered = broker_session(self.target, self.broker_id) is not None
-                else:
-                    registered = self.broker_id in live_broker_ids(self.target)
-                problem = None if registered else "not registered yet"
-            except PsError as exc:
-                registered, problem = False, str(exc)
-            if registered:
-                log.info("broker %d is registered", self.broker_id)
-                return True
-            if problem != last_problem:
-                log.info("waiting for broker %d: %s", self.broker_id, problem)
-                last_problem = problem
-            self._stop.wait(REGISTRATION_POLL_S)
-        return False
+        session = ClusterSession(self.location)
+        try:
+            while not self._stop.is_set():
+                try:
+                    if session.has_zookeeper:
+                        registered = registration_owner(session, self.broker_id) is not None
+                    else:
+                        registered = self.broker_id in live_broker_ids(session)
+                    problem = None if registered else "not registered yet"
+                except PsError as exc:
+                    registered, problem = False, str(exc)
+                    # A failed session stays failed: the next poll starts a new one.
+                    session.close()
+                    session = ClusterSession(self.location)
+                if registered:
+                    log.info("broker %d is registered", self.broker_id)
+                    return True
+                if problem != last_problem:
+                    log.info("waiting for broker %d: %s", self.broker_id, problem)
+                    last_problem = problem
+                self._stop.wait(REGISTRATION_POLL_S)
+            return False
+        finally:
+            session.close()
 
     def _sleep_until(self, wake_at: float) -> None:
         """Sleep, waking for a stop or when reporting is switched back on."""
@@ -289,10 +252,11 @@ class Agent:
 
     # -- one report ------------------------------------------------------------------------
 
-    def cycle(self, state: int = 2, target: ClusterTarget | None = None,
-              deadline: float | None = None) -> bool:
+    def cycle(self, state: int = STATE_RUNNING, location: ClusterLocation | None = None,
+              deadline: float | None = None, delivery_timeout: float | None = None) -> bool:
         """Flush the spool, then make and send one report. False when reporting is off.
 
+        One cluster session serves the whole cycle (one ZooKeeper session, one producer).
         The report itself is made and sent by `report_now`, the same path as `ps-console
         report`; only its topic step is redirected through the spool (`_SpoolingSubmitter`).
         """
@@ -303,15 +267,25 @@ class Agent:
                 self._disabled_logged = True
             return False
         from engine.reporting.report_now import report_now
+        from engine.reporting.submit_topic import TopicSubmitter
 
-        # Older reports first, so that the topic keeps their order; when that fails, the
-        # new report only joins the queue (one failed attempt per cycle is enough).
-        blocked = self._flush(deadline)
-        submitter = _SpoolingSubmitter(self, deadline, blocked)
-        outcome = report_now(str(self.config_path), target or self.target,
-                             broker_id=self.broker_id, kafka_home=self.kafka_home,
-                             token_dir=self.token_dir, state=state, submitter=submitter,
-                             http_verify=self.http_ca_file, http_token=self.http_token)
+        with ClusterSession(location or self.location,
+                            fallback_bootstrap=self._bootstrap) as session:
+            # Its delivery timeout bounds every send of the cycle.
+            producer = TopicSubmitter(session, delivery_timeout=delivery_timeout)
+            try:
+                # Older reports first, so that the topic keeps their order; when that fails,
+                # the new report only joins the queue (one failed attempt per cycle is enough).
+                blocked = self._flush(producer, deadline)
+                submitter = _SpoolingSubmitter(self, producer, deadline, blocked)
+                outcome = report_now(str(self.config_path), broker_id=self.broker_id,
+                                     kafka_home=self.kafka_home, token_dir=self.token_dir,
+                                     state=state, submitter=submitter,
+                                     http_verify=self.http_ca_file, session=session,
+                                     http_token=self.http_token)
+            finally:
+                _close_quietly(producer)
+            self._bootstrap = session.resolved_bootstrap or self._bootstrap
         if not outcome.enabled:
             return False
         for warning in outcome.warnings:
@@ -327,7 +301,8 @@ class Agent:
         log.info("%s", " ".join(parts))
         return True
 
-    def _flush(self, deadline: float | None, current: str | None = None,
+    def _flush(self, producer: TopicSubmitter, deadline: float | None,
+               current: str | None = None,
                outcomes: dict[str, DestinationResult] | None = None) -> str | None:
         """Deliver spooled reports in order; return why it stopped early, if it did.
 
@@ -336,15 +311,14 @@ class Agent:
         """
         if len(self.spool) == 0:
             return None
-        submitter = self._get_submitter()
         # A produce may wait its whole delivery timeout: only start one that can end in time.
-        need = submitter.delivery_timeout + 1.5
+        need = producer.delivery_timeout + 1.5
 
-        def send(report: SpooledReport) -> bool | str:
+        def send(report: SpooledReport) -> bool | str | Rejected:
             if deadline is not None and deadline - time.monotonic() < need:
                 return "no time left before exit"
-            res = submitter.submit(report.topic, report.value, report.broker_id,
-                                   headers=report.headers)
+            res = producer.submit(report.topic, report.value, report.broker_id,
+                                  headers=report.headers)
             if outcomes is not None:
                 outcomes[report.report_id] = res
             if res.ok and report.report_id != current:
@@ -352,33 +326,15 @@ class Agent:
                                      time.localtime(report.created_ms / 1000))
                 log.info("spool broker=%d delivered id=%s made %s topic=%s",
                          report.broker_id, report.report_id[:8], made, _short(res))
+            if res.permanent:
+                return Rejected(res.detail)
             return True if res.ok else res.detail
 
         result = self.spool.flush(send)
         if result.error:
             log.info("spool broker=%d: %d report(s) waiting (%s)", self.broker_id,
                      result.remaining, result.error)
-            if deadline is None:
-                # A fresh producer next time: new bootstrap endpoints from ZooKeeper, and
-                # no state left over from an outage (nothing is pending: the send timed out).
-                self._close_submitter()
         return result.error
-
-    def _get_submitter(self):  # noqa: ANN202 - TopicSubmitter is imported lazily
-        from engine.reporting.submit_topic import TopicSubmitter
-
-        if self._submitter is None:
-            # One producer for the agent's life; its delivery timeout bounds every send.
-            self._submitter = TopicSubmitter(self.target)
-        return self._submitter
-
-    def _close_submitter(self) -> None:
-        submitter, self._submitter = self._submitter, None
-        if submitter is not None:
-            try:
-                submitter.close()
-            except Exception as exc:  # noqa: BLE001 - closing must not fail the exit
-                log.debug("closing the producer: %s", exc)
 
     def shutdown_report(self, deadline: float) -> None:
         """The last report, `collectorState=1`, planned to finish by `deadline`.
@@ -390,15 +346,17 @@ class Agent:
         self.reload_settings()
         if self.reports_made == 0:
             return
-        if self._submitter is None:
-            from engine.reporting.submit_topic import TopicSubmitter
+        left = deadline - time.monotonic()
+        self.cycle(state=STATE_SHUTTING_DOWN,
+                   location=self.location.with_timeout(_SHUTDOWN_CALL_TIMEOUT),
+                   deadline=deadline, delivery_timeout=max(1.0, min(3.0, left / 3)))
 
-            left = deadline - time.monotonic()
-            self._submitter = TopicSubmitter(
-                replace(self.target, timeout=_SHUTDOWN_CALL_TIMEOUT),
-                delivery_timeout=max(1.0, min(3.0, left / 3)))
-        short = replace(self.target, timeout=_SHUTDOWN_CALL_TIMEOUT)
-        self.cycle(state=1, target=short, deadline=deadline)
+
+def _close_quietly(producer: TopicSubmitter) -> None:
+    try:
+        producer.close()
+    except Exception as exc:  # noqa: BLE001 - closing must not fail the cycle or the exit
+        log.debug("closing the producer: %s", exc)
 
 
 class _SpoolingSubmitter:
@@ -406,8 +364,10 @@ class _SpoolingSubmitter:
     `report.id`), then flush the spool in order. Quacks like `TopicSubmitter` for
     `report_now`."""
 
-    def __init__(self, agent: Agent, deadline: float | None, blocked: str | None) -> None:
+    def __init__(self, agent: Agent, producer: TopicSubmitter, deadline: float | None,
+                 blocked: str | None) -> None:
         self.agent = agent
+        self.producer = producer
         self.deadline = deadline
         self.blocked = blocked
         self.report_id: str | None = None
@@ -417,17 +377,23 @@ class _SpoolingSubmitter:
         """Spool, then flush; the result is this report's own delivery, or why it waits."""
         agent = self.agent
         self.report_id = report_id = str(uuid.uuid4())
-        entry = agent.spool.put(SpooledReport(
-            topic=topic, value=value, broker_id=broker_id, report_id=report_id,
-            created_ms=int(time.time() * 1000),
-            headers={BROKER_ID_HEADER: str(broker_id), REPORT_ID_HEADER: report_id}))
+        headers = {BROKER_ID_HEADER: str(broker_id), REPORT_ID_HEADER: report_id}
+        try:
+            entry = agent.spool.put(SpooledReport(
+                topic=topic, value=value, broker_id=broker_id, report_id=report_id,
+                created_ms=int(time.time() * 1000), headers=headers))
+        except OSError as exc:
+            # A full disk or an unwritable state folder must not silence the agent: send
+            # this report directly; it is lost only if the topic refuses it too.
+            log.warning("spool broker=%d: cannot store the report (%s); sending it directly",
+                        broker_id, exc.strerror or exc)
+            return self.producer.submit(topic, value, broker_id, headers=headers)
         if entry is None:
             return DestinationResult("topic", False, "larger than the spool; dropped")
         outcomes: dict[str, DestinationResult] = {}
-        reason = self.blocked or agent._flush(self.deadline, report_id, outcomes)
+        reason = self.blocked or agent._flush(self.producer, self.deadline, report_id, outcomes)
         if report_id in outcomes and outcomes[report_id].ok:
-            submitter = agent._submitter
-            self.warnings = list(getattr(submitter, "warnings", []) or [])
+            self.warnings = list(self.producer.warnings)
             return outcomes[report_id]
         return DestinationResult("topic", False, f"spooled, {len(agent.spool)} waiting: "
                                                  f"{reason or 'not attempted'}")
@@ -441,11 +407,9 @@ def default_state_dir(broker_id: int) -> Path:
     return user_state_path("ps-console") / "agent" / f"broker-{broker_id}"
 
 
-def check(broker_config: str | Path, zookeeper: str | None = None,
-          bootstrap: str | None = None, command_config: str | None = None,
-          timeout: float = DEFAULT_TIMEOUT, interval_seconds: float | None = None,
-          grace_seconds: float | None = None, now: float | None = None,
-          zookeeper_auth: str | None = None) -> tuple[int, str]:
+def check(broker_config: str | Path, options: ClusterOptions | None = None,
+          interval_seconds: float | None = None, grace_seconds: float | None = None,
+          now: float | None = None) -> tuple[int, str]:
     """Monitoring check: is the broker's latest report younger than interval + grace?
 
     Returns (exit code, one Nagios-style line): 0 `PS-AGENT OK - ...`, 1
@@ -454,9 +418,9 @@ def check(broker_config: str | Path, zookeeper: str | None = None,
     from engine.reading.reports import latest_per_broker
 
     settings_file = load_settings(broker_config)
-    broker_id = broker_id_from_config(settings_file)
-    target = agent_target(settings_file, zookeeper, bootstrap, command_config, timeout,
-                          zookeeper_auth)
+    broker = settings_file.broker
+    broker_id = broker.require_broker()
+    location = locate(options or ClusterOptions(), broker, default_timeout=DEFAULT_TIMEOUT)
     eff = settings_file.effective
     interval = (float(interval_seconds) if interval_seconds is not None
                 else float(int(eff[ps.REPORT_INTERVAL_HOURS].value) * 3600))
@@ -473,7 +437,8 @@ def check(broker_config: str | Path, zookeeper: str | None = None,
         return critical(f"broker {broker_id}: topic reporting is disabled (empty "
                         f"{ps.TOPIC}); nothing to check")
     try:
-        reports = latest_per_broker(target, topic, broker_ids=[broker_id])
+        with ClusterSession(location) as session:
+            reports = latest_per_broker(session, topic, broker_ids=[broker_id])
     except PsError as exc:
         return critical(f"cannot read {topic}: {exc}")
     mine = [r for r in reports if r.broker_id == broker_id]
@@ -485,8 +450,8 @@ def check(broker_config: str | Path, zookeeper: str | None = None,
                         f"{latest.position}) is undecodable: {latest.decoded.error}")
     age = max(0, int((time.time() if now is None else now) - latest.collected_ms / 1000))
     perf = f"| age={age}s;;{int(limit)}"
-    stopped = " (its agent shut down)" if latest.decoded.record.get(
-        "collectorState") == 1 else ""
+    stopped = " (its agent shut down)" if (latest.decoded.record or {}).get(
+        "collectorState") == STATE_SHUTTING_DOWN else ""
     if age <= limit:
         return 0, f"PS-AGENT OK - broker {broker_id} reported {age} s ago{stopped} {perf}"
     return critical(f"broker {broker_id} last reported {age} s ago{stopped}, more than "

@@ -28,9 +28,11 @@ from engine.cluster.kafka_version import (
     probe_kafka_version,
     version_from_home,
 )
-from engine.cluster.target import ClusterTarget
+from engine.cluster.session import ClusterSession
 from engine.config import settings as ps_settings
+from engine.config.broker import BrokerConfig
 from engine.config.settings import SettingsFile, customer_id_kind
+from engine.errors import PsError
 from engine.reporting.privacy import hosts_named_in, scrub_broker_config, scrub_stats
 
 log = logging.getLogger(__name__)
@@ -133,27 +135,38 @@ def _start_ms(pid: int) -> int:
     return _boot_time_s() * 1000 + ticks * 1000 // hz
 
 
-def _same_broker(config: str, identity: Mapping[str, str]) -> bool:
-    """Whether the config file a JVM was started with names the same broker (broker.id and
-    zookeeper.connect), for agents whose copy of the file lives elsewhere."""
+def _identity(broker: BrokerConfig) -> tuple[object, ...] | None:
+    """What tells one broker from another across copies of its file: its id and its
+    cluster's address (ZooKeeper connect string, or KRaft's controller quorum)."""
+    if broker.broker_id is None:
+        return None
+    quorum = (broker.zookeeper_connect
+              or broker.properties.get("controller.quorum.voters", "").strip()
+              or broker.properties.get("controller.quorum.bootstrap.servers", "").strip())
+    return (broker.broker_id, quorum) if quorum else None
+
+
+def _same_broker(config: str, identity: BrokerConfig) -> bool:
+    """Whether the config file a JVM was started with names the same broker, for agents
+    whose copy of the file lives elsewhere."""
     from engine.config.properties import load_properties
+    from engine.files import read_bounded
 
     try:
-        props = load_properties(Path(config).read_bytes().decode("latin-1"))
-    except (OSError, ValueError):
+        props = load_properties(read_bounded(config, 1024 * 1024).decode("latin-1"))
+        theirs = BrokerConfig.from_properties(config, props)
+    except (OSError, ValueError, PsError):
         return False
-    keys = ("broker.id", "zookeeper.connect")
-    return all(identity.get(k) and props.get(k, "").strip() == identity[k].strip()
-               for k in keys)
+    wanted = _identity(identity)
+    return wanted is not None and _identity(theirs) == wanted
 
 
 def find_broker_process(config_path: str | os.PathLike[str],
-                        identity: Mapping[str, str] | None = None) -> BrokerProcess | None:
+                        identity: BrokerConfig | None = None) -> BrokerProcess | None:
     """The local JVM running `kafka.Kafka` for this broker, None when not on this host.
 
     A JVM matches when its config file is `config_path`, or, given `identity` (the
-    broker's properties), when its config file has the same `broker.id` and
-    `zookeeper.connect`.
+    broker's config), when its config file names the same broker id in the same cluster.
     """
     wanted = os.path.realpath(config_path)
     proc = Path("/proc")
@@ -263,62 +276,62 @@ class _ClusterFacts:
     unclean: dict[str, bool] | None = None
 
 
-def _from_zookeeper(target: ClusterTarget, facts: _ClusterFacts, warnings: list[str]) -> None:
-    import json
-
+def _from_zookeeper(session: ClusterSession, facts: _ClusterFacts,
+                    warnings: list[str]) -> None:
     from kazoo.exceptions import KazooException, NoNodeError
 
+    from engine.cluster.znodes import parse_cluster_id
     from engine.errors import PsError
 
     try:
-        with target.zk_client() as zk:
-            try:
-                raw = json.loads(zk.get("/cluster/id")[0])
-                facts.cluster_id = str(raw["id"])
-            except (NoNodeError, ValueError, KeyError, TypeError):
-                pass
-            try:
-                facts.topics_zk = len(zk.get_children("/brokers/topics"))
-            except NoNodeError:
-                facts.topics_zk = 0
+        zk = session.zookeeper()
+        try:
+            facts.cluster_id = parse_cluster_id(zk.get("/cluster/id")[0])
+        except NoNodeError:
+            pass
+        try:
+            facts.topics_zk = len(zk.get_children("/brokers/topics"))
+        except NoNodeError:
+            facts.topics_zk = 0
     except (PsError, KazooException) as exc:
         warnings.append(f"ZooKeeper not read: {exc}")
 
 
-def _from_admin(target: ClusterTarget, broker_id: int, enhanced: bool,
+def _from_admin(session: ClusterSession, broker_id: int, enhanced: bool,
                 facts: _ClusterFacts, warnings: list[str]) -> None:
     from confluent_kafka import KafkaException
-    from confluent_kafka.admin import AdminClient, ConfigResource, ResourceType
+    from confluent_kafka.admin import ConfigResource, ResourceType
 
     from engine.errors import PsError
 
     try:
-        admin = AdminClient(target.kafka_config())
-        md = admin.list_topics(timeout=target.timeout)
+        admin = session.admin()
+        md = admin.list_topics(timeout=session.timeout)
     except (PsError, KafkaException) as exc:
         warnings.append(f"Kafka metadata not read: {exc}")
         return
     if md.cluster_id:
         facts.cluster_id = facts.cluster_id or md.cluster_id
     me = md.brokers.get(broker_id)
-    if me is not None:
+    if me is not None and me.host:
         facts.broker_address = (me.host, me.port)
-    facts.broker_hosts = {b.host for b in md.brokers.values()}
-    facts.replicas = {t.topic: {p.id: list(p.replicas) for p in t.partitions.values()}
-                      for t in md.topics.values()}
-    facts.leaders = {t.topic: {p.id: p.leader for p in t.partitions.values()}
-                     for t in md.topics.values()}
+    facts.broker_hosts = {str(b.host) for b in md.brokers.values() if b.host}
+    topics = [t for t in md.topics.values() if t.topic]
+    facts.replicas = {str(t.topic): {p.id: list(p.replicas) for p in t.partitions.values()}
+                      for t in topics}
+    facts.leaders = {str(t.topic): {p.id: p.leader for p in t.partitions.values()}
+                     for t in topics}
     if not enhanced or not md.topics:
         return
     resources = [ConfigResource(ResourceType.TOPIC, name) for name in md.topics]
     min_isr: dict[str, int] = {}
     unclean: dict[str, bool] = {}
     try:
-        futures = admin.describe_configs(resources, request_timeout=target.timeout)
+        futures = admin.describe_configs(resources, request_timeout=session.timeout)
         for resource, future in futures.items():
             # librdkafka ends the request at its request_timeout; waiting twice as long
             # means the client is never dropped with the request still in flight.
-            entries = future.result(timeout=target.timeout * 2)
+            entries = future.result(timeout=session.timeout * 2)
             if "min.insync.replicas" in entries:
                 min_isr[resource.name] = int(entries["min.insync.replicas"].value)
             if "unclean.leader.election.enable" in entries:
@@ -345,17 +358,17 @@ def _four_letter(host: str, port: int, word: bytes, timeout: float) -> str:
     return b"".join(chunks).decode("utf-8", "replace")
 
 
-def zookeeper_stats(target: ClusterTarget, forbidden: Iterable[str],
+def zookeeper_stats(session: ClusterSession, forbidden: Iterable[str],
                     warnings: list[str]) -> list[dict[str, str]] | None:
     """One scrubbed `srvr` map per ZooKeeper server that answers; None when none does."""
-    zk = target.zk
+    zk = session.location.zookeeper
     if zk is None:
         return None
     banned = set(forbidden) | {h for h, _ in zk.hosts}
     result: list[dict[str, str]] = []
     for n, (host, port) in enumerate(zk.hosts, 1):
         try:
-            answer = _four_letter(host, port, b"srvr", min(target.timeout, 5.0))
+            answer = _four_letter(host, port, b"srvr", min(session.timeout, 5.0))
         except OSError as exc:
             warnings.append(f"ZooKeeper server {n}: srvr failed ({exc.strerror or exc})")
             continue
@@ -368,7 +381,7 @@ def zookeeper_stats(target: ClusterTarget, forbidden: Iterable[str],
     return result or None
 
 
-def collect(broker_id: int, settings_file: SettingsFile, target: ClusterTarget, token: str,
+def collect(broker_id: int, settings_file: SettingsFile, session: ClusterSession, token: str,
             state: int = STATE_RUNNING, kafka_home: str | None = None,
             now: float | None = None) -> CollectedReport:
     """Collect one report for `broker_id` whose config is `settings_file`.
@@ -387,16 +400,16 @@ def collect(broker_id: int, settings_file: SettingsFile, target: ClusterTarget, 
     now_s = time.time() if now is None else now
 
     facts = _ClusterFacts()
-    if target.zookeeper:
-        _from_zookeeper(target, facts, warnings)
-    _from_admin(target, broker_id, enhanced, facts, warnings)
+    if session.has_zookeeper:
+        _from_zookeeper(session, facts, warnings)
+    _from_admin(session, broker_id, enhanced, facts, warnings)
 
     config_path = getattr(settings_file, "path", None)
-    process = (find_broker_process(config_path, settings_file.properties)
+    process = (find_broker_process(config_path, settings_file.broker)
                if config_path else None)
     home = kafka_home or (kafka_home_from_classpath(process.args) if process else None)
 
-    kafka_version, cp_version = _versions(home, kafka_home, facts, target, warnings)
+    kafka_version, cp_version = _versions(home, kafka_home, facts, session, warnings)
     basic: dict[str, Any] = {
         "timestamp": int(now_s),
         "kafkaVersion": kafka_version,
@@ -408,13 +421,13 @@ def collect(broker_id: int, settings_file: SettingsFile, target: ClusterTarget, 
     if not enhanced:
         return CollectedReport("basic", basic, warnings)
 
-    record = _enhanced(broker_id, settings_file, target, basic, facts, process, now_s,
+    record = _enhanced(broker_id, settings_file, session, basic, facts, process, now_s,
                        warnings)
     return CollectedReport("enhanced", record, warnings)
 
 
 def _versions(home: str | None, given_home: str | None, facts: _ClusterFacts,
-              target: ClusterTarget, warnings: list[str]) -> tuple[str, str | None]:
+              session: ClusterSession, warnings: list[str]) -> tuple[str, str | None]:
     if home:
         version = version_from_home(home)
         if version:
@@ -426,8 +439,8 @@ def _versions(home: str | None, given_home: str | None, facts: _ClusterFacts,
 
         try:
             host, port = facts.broker_address
-            return probe_kafka_version(host, port, target.client_props,
-                                       min(target.timeout, 5.0)), None
+            return probe_kafka_version(host, port, session.location.client.props,
+                                       min(session.timeout, 5.0)), None
         except PsError as exc:
             warnings.append(f"Kafka version probe failed: {exc}")
     else:
@@ -435,7 +448,7 @@ def _versions(home: str | None, given_home: str | None, facts: _ClusterFacts,
     return "unknown", None
 
 
-def _enhanced(broker_id: int, settings_file: SettingsFile, target: ClusterTarget,
+def _enhanced(broker_id: int, settings_file: SettingsFile, session: ClusterSession,
               basic: dict[str, Any], facts: _ClusterFacts, process: BrokerProcess | None,
               now_s: float, warnings: list[str]) -> dict[str, Any]:
     topics = set(facts.replicas or ())
@@ -510,7 +523,7 @@ def _enhanced(broker_id: int, settings_file: SettingsFile, target: ClusterTarget
             "numberTopics": number_topics,
             "numberPartitions": number_partitions,
             "numberTopicsZk": facts.topics_zk,
-            "zookeeperStats": zookeeper_stats(target, forbidden, warnings),
+            "zookeeperStats": zookeeper_stats(session, forbidden, warnings),
             "uncleanLeaderElectionHistogram": unclean_hist,
         },
     }

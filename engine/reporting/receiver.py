@@ -41,10 +41,10 @@ from typing import Any
 from aiohttp import web
 from aiohttp.web_protocol import RequestHandler
 
-from engine.printable import printable
 from engine.reporting.http_token import bearer_matches
 from engine.reporting.receiver_form import FormRefused, read_report_form, report_schema
 from engine.reporting.report_store import KINDS, ReportStore
+from engine.text import printable
 
 log = logging.getLogger(__name__)
 
@@ -154,7 +154,7 @@ class _GuardedServer(web.Server):
         super().connection_lost(handler, exc)
 
 
-class _QuietLog(logging.LoggerAdapter):
+class _QuietLog(logging.LoggerAdapter[logging.Logger]):
     """aiohttp's connection logger, one level down: a malformed request from a peer is
     routine here, and its traceback (with the peer's bytes) is for --debug only."""
 
@@ -336,12 +336,13 @@ class Receiver:
             keepalive_timeout=2 * limits.header_timeout)
         self._server = server
         tls = self._tls_context
-        tls_deadlines: dict[str, float] = {}
         if tls is not None:
             # The TLS handshake and the closing exchange are bounded too.
-            tls_deadlines = {"ssl_handshake_timeout": limits.header_timeout,
-                             "ssl_shutdown_timeout": limits.linger}
-        listener = await loop.create_server(server, sock=sock, ssl=tls, **tls_deadlines)
+            listener = await loop.create_server(
+                server, sock=sock, ssl=tls, ssl_handshake_timeout=limits.header_timeout,
+                ssl_shutdown_timeout=limits.linger)
+        else:
+            listener = await loop.create_server(server, sock=sock)
         ready.set()
         try:
             await self._stop_event.wait()
@@ -371,8 +372,8 @@ class Receiver:
             peer = request.remote or "?"
             # Busy answers are counted, not logged: a flood must not flood the log too.
             if admitted:
-                log.info("refused %s %s from %s: %d %s", printable(request.method, 16),
-                         printable(request.raw_path, 200), peer, status, text)
+                log.info("refused %s %s from %s: %d %s", printable(request.method[:16]),
+                         printable(request.raw_path[:200]), peer, status, text)
         response = web.Response(status=status, text=text + "\n", headers=headers)
         response.force_close()  # one request per connection: the deadlines stay simple
         return response

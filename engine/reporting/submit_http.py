@@ -21,8 +21,8 @@ import httpx
 
 from engine.config import settings as ps_settings
 from engine.errors import ValidationError
-from engine.printable import printable
 from engine.reporting.outcome import DestinationResult
+from engine.text import printable
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +119,7 @@ def _redact(text: str, settings: HttpSettings) -> str:
 def _one_line(exc: BaseException, settings: HttpSettings) -> str:
     # An error's text can quote what the peer sent: escaped before it reaches a log.
     message = " ".join(str(exc).split()) or "no detail"
-    return printable(_redact(f"{type(exc).__name__}: {message}", settings), limit=300)
+    return printable(_redact(f"{type(exc).__name__}: {message}", settings)[:300])
 
 
 def _run(coro: Coroutine[Any, Any, int]) -> int:

@@ -20,13 +20,14 @@ from __future__ import annotations
 import json
 import logging
 import os
-import tempfile
 import threading
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from engine.files import atomic_write
 
 try:
     import fcntl
@@ -100,17 +101,15 @@ class TokenKeeper:
         return raw if isinstance(raw, dict) else {}
 
     def _save(self, state: dict[str, dict[str, object]]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".broker-tokens-", dir=self.path.parent)
+        """Keep the tokens for the next start; a folder that cannot take them (a full disk,
+        no permission) costs a new token after a restart of the agent, never the report."""
         try:
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                json.dump(state, out, sort_keys=True)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(self.path, json.dumps(state, sort_keys=True).encode("utf-8"),
+                         mode=0o600)
+        except OSError as exc:
+            log.warning("broker tokens: cannot keep them in %s (%s)", self.path.parent,
+                        exc.strerror or exc)
 
     def token(self, broker_id: int, session_id: int | None) -> str:
         """The token for this broker runtime, identified by its registration session.

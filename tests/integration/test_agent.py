@@ -9,11 +9,13 @@ import time
 import pytest
 from confluent_kafka import Producer
 
-from engine.cluster.target import ClusterTarget
+from engine.cluster.location import ClusterLocation
+from engine.cluster.session import ClusterSession
 from engine.reading.reports import iter_reports
 from engine.reporting.receiver import Receiver
 from engine.reporting.records import decode
 from tests.support.agent_helpers import AgentProcess, agent_config, run_cli, set_property
+from tests.support.cluster import location
 from tests.support.cp_records import cp30_basic
 from tests.support.ps_report_helpers import delete_topics, unique_topic
 
@@ -27,13 +29,14 @@ def _reports_json(sandbox, topic: str) -> list[dict]:
     return json.loads(run.stdout)
 
 
-def _count(target: ClusterTarget, topic: str, broker_id: int) -> int:
-    return sum(1 for r in iter_reports(target, topic) if r.broker_id == broker_id)
+def _count(target: ClusterLocation, topic: str, broker_id: int) -> int:
+    with ClusterSession(target) as session:
+        return sum(1 for r in iter_reports(session, topic) if r.broker_id == broker_id)
 
 
 def test_three_agents_report_follow_their_settings_and_stop_cleanly(sandbox, tmp_path):
     topic = unique_topic("ps-agent")
-    target = ClusterTarget(zookeeper=sandbox.zk_connect)
+    target = location(zookeeper=sandbox.zk_connect)
     agents: dict[int, AgentProcess] = {}
     configs = {}
     with Receiver() as receiver:
@@ -108,7 +111,7 @@ def test_three_agents_report_follow_their_settings_and_stop_cleanly(sandbox, tmp
         finally:
             for agent in agents.values():
                 agent.stop()
-            delete_topics(target, topic)
+            delete_topics(sandbox.bootstrap, topic)
 
 
 def test_check_is_critical_without_any_report_and_a_usage_error_is_2(sandbox, tmp_path):

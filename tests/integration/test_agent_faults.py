@@ -8,10 +8,9 @@ import re
 
 import pytest
 
-from engine.cluster.target import ClusterTarget
 from engine.reading.reports import REPORT_ID_HEADER, to_report
-from engine.reading.topic_reader import iter_records
 from tests.support.agent_helpers import AgentProcess, agent_config
+from tests.support.cluster import topic_records
 from tests.support.ps_report_helpers import unique_topic
 
 pytestmark = pytest.mark.sandbox
@@ -49,7 +48,7 @@ def test_reports_made_while_kafka_is_down_arrive_once_and_in_order(sandbox, tmp_
         agent.stop()
 
     made = re.findall(r"report broker=1 .* id=([0-9a-f]{8}) ", agent.log)
-    records = list(iter_records(ClusterTarget(bootstrap=sandbox.bootstrap), topic))
+    records = topic_records(sandbox.bootstrap, topic)
     ids = [r.headers[REPORT_ID_HEADER].decode() for r in records]
     # None doubled: every record is a different report (two reports may share a token and
     # a timestamp second, e.g. the last periodic one and the shutdown one) ...

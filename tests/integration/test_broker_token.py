@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from engine.cluster.discovery import broker_session
-from engine.cluster.target import ClusterTarget
 from engine.reporting.tokens import TokenKeeper
+from tests.support.cluster import registration_owner_of
 
 pytestmark = pytest.mark.sandbox
 
@@ -16,21 +15,21 @@ def test_token_changes_on_restart_only(sandbox, tmp_path):
     from tools.sandbox import kafka_sandbox
 
     assert sandbox.box.state_dir != kafka_sandbox.DEFAULT_STATE.resolve()
-    target = ClusterTarget(zookeeper=sandbox.zk_connect)
+    zk = sandbox.zk_connect
     keeper = TokenKeeper(tmp_path)
-    first_session = broker_session(target, 2)
+    first_session = registration_owner_of(zk, 2)
     assert first_session is not None
     first = keeper.token(2, first_session)
-    assert keeper.token(2, broker_session(target, 2)) == first
-    assert TokenKeeper(tmp_path).token(2, broker_session(target, 2)) == first
-    other = keeper.token(3, broker_session(target, 3))
+    assert keeper.token(2, registration_owner_of(zk, 2)) == first
+    assert TokenKeeper(tmp_path).token(2, registration_owner_of(zk, 2)) == first
+    other = keeper.token(3, registration_owner_of(zk, 3))
 
     sandbox.box.stop_broker(2)
     sandbox.box.start_broker(2)
 
-    session = broker_session(target, 2)
+    session = registration_owner_of(zk, 2)
     assert session is not None and session != first_session
     second = TokenKeeper(tmp_path).token(2, session)
     assert second != first
-    assert keeper.token(2, broker_session(target, 2)) == second
-    assert keeper.token(3, broker_session(target, 3)) == other  # untouched broker
+    assert keeper.token(2, registration_owner_of(zk, 2)) == second
+    assert keeper.token(3, registration_owner_of(zk, 3)) == other  # untouched broker

@@ -16,9 +16,9 @@ from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from cli.main import main
-from engine.cluster.target import ClusterTarget
 from engine.reading.bundle import ExportCancelled, export_bundle, open_bundle
 from engine.reporting.records import encode
+from tests.support.cluster import wait_for_topic
 from tests.support.cp_records import GARBAGE, cp30_basic, cp31_enhanced
 
 pytestmark = pytest.mark.sandbox
@@ -44,6 +44,7 @@ class Topics:
         name = f"bundle-test-{uuid.uuid4().hex[:10]}"
         self.admin.create_topics([NewTopic(name, partitions, 1)])[name].result(timeout=30)
         self.made.append(name)
+        wait_for_topic(self.bootstrap, name)
         return name
 
     def produce(self, topic: str, items: list[tuple[int, bytes | None]], **conf) -> None:
@@ -125,14 +126,14 @@ def test_reports_of_three_agents_export_to_exactly_the_topic(sandbox, topics,
     assert os.listdir(tmp_path) == ["b.zip"]  # no temp file left
 
 
-def test_three_partitions_export_completely_in_topic_order(sandbox, topics,
-                                                           tmp_path):
+def test_three_partitions_export_completely_in_topic_order(sandbox, topics, tmp_path,
+                                                           open_session):
     topic = topics.create(partitions=3)
     items = [(i % 3, f"p{i % 3}-{i // 3:04d}".encode()) for i in range(300)]
     topics.produce(topic, items)
-    target = ClusterTarget(zookeeper=sandbox.zk_connect)  # brokers found through ZooKeeper
+    session = open_session(zookeeper=sandbox.zk_connect)  # brokers found through ZooKeeper
     seen = []
-    result = export_bundle(target, topic, str(tmp_path / "p.zip"), progress=seen.append)
+    result = export_bundle(session, topic, str(tmp_path / "p.zip"), progress=seen.append)
     assert result.complete and result.records == result.total == 300
     expected = [v for p in range(3) for part, v in items if part == p]
     assert [data for _, data in _entries(tmp_path / "p.zip")] == expected
@@ -161,7 +162,7 @@ def test_sigint_during_export_leaves_no_file_and_no_temp_file(sandbox, big_topic
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and proc.poll() is None:
-            parts = [p for p in tmp_path.iterdir() if p.name.endswith(".part")]
+            parts = [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
             if parts and parts[0].stat().st_size > 0:
                 break
             time.sleep(0.002)
@@ -177,12 +178,11 @@ def test_sigint_during_export_leaves_no_file_and_no_temp_file(sandbox, big_topic
     assert list(tmp_path.iterdir()) == []
 
 
-def test_cancel_from_another_thread_leaves_nothing(sandbox, big_topic,
-                                                   tmp_path):
+def test_cancel_from_another_thread_leaves_nothing(sandbox, big_topic, tmp_path,
+                                                   open_session):
     cancel = threading.Event()
-    target = ClusterTarget(bootstrap=sandbox.bootstrap)
     with pytest.raises(ExportCancelled):
-        export_bundle(target, big_topic, str(tmp_path / "c.zip"), runtime=60,
+        export_bundle(open_session(bootstrap=sandbox.bootstrap), big_topic, str(tmp_path / "c.zip"), runtime=60,
                       progress=lambda p: cancel.set(), cancel=cancel)
     assert list(tmp_path.iterdir()) == []
 

@@ -9,10 +9,11 @@ import uuid
 import pytest
 
 from engine.cluster.kafka_version import probe_kafka_version
-from engine.cluster.target import ClusterTarget
+from engine.cluster.session import ClusterSession
 from engine.config.settings import load_settings
 from engine.reporting.collector import collect
 from engine.reporting.records import encode
+from tests.support.cluster import location
 from tests.support.ps_report_helpers import (
     broker_config_copy,
     plain_read,
@@ -22,9 +23,10 @@ from tests.support.ps_report_helpers import (
 pytestmark = pytest.mark.sandbox
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def target(sandbox):
-    return ClusterTarget(zookeeper=sandbox.zk_connect)
+    with ClusterSession(location(zookeeper=sandbox.zk_connect)) as session:
+        yield session
 
 
 def _collect(sandbox, target, tmp_path, cid, **kw):
@@ -41,8 +43,7 @@ def test_basic_report(sandbox, target, tmp_path):
     report, token = _collect(sandbox, target, tmp_path, "anonymous")
     assert report.schema == "basic" and report.warnings == []
     record = plain_read(encode(report.record, "basic"), "basic")
-    with target.zk_client() as zk:
-        cluster_id = json.loads(zk.get("/cluster/id")[0])["id"]
+    cluster_id = json.loads(target.zookeeper().get("/cluster/id")[0])["id"]
     assert record["clusterId"] == cluster_id
     assert record["brokerProcessUUID"] == token
     assert record["collectorState"] == 2
@@ -102,7 +103,7 @@ def test_enhanced_report(sandbox, target, tmp_path):
         assert key not in config
 
     # Cluster figures agree with what the AdminClient and ZooKeeper say right now.
-    md = AdminClient(target.kafka_config()).list_topics(timeout=10)
+    md = AdminClient({"bootstrap.servers": sandbox.bootstrap}).list_topics(timeout=10)
     cluster = record["clusterMetrics"]
     assert cluster["numberTopics"] == len(md.topics)
     assert cluster["numberPartitions"] == sum(len(t.partitions) for t in md.topics.values())
@@ -114,7 +115,6 @@ def test_enhanced_report(sandbox, target, tmp_path):
     on_me = sum(1 for t in md.topics.values() for p in t.partitions.values()
                 if 1 in p.replicas)
     assert metrics["brokerStatistics"]["numPartitions"] == on_me
-    with target.zk_client() as zk:
-        assert cluster["numberTopicsZk"] == len(zk.get_children("/brokers/topics"))
+    assert cluster["numberTopicsZk"] == len(target.zookeeper().get_children("/brokers/topics"))
     (stats,) = cluster["zookeeperStats"]
     assert stats["Mode"] == "standalone" and stats["Zookeeper version"].startswith("3.8.4")

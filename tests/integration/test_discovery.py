@@ -14,15 +14,9 @@ from pathlib import Path
 import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from engine.cluster.client_config import read_client_config
-from engine.cluster.discovery import (
-    SOURCE_ADMIN,
-    SOURCE_ZOOKEEPER,
-    broker_session,
-    discover,
-    live_broker_ids,
-)
-from engine.cluster.target import ClusterTarget
+from engine.cluster.discovery import discover, live_broker_ids, registration_owner
+from engine.cluster.model import SOURCE_ADMIN, SOURCE_ZOOKEEPER
+from engine.cluster.session import ClusterSession
 from engine.errors import ConnectionFailure, NotFound
 
 pytestmark = pytest.mark.sandbox
@@ -47,8 +41,8 @@ def admin(sandbox):
     return AdminClient({"bootstrap.servers": sandbox.bootstrap})
 
 
-def test_three_brokers_with_their_real_endpoints(sandbox, admin):
-    view = discover(ClusterTarget(zookeeper=sandbox.zk_connect))
+def test_three_brokers_with_their_real_endpoints(sandbox, admin, open_session):
+    view = discover(open_session(zookeeper=sandbox.zk_connect))
     described = admin.describe_cluster(request_timeout=10).result(timeout=15)
 
     assert view.source == SOURCE_ZOOKEEPER
@@ -68,13 +62,13 @@ def test_three_brokers_with_their_real_endpoints(sandbox, admin):
     assert len({b.session_id for b in view.brokers}) == 3
 
 
-def test_topics_and_partitions_are_counted(sandbox, admin):
+def test_topics_and_partitions_are_counted(sandbox, admin, open_session):
     topic = f"discovery-count-{uuid.uuid4().hex[:10]}"
     admin.create_topics([NewTopic(topic, num_partitions=5, replication_factor=1)]
                         )[topic].result(timeout=30)
     try:
         before = admin.list_topics(timeout=10)
-        view = discover(ClusterTarget(zookeeper=sandbox.zk_connect))
+        view = discover(open_session(zookeeper=sandbox.zk_connect))
         after = admin.list_topics(timeout=10)
         # Others use the shared sandbox meanwhile: bracket the counts by two metadata reads.
         low_t, high_t = sorted([len(before.topics), len(after.topics)])
@@ -100,22 +94,22 @@ def replicated_topics(admin):
 
 
 @pytest.mark.parametrize("how", ["zookeeper", "bootstrap"])
-def test_replication_factor_of_each_topic(sandbox, replicated_topics, how):
-    target = (ClusterTarget(zookeeper=sandbox.zk_connect) if how == "zookeeper"
-              else ClusterTarget(bootstrap=sandbox.bootstrap))
-    view = discover(target)
+def test_replication_factor_of_each_topic(sandbox, replicated_topics, how, open_session):
+    session = (open_session(zookeeper=sandbox.zk_connect) if how == "zookeeper"
+               else open_session(bootstrap=sandbox.bootstrap))
+    view = discover(session)
     for factor, name in replicated_topics.items():
         assert view.replication_factors[name] == factor
     assert "no-such-topic" not in view.replication_factors
     assert len(view.replication_factors) <= view.topics
 
 
-def test_console_snapshot_opens_no_zookeeper_session_of_its_own(sandbox, replicated_topics,
-                                                                monkeypatch):
-    """The support topic's replication factor comes from discovery: a refresh opens only
-    the sessions of discovery and of the report reader, none to read the topic's znode."""
+def test_console_refresh_opens_one_zookeeper_session(sandbox, replicated_topics, monkeypatch):
+    """A refresh (discovery, then the latest report of every broker) opens one ZooKeeper
+    session, and the support topic's replication factor comes from that discovery."""
     from kazoo.client import KazooClient
 
+    from tests.support.cluster import location
     from tui.backend import Backend
 
     started: list[KazooClient] = []
@@ -126,27 +120,22 @@ def test_console_snapshot_opens_no_zookeeper_session_of_its_own(sandbox, replica
         return real_start(client, *args, **kwargs)
 
     monkeypatch.setattr(KazooClient, "start", counting_start)
-    target = ClusterTarget(zookeeper=sandbox.zk_connect)
-    backend = Backend(target, replicated_topics[2])
-    ids = [b.id for b in discover(target).brokers]
-    backend.latest_reports(ids)
-    by_the_engine = len(started)
-    started.clear()
-
+    backend = Backend(location(zookeeper=sandbox.zk_connect), replicated_topics[2])
     snapshot = backend.snapshot()
     assert snapshot.support_replicas == 2
     assert snapshot.reports_problem is None
-    assert len(started) == by_the_engine
+    assert len(started) == 1
 
     started.clear()
-    missing = Backend(target, f"discovery-missing-{uuid.uuid4().hex[:10]}").snapshot()
+    missing = Backend(location(zookeeper=sandbox.zk_connect),
+                      f"discovery-missing-{uuid.uuid4().hex[:10]}").snapshot()
     assert missing.support_replicas is None
-    assert len(started) <= by_the_engine
+    assert len(started) == 1
 
 
-def test_bootstrap_only_view_matches_and_leaves_zookeeper_fields_empty(sandbox):
-    from_zk = discover(ClusterTarget(zookeeper=sandbox.zk_connect))
-    from_kafka = discover(ClusterTarget(bootstrap=sandbox.bootstrap))
+def test_bootstrap_only_view_matches_and_leaves_zookeeper_fields_empty(sandbox, open_session):
+    from_zk = discover(open_session(zookeeper=sandbox.zk_connect))
+    from_kafka = discover(open_session(bootstrap=sandbox.bootstrap))
     assert from_kafka.source == SOURCE_ADMIN
     assert from_kafka.cluster_id == from_zk.cluster_id
     assert [b.id for b in from_kafka.brokers] == [b.id for b in from_zk.brokers]
@@ -157,38 +146,45 @@ def test_bootstrap_only_view_matches_and_leaves_zookeeper_fields_empty(sandbox):
                 kafka_broker.jmx_port, kafka_broker.raw_version) == (None, None, None, None)
 
 
-def test_bootstrap_servers_session_and_ids_from_zookeeper(sandbox, tmp_path):
-    target = ClusterTarget(zookeeper=sandbox.zk_connect)
-    assert set(target.bootstrap_servers().split(",")) == set(sandbox.bootstrap.split(","))
-    assert live_broker_ids(target) == sorted(sandbox.broker_ids)
-    view = discover(target)
+def test_bootstrap_servers_session_and_ids_from_zookeeper(sandbox, tmp_path, open_session):
+    session = open_session(zookeeper=sandbox.zk_connect)
+    assert set(session.bootstrap_servers().split(",")) == set(sandbox.bootstrap.split(","))
+    assert live_broker_ids(session) == sorted(sandbox.broker_ids)
+    view = discover(session)
     for broker in view.brokers:
-        assert broker_session(target, broker.id) == broker.session_id
-    assert broker_session(target, 999) is None
+        assert registration_owner(session, broker.id) == broker.session_id
+    assert registration_owner(session, 999) is None
     # A client configured for SSL finds no SSL listener on these PLAINTEXT-only brokers.
     config = tmp_path / "ssl.properties"
     config.write_text("security.protocol=SSL\n")
-    ssl_target = ClusterTarget(zookeeper=sandbox.zk_connect,
-                               client_props=read_client_config(str(config)).props)
+    ssl_session = open_session(zookeeper=sandbox.zk_connect, command_config=str(config))
     with pytest.raises(NotFound, match="SSL listener"):
-        ssl_target.bootstrap_servers()
+        ssl_session.bootstrap_servers()
 
 
-def test_zk_client_gives_a_chrooted_session(sandbox):
-    target = ClusterTarget(zookeeper=sandbox.zk_connect)
-    with target.zk_client() as zk:
+def test_session_holds_one_chrooted_zookeeper_client_until_closed(sandbox):
+    from tests.support.cluster import location
+
+    with ClusterSession(location(zookeeper=sandbox.zk_connect)) as session:
+        zk = session.zookeeper()
+        assert session.zookeeper() is zk
         assert zk.connected
         assert zk.chroot == "/kafka"
         assert zk.exists("/brokers/ids") is not None
     assert not zk.connected
 
 
-def test_unreachable_zookeeper_fails_within_the_timeout():
-    target = ClusterTarget(zookeeper=f"127.0.0.1:{_closed_port()}", timeout=2)
+def test_unreachable_zookeeper_fails_within_the_timeout_once_per_session(open_session,
+                                                                        silent_port):
+    session = open_session(zookeeper=f"127.0.0.1:{silent_port}", timeout=2)
     started = time.monotonic()
     with pytest.raises(ConnectionFailure, match="did not answer within 2 s"):
-        discover(target)
+        discover(session)
     assert time.monotonic() - started < 5
+    started = time.monotonic()
+    with pytest.raises(ConnectionFailure, match="did not answer within 2 s"):
+        live_broker_ids(session)  # the failure is remembered, not waited out again
+    assert time.monotonic() - started < 0.5
 
 
 def test_cli_json(sandbox):
@@ -220,9 +216,20 @@ def test_cli_malformed_connect_string_exits_2(connect):
     assert len(done.stderr.strip().splitlines()) == 1
 
 
-def test_cli_unreachable_zookeeper_exits_1_within_the_timeout():
+@pytest.mark.parametrize("option", ["--zookeeper", "--bootstrap-server"])
+def test_cli_refused_connection_says_so_at_once(option):
     started = time.monotonic()
-    done = _cli("cluster", "--zookeeper", f"127.0.0.1:{_closed_port()}", "--timeout", "3")
+    done = _cli("cluster", option, f"127.0.0.1:{_closed_port()}", "--timeout", "8")
+    elapsed = time.monotonic() - started
+    assert done.returncode == 1
+    assert done.stderr.strip().endswith("refused the connection (nothing listens there)")
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert elapsed < 4  # interpreter start-up included; not the 8 s timeout
+
+
+def test_cli_unreachable_zookeeper_exits_1_within_the_timeout(silent_port):
+    started = time.monotonic()
+    done = _cli("cluster", "--zookeeper", f"127.0.0.1:{silent_port}", "--timeout", "3")
     elapsed = time.monotonic() - started
     assert done.returncode == 1
     # One line: none of kazoo's reconnect warnings.

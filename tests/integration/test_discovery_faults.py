@@ -15,18 +15,19 @@ from collections.abc import Callable, Iterator
 import pytest
 from kazoo.client import KazooClient
 
-from engine.cluster.discovery import (
+from engine.cluster.discovery import live_broker_ids, registration_owner
+from engine.cluster.location import ClusterLocation
+from engine.cluster.model import (
     BrokerJoined,
     BrokerLeft,
     BrokerRestarted,
     ClusterEvent,
-    ClusterWatch,
     ConnectionChanged,
     ControllerChanged,
-    broker_session,
-    live_broker_ids,
 )
-from engine.cluster.target import ClusterTarget
+from engine.cluster.session import ClusterSession
+from engine.cluster.watch import ClusterWatch
+from tests.support.cluster import location
 
 pytestmark = pytest.mark.sandbox
 
@@ -62,8 +63,8 @@ class Recorder:
 
 
 @pytest.fixture
-def watched(sandbox) -> Iterator[tuple[ClusterWatch, Recorder, ClusterTarget]]:
-    target = ClusterTarget(zookeeper=sandbox.zk_connect, timeout=10)
+def watched(sandbox) -> Iterator[tuple[ClusterWatch, Recorder, ClusterLocation]]:
+    target = location(zookeeper=sandbox.zk_connect, timeout=10)
     recorder = Recorder()
     watch = ClusterWatch(target, recorder)
     watch.start()
@@ -91,7 +92,8 @@ def test_controller_stopped_leaves_controller_moves_and_it_returns_with_a_new_se
     joined = recorder.wait_for(lambda e: isinstance(e, BrokerJoined)
                                and e.broker.id == controller)
     assert joined.broker.session_id not in (None, old_session)
-    assert broker_session(target, controller) == joined.broker.session_id
+    with ClusterSession(target) as session:
+        assert registration_owner(session, controller) == joined.broker.session_id
     assert sorted(watch.brokers) == sorted(sandbox.broker_ids)
     # Nobody else came or went.
     others = [e for e in recorder.seen
@@ -137,7 +139,8 @@ def test_a_restart_faster_than_the_watch_is_reported_as_restarted(sandbox, watch
 LEFT_RUNNING = textwrap.dedent("""
     import sys, time
     from kazoo.protocol.states import Callback
-    from engine.cluster.connect import parse_zk_connect, start_kazoo
+    from engine.cluster.connect import parse_zk_connect
+    from engine.cluster.zookeeper import start_kazoo
 
     client = start_kazoo(parse_zk_connect(sys.argv[1]), 5)
     print("connected", flush=True)
@@ -169,7 +172,7 @@ def test_zookeeper_outage_is_reported_and_the_watch_recovers_by_itself(sandbox, 
     # After the outage the watch still follows changes, with no restart of it.
     victim = max(b for b in sandbox.broker_ids if b != watch.controller_id)
     deadline = time.monotonic() + 60
-    while sorted(live_broker_ids(target)) != sorted(sandbox.broker_ids):
+    while sorted(_live(target)) != sorted(sandbox.broker_ids):
         assert time.monotonic() < deadline, "brokers did not re-register after the outage"
         time.sleep(0.5)
     sandbox.box.stop_broker(victim)
@@ -177,3 +180,8 @@ def test_zookeeper_outage_is_reported_and_the_watch_recovers_by_itself(sandbox, 
     sandbox.box.start_broker(victim)
     recorder.wait_for(lambda e: isinstance(e, BrokerJoined) and e.broker.id == victim)
     assert sorted(watch.brokers) == sorted(sandbox.broker_ids)
+
+
+def _live(target: ClusterLocation) -> list[int]:
+    with ClusterSession(target) as session:
+        return live_broker_ids(session)

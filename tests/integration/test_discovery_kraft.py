@@ -10,14 +10,15 @@ from pathlib import Path
 import pytest
 from confluent_kafka.admin import AdminClient
 
-from engine.cluster.discovery import SOURCE_ADMIN, discover, live_broker_ids
-from engine.cluster.target import ClusterTarget
+from engine.cluster.discovery import discover, live_broker_ids
+from engine.cluster.model import SOURCE_ADMIN
 
 pytestmark = pytest.mark.kraft
 
 
-def test_kraft_node_described_from_bootstrap_alone(kraft_sandbox):
-    view = discover(ClusterTarget(bootstrap=kraft_sandbox.bootstrap))
+def test_kraft_node_described_from_bootstrap_alone(kraft_sandbox, open_session):
+    session = open_session(bootstrap=kraft_sandbox.bootstrap)
+    view = discover(session)
     # The client must outlive its future: a collected AdminClient cancels it.
     admin = AdminClient({"bootstrap.servers": kraft_sandbox.bootstrap})
     described = admin.describe_cluster(request_timeout=10).result(timeout=15)
@@ -31,9 +32,12 @@ def test_kraft_node_described_from_bootstrap_alone(kraft_sandbox):
     # What only ZooKeeper knows stays empty rather than invented.
     assert (broker.session_id, broker.registered_at_ms, broker.jmx_port,
             broker.raw_version) == (None, None, None, None)
-    assert view.controller_id == broker.id
+    # The active controller is the metadata quorum's leader, as the quorum itself says.
+    assert view.quorum is not None and view.quorum.leader_id == view.controller_id
+    assert [m.node_id for m in view.quorum.voters] == [broker.id]
+    assert view.quorum.high_watermark > 0
     assert view.topics is not None and view.partitions is not None
-    assert live_broker_ids(ClusterTarget(bootstrap=kraft_sandbox.bootstrap)) == [broker.id]
+    assert live_broker_ids(session) == [broker.id]
 
 
 def test_kraft_cli_json(kraft_sandbox):
@@ -46,3 +50,5 @@ def test_kraft_cli_json(kraft_sandbox):
     (broker,) = out["brokers"]
     assert broker["registeredAt"] is None and broker["session"] is None
     assert broker["jmxPort"] is None
+    assert out["quorum"]["leader"] == out["controller"]
+    assert [v["id"] for v in out["quorum"]["voters"]] == [broker["id"]]

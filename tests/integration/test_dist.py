@@ -19,7 +19,6 @@ from pathlib import Path
 
 import pytest
 
-from engine.cluster.target import ClusterTarget
 from engine.reading.bundle import open_bundle
 from tests.support.ps_report_helpers import broker_config_copy, delete_topics, unique_topic
 from tests.support.pty_console import run_on_pty
@@ -166,7 +165,7 @@ def test_agent_then_bundle_from_the_installed_wheel(installed, sandbox, tmp_path
         assert opened.entries[0].record["collectorState"] == 2
         assert opened.metadata is not None and opened.metadata["topic"] == topic
     finally:
-        delete_topics(ClusterTarget(zookeeper=sandbox.zk_connect, timeout=10), topic)
+        delete_topics(sandbox.bootstrap, topic)
 
 
 def test_console_from_the_installed_wheel_on_a_terminal(installed, sandbox):

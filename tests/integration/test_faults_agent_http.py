@@ -12,7 +12,6 @@ import re
 import pytest
 import trustme
 
-from engine.cluster.target import ClusterTarget
 from engine.reporting.receiver import Receiver
 from engine.reporting.records import decode
 from tests.support.agent_helpers import AgentProcess, broker_config_copy, run_cli, set_property
@@ -98,4 +97,4 @@ def test_agent_falls_back_on_500_and_timeout_and_never_sends_clear_text_when_sec
         assert "http=skipped" in line
         assert len(http.received) == in_clear
         assert len(https.received) == before_https  # no request after a failed handshake
-    delete_topics(ClusterTarget(bootstrap=sandbox.bootstrap), topic)
+    delete_topics(sandbox.bootstrap, topic)

@@ -12,10 +12,9 @@ import re
 
 import pytest
 
-from engine.cluster.target import ClusterTarget
 from engine.reading.reports import REPORT_ID_HEADER, to_report
-from engine.reading.topic_reader import iter_records
 from tests.support.agent_helpers import AgentProcess, agent_config
+from tests.support.cluster import topic_records
 from tests.support.ps_report_helpers import unique_topic
 
 pytestmark = pytest.mark.sandbox
@@ -32,7 +31,7 @@ def _private_sandbox_only():
 
 def _ids_in_topic(bootstrap: str, topic: str) -> list[str]:
     return [r.headers[REPORT_ID_HEADER].decode()
-            for r in iter_records(ClusterTarget(bootstrap=bootstrap, timeout=5), topic)]
+            for r in topic_records(bootstrap, topic, timeout=5)]
 
 
 def _delivered(agent: AgentProcess) -> int:
@@ -78,7 +77,7 @@ def test_agents_keep_their_schedule_through_a_zookeeper_outage(sandbox, tmp_path
 
     ids = _ids_in_topic(sandbox.bootstrap, topic)
     assert len(ids) == len(set(ids)), "a report was written twice"
-    records = list(iter_records(ClusterTarget(bootstrap=sandbox.bootstrap), topic))
+    records = topic_records(sandbox.bootstrap, topic)
     reports = [to_report(r) for r in records]
     assert all(r.decoded.ok for r in reports)
     for b, agent in agents.items():

@@ -10,7 +10,6 @@ import re
 import pytest
 import trustme
 
-from engine.cluster.target import ClusterTarget
 from engine.reporting.receiver import Receiver
 from engine.reporting.records import decode
 from engine.reporting.report_now import report_now
@@ -44,7 +43,7 @@ def endpoints(tls, tmp_path):
 def topic(sandbox):
     name = unique_topic("ps-token")
     yield name
-    delete_topics(ClusterTarget(bootstrap=sandbox.bootstrap), name)
+    delete_topics(sandbox.bootstrap, name)
 
 
 def _config(sandbox, tmp_path, topic, https, http):

@@ -9,9 +9,9 @@ import uuid
 import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from engine.cluster.target import ClusterTarget
 from engine.reporting.privacy import assert_private
 from engine.reporting.report_now import report_now
+from tests.support.cluster import location
 from tests.support.ps_report_helpers import broker_config_copy, delete_topics, plain_read
 
 pytestmark = pytest.mark.sandbox
@@ -39,11 +39,11 @@ SECRETS = {
 
 
 def test_no_private_data_in_basic_or_enhanced_reports(sandbox, tmp_path):
-    target = ClusterTarget(zookeeper=sandbox.zk_connect)
+    target = location(zookeeper=sandbox.zk_connect)
     suffix = uuid.uuid4().hex[:8]
     topics = [f"password-s3cr3t-topic-{suffix}", f"acme.payroll.{suffix}",
               f"ssl.keystore.password-{suffix}"]
-    admin = AdminClient(target.kafka_config())
+    admin = AdminClient({"bootstrap.servers": sandbox.bootstrap})
     for future in admin.create_topics([NewTopic(t, 1, 1) for t in topics]).values():
         future.result(timeout=30)
     # A topic-named key in the broker config must go too.
@@ -70,4 +70,4 @@ def test_no_private_data_in_basic_or_enhanced_reports(sandbox, tmp_path):
                 assert config and config.get("num.io.threads") == "2"  # not all dropped
                 assert record["clusterMetrics"]["numberTopics"] >= 3
     finally:
-        delete_topics(target, *topics)
+        delete_topics(sandbox.bootstrap, *topics)

@@ -13,10 +13,11 @@ import trustme
 from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient, ConfigResource, ResourceType
 
-from engine.cluster.target import ClusterTarget
+from engine.cluster.session import ClusterSession
 from engine.reporting.receiver import Receiver
 from engine.reporting.report_now import report_now
 from engine.reporting.submit_topic import ensure_topic
+from tests.support.cluster import location
 from tests.support.ps_report_helpers import (
     broker_config_copy,
     delete_topics,
@@ -29,7 +30,7 @@ pytestmark = pytest.mark.sandbox
 
 @pytest.fixture(scope="module")
 def target(sandbox):
-    return ClusterTarget(zookeeper=sandbox.zk_connect)
+    return location(zookeeper=sandbox.zk_connect)
 
 
 @pytest.fixture(scope="module")
@@ -49,10 +50,10 @@ def receivers(tls):
 
 
 @pytest.fixture
-def topic(target):
+def topic(sandbox):
     name = unique_topic("ps-report")
     yield name
-    delete_topics(target, name)
+    delete_topics(sandbox.bootstrap, name)
 
 
 def _config(sandbox, tmp_path, topic, https, http, cid="c0"):
@@ -64,17 +65,17 @@ def _config(sandbox, tmp_path, topic, https, http, cid="c0"):
     })
 
 
-def _end_offset(target, topic) -> int:
-    consumer = Consumer(target.kafka_config(**{"group.id": "ps-test-offsets"}))
+def _end_offset(bootstrap, topic) -> int:
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "ps-test-offsets"})
     try:
         return consumer.get_watermark_offsets(TopicPartition(topic, 0), timeout=10)[1]
     finally:
         consumer.close()
 
 
-def _read_all(target, topic, count):
-    consumer = Consumer(target.kafka_config(**{"group.id": "ps-test-read",
-                                               "enable.auto.commit": False}))
+def _read_all(bootstrap, topic, count):
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "ps-test-read",
+                         "enable.auto.commit": False})
     consumer.assign([TopicPartition(topic, 0, 0)])
     try:
         got = []
@@ -101,13 +102,13 @@ def test_report_now_reaches_topic_and_https(sandbox, target, tmp_path, receivers
     (got,) = https.received
     assert (got.path, got.cid, got.body) == ("/test", "c0", outcome.value)
     assert http.received == []
-    (msg,) = _read_all(target, topic, 1)
+    (msg,) = _read_all(sandbox.bootstrap, topic, 1)
     assert msg.key() is None and msg.value() == outcome.value
     assert dict(msg.headers()) == {"broker.id": b"1"}
     assert plain_read(msg.value(), "enhanced")["brokerId"] == 1
 
     # The topic was created as SPEC §3 says.
-    admin = AdminClient(target.kafka_config())
+    admin = AdminClient({"bootstrap.servers": sandbox.bootstrap})
     md = admin.list_topics(topic, timeout=10).topics[topic]
     assert len(md.partitions) == 1 and len(md.partitions[0].replicas) == 3
     configs = admin.describe_configs([ConfigResource(ResourceType.TOPIC, topic)])
@@ -121,14 +122,15 @@ def test_report_now_reaches_topic_and_https(sandbox, target, tmp_path, receivers
 
 def test_dry_run_sends_nothing(sandbox, target, tmp_path, receivers, tls, topic):
     https, http = receivers
-    ensure_topic(target, topic)
-    before = _end_offset(target, topic)
+    with ClusterSession(target) as session:
+        ensure_topic(session, topic)
+    before = _end_offset(sandbox.bootstrap, topic)
     path = _config(sandbox, tmp_path, topic, https, http, cid="anonymous")
     outcome = report_now(str(path), target, dry_run=True, token_dir=tmp_path / "t",
                          http_verify=tls[1])
     assert outcome.ok and all(d.skipped for d in outcome.destinations)
     assert plain_read(outcome.value, "basic")["kafkaVersion"] == "3.9.2"
-    assert _end_offset(target, topic) == before
+    assert _end_offset(sandbox.bootstrap, topic) == before
     assert https.received == [] and http.received == []
 
 
@@ -154,12 +156,13 @@ def test_https_failure_falls_back_to_http_and_cli_exit_codes(sandbox, target, tm
     assert done.returncode == 1 and "FAILED" in done.stdout
 
 
-def test_concurrent_ensure_topic_is_not_an_error(target, topic):
+def test_concurrent_ensure_topic_is_not_an_error(sandbox, target, topic):
     results: list[object] = []
 
     def create():
         try:
-            results.append(ensure_topic(target, topic))
+            with ClusterSession(target) as session:  # a session each: like three agents
+                results.append(ensure_topic(session, topic))
         except Exception as exc:  # noqa: BLE001 - the test reports it
             results.append(exc)
 
@@ -169,5 +172,32 @@ def test_concurrent_ensure_topic_is_not_an_error(target, topic):
     for t in threads:
         t.join(timeout=60)
     assert results == [[], [], []]
-    md = AdminClient(target.kafka_config()).list_topics(topic, timeout=10)
+    md = AdminClient({"bootstrap.servers": sandbox.bootstrap}).list_topics(topic, timeout=10)
     assert md.topics[topic].error is None
+
+
+def test_one_report_opens_one_zookeeper_session(sandbox, tmp_path, receivers, topic, capsys,
+                                                monkeypatch):
+    """`ps-console report` (Enhanced, to the topic, ZooKeeper from the file): discovery of
+    the bootstrap servers, the token's registration read, the collector's ZooKeeper reads and
+    the topic's creation all share one ZooKeeper session."""
+    from kazoo.client import KazooClient
+
+    from cli.main import main
+
+    https, http = receivers
+    https.status = http.status = 503
+    started: list[KazooClient] = []
+    real_start = KazooClient.start
+
+    def counting_start(client: KazooClient, *args, **kwargs):
+        started.append(client)
+        return real_start(client, *args, **kwargs)
+
+    monkeypatch.setattr(KazooClient, "start", counting_start)
+    path = _config(sandbox, tmp_path, topic, https, http, cid="c0")
+    code = main(["report", "--broker-config", str(path), "--token-dir", str(tmp_path / "t")])
+    out = capsys.readouterr().out
+    assert "topic  ok" in out, out
+    assert code == 1  # neither HTTP endpoint answered 200
+    assert len(started) == 1

@@ -12,7 +12,6 @@ import pytest
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from engine.cluster.target import ClusterTarget
 from engine.reading.reports import ReadStats, iter_reports, latest_per_broker
 from engine.reporting.records import encode
 from tests.support.cp_records import cp30_basic
@@ -46,7 +45,7 @@ def _produce(sandbox, topic: str, items: list[tuple[bytes, dict[str, str]]],
     assert producer.flush(30) == 0
 
 
-def test_latest_per_broker_reads_only_the_end_and_survives_odd_records(sandbox):
+def test_latest_per_broker_reads_only_the_end_and_survives_odd_records(sandbox, open_session):
     topic = _topic(sandbox)
     # A lone old report of broker 9 at the start, then CP 3.0 and garbage records, then
     # 3000 reports of brokers 1-3 in turn.
@@ -57,7 +56,7 @@ def test_latest_per_broker_reads_only_the_end_and_survives_odd_records(sandbox):
                                                         "report.id": str(uuid.uuid4())})
               for n in range(3000)]
     _produce(sandbox, topic, items)
-    target = ClusterTarget(bootstrap=sandbox.bootstrap)
+    target = open_session(bootstrap=sandbox.bootstrap)
 
     stats = ReadStats()
     latest = latest_per_broker(target, topic, broker_ids=[1, 2, 3], stats=stats)
@@ -83,7 +82,7 @@ def test_latest_per_broker_reads_only_the_end_and_survives_odd_records(sandbox):
     assert not every[2].decoded.ok
 
 
-def test_duplicates_by_report_id_are_dropped_and_partitions_are_merged(sandbox):
+def test_duplicates_by_report_id_are_dropped_and_partitions_are_merged(sandbox, open_session):
     topic = _topic(sandbox, partitions=2)
     rid = str(uuid.uuid4())
     first = (_basic(10, "t1"), {"broker.id": "1", "report.id": rid})
@@ -92,7 +91,7 @@ def test_duplicates_by_report_id_are_dropped_and_partitions_are_merged(sandbox):
     # The resend of the same report lands later (here in the other partition).
     _produce(sandbox, topic, [first], partition=1)
     _produce(sandbox, topic, [(_basic(12, "t1b"), {"broker.id": "1"})], partition=1)
-    target = ClusterTarget(bootstrap=sandbox.bootstrap)
+    target = open_session(bootstrap=sandbox.bootstrap)
     assert [r.report_id for r in iter_reports(target, topic)] == [rid, None, None]
     latest = latest_per_broker(target, topic, broker_ids=[1, 2])
     assert [(r.broker_id, r.token) for r in latest] == [(1, "t1b"), (2, "t2")]

@@ -170,9 +170,9 @@ def test_wrong_credentials_fail_fast_with_one_line(sec: Secured, case: str) -> N
 
 
 def test_console_backend_from_a_profile(sec: Secured, tmp_path: Path) -> None:
-    """The console reads the profile (paths only, no secret in the TOML), builds its target
+    """The console reads the profile (paths only, no secret in the TOML), builds its location
     and its backend reads the cluster, the reports and follows ZooKeeper."""
-    from cli.main import _target
+    from cli.main import _location
     from tui.backend import Backend
     from tui.config import load_config
 
@@ -184,7 +184,7 @@ def test_console_backend_from_a_profile(sec: Secured, tmp_path: Path) -> None:
     config = load_config(env={}, path=toml)
     shown = "\n".join(f"{n} {v} {s}" for n, v, s in config.describe())
     assert sec.zk_auth in shown and not any(s in shown for s in sec.secrets)
-    backend = Backend(_target(config, TIMEOUT), config.topic, ())
+    backend = Backend(_location(config, TIMEOUT), config.topic, ())
     snapshot = backend.snapshot()
     assert [b.id for b in snapshot.brokers] == [1]
     assert snapshot.reports_problem is None and 1 in snapshot.latest
@@ -198,11 +198,11 @@ def test_console_backend_from_a_profile(sec: Secured, tmp_path: Path) -> None:
 
 def test_sensitive_znodes_need_the_login(sec: Secured) -> None:
     """Kafka's ACLs (zookeeper.set.acl) name the SASL user; the engine's session has it."""
-    from engine.cluster.target import ClusterTarget
-    from engine.cluster.zk_auth import read_zk_auth
+    from engine.cluster.session import ClusterSession
+    from tests.support.cluster import location
 
-    target = ClusterTarget(zookeeper=sec.zk, zk_auth=read_zk_auth(sec.zk_auth))
-    with target.zk_client() as zk:
+    with ClusterSession(location(zookeeper=sec.zk, zookeeper_auth=sec.zk_auth)) as session:
+        zk = session.zookeeper()
         acls, _ = zk.get_acls("/config/users")
         assert {(a.id.scheme, a.id.id) for a in acls} == {("sasl", sec.facts["KAFKA_ZK_USER"])}
         assert sec.facts["KAFKA_SASL_USER"] in zk.get_children("/config/users")

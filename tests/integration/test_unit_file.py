@@ -21,8 +21,9 @@ from pathlib import Path
 
 import pytest
 
-from engine.cluster.target import ClusterTarget
+from engine.cluster.session import ClusterSession
 from engine.reading.reports import latest_per_broker
+from tests.support.cluster import location
 from tests.support.ps_report_helpers import broker_config_copy, delete_topics, unique_topic
 
 KAFKA_HOME = Path(__file__).resolve().parents[2] / ".sandbox" / "lib" / "kafka-3.9.2"
@@ -115,7 +116,7 @@ def test_agent_started_as_the_unit_does(sandbox, tmp_path):
            for c in cmd]
     assert Path(cmd[0]).exists(), f"{cmd[0]} is not installed: run `make venv`"
     log_path = tmp_path / "agent.log"
-    target = ClusterTarget(zookeeper=sandbox.zk_connect, timeout=10)
+    target = location(zookeeper=sandbox.zk_connect, timeout=10)
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
                                 env=dict(os.environ, **env))
@@ -125,7 +126,8 @@ def test_agent_started_as_the_unit_does(sandbox, tmp_path):
         while first is None and time.monotonic() < deadline and proc.poll() is None:
             time.sleep(1)
             try:
-                found = latest_per_broker(target, topic, broker_ids=[broker_id])
+                with ClusterSession(target) as session:
+                    found = latest_per_broker(session, topic, broker_ids=[broker_id])
             except Exception:  # noqa: BLE001 - the topic does not exist until the first report
                 continue
             first = next((r for r in found if r.broker_id == broker_id), None)
@@ -136,11 +138,12 @@ def test_agent_started_as_the_unit_does(sandbox, tmp_path):
         proc.send_signal(getattr(signal, settings["KillSignal"][0]))
         code = proc.wait(timeout=seconds(settings["TimeoutStopSec"][0]))
         assert code == 0, log_path.read_text()
-        last = next(r for r in latest_per_broker(target, topic, broker_ids=[broker_id])
-                    if r.broker_id == broker_id)
+        with ClusterSession(target) as session:
+            last = next(r for r in latest_per_broker(session, topic, broker_ids=[broker_id])
+                        if r.broker_id == broker_id)
         assert last.decoded.record["collectorState"] == 1
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait(timeout=10)
-        delete_topics(target, topic)
+        delete_topics(sandbox.bootstrap, topic)

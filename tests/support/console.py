@@ -11,8 +11,8 @@ import pytest
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from engine.cluster.target import ClusterTarget
 from engine.reporting.records import encode
+from tests.support.cluster import location
 from tui.app import ConsoleApp
 from tui.backend import Backend
 from tui.config import load_config
@@ -48,7 +48,7 @@ def sandbox_app(sandbox, topic: str, **config: object) -> ConsoleApp:
         setattr(cfg, key, value)
     cfg.zookeeper = sandbox.zk_connect
     cfg.topic = topic
-    target = ClusterTarget(zookeeper=sandbox.zk_connect, timeout=10)
+    target = location(zookeeper=sandbox.zk_connect, timeout=10)
     return ConsoleApp(cfg, Backend(target, topic, cfg.broker_configs))
 
 

@@ -43,10 +43,11 @@ def unique_topic(prefix: str = "ps-test") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
 
-def delete_topics(target, *topics: str) -> None:
+def delete_topics(bootstrap: str, *topics: str) -> None:
+    """Test cleanup through a plain AdminClient of the sandbox's PLAINTEXT listeners."""
     from confluent_kafka.admin import AdminClient
 
-    admin = AdminClient(target.kafka_config())
+    admin = AdminClient({"bootstrap.servers": bootstrap})
     for future in admin.delete_topics(list(topics), operation_timeout=10).values():
         try:
             future.result(timeout=15)

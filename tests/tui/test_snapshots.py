@@ -119,7 +119,7 @@ def test_settings_changed_on_disk(snap_compare):
 
 
 def test_cluster_during_zookeeper_outage(snap_compare):
-    from engine.cluster.discovery import ConnectionChanged
+    from engine.cluster.model import ConnectionChanged
     from tui.messages import ClusterChanged
 
     async def run(pilot) -> None:

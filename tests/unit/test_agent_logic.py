@@ -9,7 +9,7 @@ import pytest
 
 from engine.config.settings import load_settings
 from engine.errors import UsageError
-from engine.reporting.agent import broker_id_from_config, jittered, stamp
+from engine.reporting.agent import jittered, stamp
 
 
 def test_jitter_stays_within_three_percent_and_varies():
@@ -34,19 +34,19 @@ def test_stamp_sees_a_same_size_same_mtime_edit(tmp_path):
 def test_broker_id_from_file_or_from_meta_properties(tmp_path):
     explicit = tmp_path / "a.properties"
     explicit.write_text("broker.id=7\n")
-    assert broker_id_from_config(load_settings(explicit)) == 7
+    assert load_settings(explicit).broker.require_broker() == 7
 
     logs = tmp_path / "logs"
     logs.mkdir()
     (logs / "meta.properties").write_text("version=0\nbroker.id=1001\ncluster.id=x\n")
     generated = tmp_path / "b.properties"
     generated.write_text(f"broker.id=-1\nlog.dirs={tmp_path / 'none'},{logs}\n")
-    assert broker_id_from_config(load_settings(generated)) == 1001
+    assert load_settings(generated).broker.require_broker() == 1001
 
     unknown = tmp_path / "c.properties"
     unknown.write_text("zookeeper.connect=localhost:2181\n")
     with pytest.raises(UsageError, match="no usable broker.id"):
-        broker_id_from_config(load_settings(unknown))
+        load_settings(unknown).broker.require_broker()
 
 
 def test_check_speaks_nagios_on_stdout_even_when_the_config_is_missing(tmp_path, capsys):

@@ -8,6 +8,7 @@ import uuid
 import pytest
 
 from engine.cluster.kafka_version import parse_api_versions_v0, release_line
+from engine.errors import ConnectionFailure
 from engine.reporting.collector import (
     bucket_counts,
     java_size,
@@ -123,9 +124,11 @@ def test_release_line(changes, line):
 
 
 def test_parse_api_versions_v0():
-    body = (b"\x00\x00\x00\x07" b"\x00\x00" b"\x00\x00\x00\x02"
+    body = (b"\x00\x00" b"\x00\x00\x00\x02"
             b"\x00\x00\x00\x00\x00\x0b" b"\x00\x12\x00\x00\x00\x04")
-    assert parse_api_versions_v0(body, 7) == {0: (0, 11), 18: (0, 4)}
+    assert parse_api_versions_v0(body) == {0: (0, 11), 18: (0, 4)}
+    with pytest.raises(ConnectionFailure, match="truncated"):
+        parse_api_versions_v0(body[:-3])
 
 
 def test_token_keeper_follows_the_session(tmp_path):

@@ -14,7 +14,7 @@ from engine.cluster.connect import (
     parse_bootstrap,
     parse_zk_connect,
 )
-from engine.cluster.target import ClusterTarget
+from engine.cluster.location import ClusterOptions, locate
 from engine.errors import ValidationError
 
 _label = st.from_regex(r"[a-z0-9](?:[a-z0-9-]{0,10}[a-z0-9])?", fullmatch=True)
@@ -119,13 +119,18 @@ def test_bad_bootstrap_refused(text):
         parse_bootstrap(text)
 
 
-def test_cluster_target_validates_its_strings():
+@pytest.mark.parametrize("timeout", [0, -1, float("inf"), float("nan"), 1e300, 3601])
+def test_a_location_refuses_a_timeout_that_is_not_a_sane_number_of_seconds(timeout):
+    with pytest.raises(ValidationError, match="--timeout"):
+        locate(ClusterOptions(bootstrap="kafka1:9092", timeout=timeout))
+
+
+def test_a_location_validates_its_strings():
     with pytest.raises(ValidationError):
-        ClusterTarget(zookeeper="zk:2181/kafka/")
+        locate(ClusterOptions(zookeeper="zk:2181/kafka/"))
     with pytest.raises(ValidationError):
-        ClusterTarget(bootstrap="kafka1")
-    with pytest.raises(ValidationError):
-        ClusterTarget(bootstrap="kafka1:9092", timeout=0)
-    target = ClusterTarget(zookeeper="zk:2181/kafka")
-    assert target.zk is not None and target.zk.chroot == "/kafka"
+        locate(ClusterOptions(bootstrap="kafka1"))
+    location = locate(ClusterOptions(zookeeper="zk:2181/kafka"))
+    assert location.zookeeper is not None and location.zookeeper.chroot == "/kafka"
+    assert location.description == "zk zk:2181/kafka"
     assert ValidationError.exit_code == 2

@@ -8,9 +8,8 @@ import json
 import pytest
 
 from engine.cluster.client_config import librdkafka_properties
-from engine.cluster.discovery import (
-    Broker,
-    Endpoint,
+from engine.cluster.model import Broker, Endpoint
+from engine.cluster.znodes import (
     RegistrationError,
     count_partitions,
     fewest_replicas,

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.cluster.target import ClusterTarget
+from engine.cluster.connect import parse_zk_connect
+from engine.cluster.location import ClusterLocation
 from engine.cluster.zk_auth import ZkAuth, read_zk_auth
 from engine.errors import NotFound, UsageError
 
@@ -25,15 +26,14 @@ def test_sasl_login_file(tmp_path: Path) -> None:
     assert auth.kazoo_options() == {"sasl_options": {
         "mechanism": "DIGEST-MD5", "username": "kafka", "password": "s3cr=t:x"}}
     assert "s3cr" not in repr(auth) and "s3cr" not in auth.describe()
-    target = ClusterTarget(zookeeper="127.0.0.1:2181/kafka", zk_auth=auth)
-    assert "s3cr" not in repr(target)
-    assert target.kazoo_options() == auth.kazoo_options()
+    location = ClusterLocation(zookeeper=parse_zk_connect("127.0.0.1:2181/kafka"),
+                               zk_auth=auth)
+    assert "s3cr" not in repr(location)
 
 
 def test_digest_acl_login() -> None:
     auth = ZkAuth("digest", "ops", "pw")
     assert auth.kazoo_options() == {"auth_data": [("digest", "ops:pw")]}
-    assert ClusterTarget(zookeeper="zk:2181").kazoo_options() == {}
 
 
 @pytest.mark.parametrize("text, message", [

@@ -16,8 +16,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, ProgressBar, Static
 
 from engine.errors import PsError
+from engine.text import format_size
 from tui.messages import BundleProgress, BundleWritten, ServiceError
-from tui.model import fmt_size
 
 if TYPE_CHECKING:
     from tui.app import ConsoleApp
@@ -115,7 +115,7 @@ class ExportDialog(ModalScreen[None]):
             "INCOMPLETE: the runtime ran out before the end of the topic"
         self.query_one("#export-status", Static).update(Text.assemble(
             ("written ", "bold green"), res.path, f"\n{res.records:,} of {res.total:,} "
-            f"records, {fmt_size(res.size_bytes)}, {complete}"))
+            f"records, {format_size(res.size_bytes)}, {complete}"))
 
     def on_service_error(self, message: ServiceError) -> None:
         if message.what != "export":

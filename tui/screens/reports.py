@@ -19,10 +19,12 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
+from textual.coordinate import Coordinate
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
 from engine.errors import PsError
+from engine.text import format_size
 from tui.messages import RawLoaded, ReportsLoaded, ServiceError
 from tui.model import (
     ReportRow,
@@ -30,7 +32,6 @@ from tui.model import (
     describe_value,
     flatten,
     fmt_age,
-    fmt_size,
     fmt_time,
     hex_dump,
 )
@@ -180,7 +181,7 @@ class ReportsScreen(Screen[None]):
         return (Text(row.key), Text("-" if row.broker_id is None else str(row.broker_id)),
                 Text(fmt_time(row.timestamp_ms)),
                 Text(fmt_age(age_of(row.timestamp_ms, now))), schema,
-                Text(str(rec.get("kafkaVersion") or "-")), Text(fmt_size(row.size)))
+                Text(str(rec.get("kafkaVersion") or "-")), Text(format_size(row.size)))
 
     def _add_rows(self, rows: list[ReportRow]) -> None:
         table = self.query_one("#reports", DataTable)
@@ -225,7 +226,7 @@ class ReportsScreen(Screen[None]):
         table = self.query_one("#reports", DataTable)
         if not table.row_count:
             return None
-        key = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
+        key = table.coordinate_to_cell_key(Coordinate(table.cursor_row, 0)).row_key.value
         return self._by_key.get(key) if key is not None else None
 
     def _show_detail(self, row: ReportRow | None) -> None:
