@@ -79,10 +79,26 @@ def outcome_json(outcome: ReportOutcome) -> dict[str, Any]:
         "schema": outcome.schema,
         "size": outcome.size,
         "fields": decoded.record if decoded is not None else None,
+        "withheld": {"configuration_keys": outcome.withheld,
+                     "jvm_properties": outcome.withheld_jvm},
         "destinations": [{"destination": d.destination, "ok": d.ok, "skipped": d.skipped,
                           "detail": d.detail} for d in outcome.destinations],
         "warnings": outcome.warnings,
     }
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def withheld_line(outcome: ReportOutcome) -> str:
+    """One line telling how much the privacy filter kept out of the report (counts only)."""
+    line = (f"  {_count(outcome.withheld, 'configuration key', 'configuration keys')} and "
+            f"{_count(outcome.withheld_jvm, 'JVM property', 'JVM properties')} withheld by "
+            "the privacy filter")
+    if outcome.schema == "basic":
+        line += " (a basic report carries neither)"
+    return line
 
 
 def run_report(args: argparse.Namespace) -> int:
@@ -103,6 +119,7 @@ def run_report(args: argparse.Namespace) -> int:
         head = "would send" if outcome.dry_run else "sent"
         print(f"broker {outcome.broker_id}: {head} the {outcome.schema} report of "
               f"{outcome.size} bytes")
+        print(withheld_line(outcome))
         if outcome.dry_run:
             print(json.dumps(data["fields"], indent=2, sort_keys=False, default=str))
     for d in outcome.destinations:

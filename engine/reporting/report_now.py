@@ -49,7 +49,9 @@ class TopicStep(Protocol):
 class ReportOutcome:
     """What one report-now did. `schema`/`record`/`value` are None when reporting is
     disabled; `record` is what was encoded, `value` the exact bytes sent (or not, on a dry
-    run); `destinations` has one entry per destination, in the order tried."""
+    run); `destinations` has one entry per destination, in the order tried. `withheld`
+    counts the broker configuration keys the privacy filter kept out of the report,
+    `withheld_jvm` the JVM properties and `-D` flags (counts, never names)."""
 
     broker_id: int | None
     enabled: bool
@@ -59,6 +61,8 @@ class ReportOutcome:
     value: bytes | None = None
     destinations: list[DestinationResult] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    withheld: int = 0
+    withheld_jvm: int = 0
 
     @property
     def size(self) -> int:
@@ -164,7 +168,8 @@ def _report(settings_file: ps_settings.SettingsFile, session: ClusterSession, br
     warnings += report.warnings
     value = encode(report.record, report.schema)
     outcome = ReportOutcome(broker_id, enabled=True, dry_run=dry_run, schema=report.schema,
-                            record=report.record, value=value, warnings=warnings)
+                            record=report.record, value=value, warnings=warnings,
+                            withheld=report.withheld, withheld_jvm=report.withheld_jvm)
     topic = str(effective[ps_settings.TOPIC].value)
     if dry_run:
         outcome.destinations = [skipped(d, "dry run") for d in ("topic", "https", "http")]
