@@ -100,3 +100,19 @@ def print_hints(location: ClusterLocation, prog: str = "ps-console") -> None:
     """What was changed in the --command-config file (Java-only names), one line each."""
     for hint in location.client.hints:
         print(f"{prog}: hint: {hint}", file=sys.stderr)
+
+
+def add_http_token_option(parser: argparse.ArgumentParser) -> None:
+    """--http-token-file, for an HTTPS endpoint (`ps-console receive --token-file`) that
+    requires a bearer token."""
+    parser.add_argument("--http-token-file", metavar="FILE",
+                        help="a file holding the bearer token the HTTPS endpoint requires "
+                             "(sent over HTTPS only, never printed)")
+
+
+def http_token_from(args: argparse.Namespace) -> str | None:
+    """The token of --http-token-file, read now; UsageError (exit 2) when unusable."""
+    from engine.reporting.http_token import read_token_file
+
+    path = getattr(args, "http_token_file", None)
+    return read_token_file(path, "--http-token-file") if path else None

@@ -9,8 +9,10 @@ from typing import Any
 from cli.options import (
     Subparsers,
     add_cluster_options,
+    add_http_token_option,
     add_json_option,
     cluster_options,
+    http_token_from,
     print_json,
     whole_number,
 )
@@ -58,6 +60,10 @@ def register(subparsers: Subparsers) -> None:
                              "shared with the agent)")
     parser.add_argument("--dry-run", action="store_true",
                         help="print what would be sent, send nothing")
+    parser.add_argument("--http-ca-file", metavar="FILE",
+                        help="CA bundle (PEM) that signs the HTTPS endpoint's certificate, "
+                             "for an endpoint with a private CA (default: public CAs)")
+    add_http_token_option(parser)
     add_json_option(parser)
     parser.set_defaults(handler=run_report)
 
@@ -101,7 +107,8 @@ def run_report(args: argparse.Namespace) -> int:
     location = locate(cluster_options(args), broker)
     outcome = report_now(args.broker_config, location, broker_id=args.broker_id,
                          dry_run=args.dry_run, kafka_home=args.kafka_home,
-                         token_dir=args.token_dir)
+                         token_dir=args.token_dir, http_verify=args.http_ca_file,
+                         http_token=http_token_from(args))
     if args.json:
         print_json(outcome_json(outcome))
         return 0 if outcome.ok else 1

@@ -100,18 +100,21 @@ class Agent:
 
     `interval_seconds` overrides `report.interval.hours` (development and tests).
     `state_dir` holds the broker tokens and the spool. `http_ca_file` is the CA bundle
-    that signs the HTTPS endpoint's certificate, when not a public one.
+    that signs the HTTPS endpoint's certificate, when not a public one; `http_token` a
+    bearer token the HTTPS endpoint requires.
     """
 
     def __init__(self, broker_config: str | Path, kafka_home: str | None = None,
                  options: ClusterOptions | None = None, interval_seconds: float | None = None,
                  state_dir: str | Path | None = None, rng: random.Random | None = None,
-                 http_ca_file: str | None = None) -> None:
+                 http_ca_file: str | None = None, http_token: str | None = None
+                 ) -> None:
         self.config_path = Path(broker_config)
         self.kafka_home = kafka_home
         self.interval_override = interval_seconds
         # A CA bundle for the HTTPS endpoint (one with a private CA); None: the default.
         self.http_ca_file = http_ca_file
+        self.http_token = http_token
         self.rng = rng or random.Random()
         self.settings = load_settings(self.config_path)
         self._stamp = stamp(self.config_path)
@@ -278,7 +281,8 @@ class Agent:
                 outcome = report_now(str(self.config_path), broker_id=self.broker_id,
                                      kafka_home=self.kafka_home, token_dir=self.token_dir,
                                      state=state, submitter=submitter,
-                                     http_verify=self.http_ca_file, session=session)
+                                     http_verify=self.http_ca_file, session=session,
+                                     http_token=self.http_token)
             finally:
                 _close_quietly(producer)
             self._bootstrap = session.resolved_bootstrap or self._bootstrap

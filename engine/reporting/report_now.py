@@ -101,12 +101,13 @@ def _token(session: ClusterSession, broker_id: int, token_dir: str | Path | None
 
 
 def _send_http(value: bytes, settings_file: ps_settings.SettingsFile, customer_id: str,
-               http_verify: Any) -> list[DestinationResult]:
+               http_verify: Any, http_token: str | None = None) -> list[DestinationResult]:
     from engine.reporting.submit_http import HttpSettings, submit_http
 
     try:
         kwargs = {} if http_verify is None else {"verify": http_verify}
-        http_settings = HttpSettings.from_properties(settings_file.properties, **kwargs)
+        http_settings = HttpSettings.from_properties(settings_file.properties,
+                                                     token=http_token, **kwargs)
     except PsError as exc:
         return [DestinationResult("https", False, f"settings: {exc}")]
     results = submit_http(value, customer_id, http_settings)
@@ -125,13 +126,15 @@ def report_now(broker_config: str, location: ClusterLocation | None = None,
                kafka_home: str | None = None, token_dir: str | Path | None = None,
                http_verify: Any = None, state: int = STATE_RUNNING,
                submitter: TopicStep | None = None,
-               session: ClusterSession | None = None) -> ReportOutcome:
+               session: ClusterSession | None = None,
+               http_token: str | None = None) -> ReportOutcome:
     """Collect one report for the broker of `broker_config` and send it (unless dry_run).
 
     The cluster is `session`'s (an agent cycle's), else `location`, else the one the file
     names (`locate` with no options); `broker_id` None means the file's. `http_verify` (a CA
-    bundle path, or True) overrides certificate checks for HTTPS; `submitter` lets an agent
-    route the topic step through its spool. Raises UsageError / NotFound for a bad file;
+    bundle path, or True) overrides certificate checks for HTTPS; `http_token` is a bearer
+    token for the HTTPS endpoint (a `ps-console receive` that requires one); `submitter`
+    lets an agent route the topic step through its spool. Raises UsageError / NotFound for a bad file;
     send failures are results, not exceptions.
     """
     settings_file = load_settings(broker_config)
@@ -147,15 +150,16 @@ def report_now(broker_config: str, location: ClusterLocation | None = None,
                                        "nothing collected or sent"])
     if session is not None:
         return _report(settings_file, session, broker_id, dry_run, kafka_home, token_dir,
-                       http_verify, state, submitter)
+                       http_verify, state, submitter, http_token)
     with ClusterSession(location or locate(ClusterOptions(), broker)) as own:
         return _report(settings_file, own, broker_id, dry_run, kafka_home, token_dir,
-                       http_verify, state, submitter)
+                       http_verify, state, submitter, http_token)
 
 
 def _report(settings_file: ps_settings.SettingsFile, session: ClusterSession, broker_id: int,
             dry_run: bool, kafka_home: str | None, token_dir: str | Path | None,
-            http_verify: Any, state: int, submitter: TopicStep | None) -> ReportOutcome:
+            http_verify: Any, state: int, submitter: TopicStep | None,
+            http_token: str | None = None) -> ReportOutcome:
     effective = settings_file.effective
     warnings: list[str] = []
     token = _token(session, broker_id, token_dir, warnings)
@@ -183,7 +187,8 @@ def _report(settings_file: ps_settings.SettingsFile, session: ClusterSession, br
     # An invalid customer id was reported anonymously; HTTP must use the matching path.
     customer_id = ("anonymous" if report.schema == "basic"
                    else str(effective[ps_settings.CUSTOMER_ID].value))
-    outcome.destinations += _send_http(value, settings_file, customer_id, http_verify)
+    outcome.destinations += _send_http(value, settings_file, customer_id, http_verify,
+                                       http_token)
     for result in outcome.destinations:
         log.info("broker %s report to %s: %s", broker_id, result.destination, result.detail)
     return outcome
