@@ -10,7 +10,7 @@ BROKERS ?= 3
 MODE ?= zk
 PYTEST_ARGS ?=
 
-.PHONY: help venv kafka test lint demo example-bundle dist bench sandbox-up sandbox-down sandbox-status screenshots clean
+.PHONY: help venv kafka kafka-configs test lint demo example-bundle dist bench sandbox-up sandbox-down sandbox-status screenshots clean
 
 help:
 	@echo "make demo            a local 3-broker sandbox with agents, then the console"
@@ -21,6 +21,7 @@ help:
 	@echo "make dist            build the wheel and sdist into dist/"
 	@echo "make example-bundle  regenerate examples/support-metrics-example.zip"
 	@echo "make bench           every benchmark, one table, bench/RESULTS.md"
+	@echo "make kafka-configs   regenerate the privacy filter's Kafka broker config lists"
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -36,6 +37,7 @@ kafka: venv
 lint: venv
 	$(VENV)/bin/ruff check engine cli tui tests tools bench examples
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 
 # The fixtures in tests/conftest.py start a fresh sandbox and stop it when the session
 # ends, pass or fail; PS_SANDBOX_REUSE=1 runs against `make sandbox-up` instead.
@@ -59,6 +61,13 @@ bench: kafka
 # (.sandbox/example, stopped at the end); about two minutes.
 example-bundle: kafka
 	$(PY) -m examples.make_example_bundle
+
+# engine/reporting/kafka_configs/broker-{3.9,4.x}.json, the keys the privacy filter may send:
+# Kafka's own broker ConfigDef read by tools/kafka_configs/BrokerConfigDefs.java (javac and
+# java against the jars, which Maven fetches once into .sandbox/lib/configdefs-kafka-*).
+# The generator is plain Python: it needs no virtual environment.
+kafka-configs:
+	$(PYTHON) -m tools.kafka_configs.generate
 
 dist: venv
 	rm -rf dist

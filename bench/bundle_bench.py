@@ -1,4 +1,10 @@
-"""Benchmark: export a 1,000,000-record support topic with `export_bundle`, beside kcat.
+"""Benchmark: export a year of a 100-broker fleet end to end, and a 1,000,000-record support
+topic beside kcat.
+
+First the realistic case: 100 brokers reporting daily for a year is 36,500 reports; the
+`support-metrics-bundle` command exports them end to end (process start to published zip),
+`--rounds` times, against CP's tool, whose export waits a fixed 10 s for more records after
+the last one (its run time is at least that; goal: under 1 s and at least 10x faster).
 
 Not a test. Uses the shared report topic of `bench/common.py` on the sandbox named by
 `PS_SANDBOX_DIR` (or `--bootstrap-server`): 1,000,000 real encoded reports from 100 brokers,
@@ -6,7 +12,7 @@ filled once by a bulk Producer and reused while its marker says it is complete. 
 alternates, `--rounds` times each: the export in a child process, and `kcat -C -e -q -o beginning` reading the same
 topic to /dev/null (the reference). Prints
 records/s, seconds and peak RSS (VmHWM) of each child; the table gets the medians and the
-rate ratio (goal: export >= 0.5x kcat, peak RSS < 200 MB). The zips are deleted at once;
+rate ratio (goal: export >= 0.4x kcat, peak RSS < 100 MB). The zips are deleted at once;
 the topic at the end unless `--keep-topic`. Without kcat (`apt-get install -y kcat`) only
 the export is measured and the table says kcat is missing.
 
@@ -90,6 +96,41 @@ def timed_child(argv: list[str], stdout: int | None) -> tuple[float, int, bytes]
     return seconds, peak, data
 
 
+# CP 3.x's support-metrics-bundle polled for new records until none came for 10 s: every
+# export it made took at least that long, whatever the topic's size.
+CP_IDLE_WAIT_S = 10.0
+
+
+def year_of_reports(bootstrap: str, records: int, brokers: int, rounds: int) -> None:
+    """`support-metrics-bundle` over a year-long topic, process start to published zip."""
+    topic, marker = ensure_report_topic(bootstrap, records, brokers, None)
+    command = str(REPO / ".venv" / "bin" / "support-metrics-bundle")
+    workdir = tempfile.mkdtemp(prefix="bundle-bench-year-")
+    try:
+        runs = []
+        for r in range(rounds):
+            zip_path = os.path.join(workdir, f"year-{r}.zip")
+            secs, rss, _ = timed_child([command, "--bootstrap-server", bootstrap, "--topic",
+                                        topic, "--file", zip_path, "--quiet"],
+                                       subprocess.DEVNULL)
+            with open(zip_path, "rb"):
+                pass  # published: the command returned after the zip got its name
+            os.unlink(zip_path)
+            runs.append((secs, rss))
+            print(f"year of reports round {r + 1}: {records:,} reports end to end in "
+                  f"{secs:.2f} s, peak RSS {rss / 2**20:.0f} MB", flush=True)
+        seconds = statistics.median(s for s, _ in runs)
+        emit(f"support-metrics-bundle, a year of {brokers} brokers ({records:,} reports), "
+             "process start to zip",
+             {"seconds": round(seconds, 2), "peak_rss_mb": round(max(r for _, r in runs) / 2**20),
+              "goal": "< 1 s"},
+             {"cp_tool_at_least_s": CP_IDLE_WAIT_S},
+             {"faster_than_cp": f">= {CP_IDLE_WAIT_S / seconds:.0f}x", "goal": ">= 10x"})
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+        drop_report_topic(bootstrap, topic, marker)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--bootstrap-server", help="default: the sandbox of PS_SANDBOX_DIR")
@@ -99,11 +140,14 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--runtime", type=float, default=300.0, help="export's upper bound")
     ap.add_argument("--keep-topic", action="store_true", help="leave the topic for reuse")
+    ap.add_argument("--year-records", type=int, default=36_500,
+                    help="reports of the end-to-end case (100 brokers x 365 days)")
     args = ap.parse_args()
     kcat = shutil.which("kcat") or shutil.which("kafkacat")
     if kcat is None:
         print("kcat is MISSING (apt-get install -y kcat): only the export is measured")
     bootstrap = args.bootstrap_server or sandbox_facts()["bootstrap"]
+    year_of_reports(bootstrap, args.year_records, args.brokers, args.rounds)
     topic, marker = ensure_report_topic(bootstrap, args.records, args.brokers, args.topic)
     workdir = tempfile.mkdtemp(prefix="bundle-bench-")
     try:
@@ -153,9 +197,9 @@ def main() -> int:
                          "seconds": round(kcat_s, 2),
                          "peak_rss_mb": round(max(r for _, r in kcats) / 2**20)}
             ratio = {"rate": round((records / export_s) / (args.records / kcat_s), 2),
-                     "goal": ">= 0.5"}
+                     "goal": ">= 0.4"}
             print(f"kcat median:   {reference['kcat_records_per_s']:,} records/s; ratio "
-                  f"export/kcat (rate): {ratio['rate']} (goal >= 0.5)")
+                  f"export/kcat (rate): {ratio['rate']} (goal >= 0.4)")
         figures["load_avg_1m"] = round(os.getloadavg()[0], 1)
         emit(f"bundle export ({args.records:,} reports) vs kcat -C -e", figures, reference,
              ratio)

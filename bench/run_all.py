@@ -29,6 +29,7 @@ BENCHMARKS: list[tuple[str, list[str], int]] = [
     ("reports_bench.py", ["--keep-topic"], 420),
     ("bundle_bench.py", [], 420),
     ("console_start.py", [], 180),
+    ("receive_bench.py", [], 240),
     ("agent_cost.py", ["--duration", "600", "--interval", "10"], 700),
 ]
 
@@ -49,18 +50,19 @@ def machine() -> list[str]:
     ]
 
 
-def run_one(script: str, extra: list[str], bound: int, env: dict[str, str]) -> dict:
+def run_one(script: str, extra: list[str], bound: int, env: dict[str, str]) -> list[dict]:
+    """Run one script within its bound; every BENCH-RESULT line it prints is a row."""
     started = time.monotonic()
     print(f"\n=== {script} {' '.join(extra)} (bound {bound} s)", flush=True)
     proc = subprocess.Popen([sys.executable, "-m", f"bench.{script.removesuffix('.py')}", *extra],
                             stdout=subprocess.PIPE, stderr=None, text=True, env=env,
                             cwd=REPO)
-    result: dict | None = None
+    results: list[dict] = []
     try:
         assert proc.stdout is not None
         for line in proc.stdout:
             if line.startswith(MARK):
-                result = json.loads(line[len(MARK):])
+                results.append(json.loads(line[len(MARK):]))
             else:
                 print("  " + line.rstrip(), flush=True)
             if time.monotonic() - started > bound:
@@ -75,11 +77,12 @@ def run_one(script: str, extra: list[str], bound: int, env: dict[str, str]) -> d
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-        return {"name": script, "error": f"stopped after its bound of {bound} s"}
-    if result is None:
-        return {"name": script, "error": f"exited {proc.returncode} without a result"}
-    result["seconds"] = round(time.monotonic() - started, 1)
-    return result
+        return [*results, {"name": script, "error": f"stopped after its bound of {bound} s"}]
+    if not results:
+        return [{"name": script, "error": f"exited {proc.returncode} without a result"}]
+    for result in results:
+        result["seconds"] = round(time.monotonic() - started, 1)
+    return results
 
 
 def _load(avg: tuple[float, float, float]) -> str:
@@ -120,7 +123,7 @@ def main() -> int:
         for script, extra, bound in BENCHMARKS:
             if args.only and script not in args.only:
                 continue
-            results.append(run_one(script, extra, bound, env))
+            results.extend(run_one(script, extra, bound, env))
     finally:
         box.stop()
     total = time.monotonic() - started

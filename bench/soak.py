@@ -208,7 +208,7 @@ def main() -> int:  # noqa: C901, PLR0912, PLR0915 - one linear script
                     last[name] = idle_sample(p.pid)
             codes = {name: stop(p) for name, p in procs.items()}
             elapsed = time.monotonic() - started
-            http_received = len(receiver.received)
+            http_received = receiver.count
 
         # -- every report made is in the topic exactly once -----------------------------
         made: dict[str, int] = {}

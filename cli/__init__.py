@@ -14,6 +14,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from engine.errors import PsError
+from engine.text import printable
 
 # The subcommands that exist, in the order `--help` lists them.
 SUBCOMMANDS: tuple[str, ...] = ("cluster", "settings", "reports", "report", "agent", "bundle",
@@ -33,7 +34,8 @@ class _Parser(argparse.ArgumentParser):
 class _VersionAction(argparse.Action):
     """argparse's own version action reflows the text into one paragraph; keep the lines."""
 
-    def __call__(self, parser, namespace, values, option_string=None):  # noqa: ANN001
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: object, option_string: str | None = None) -> None:
         print(version_text())
         parser.exit(0)
 
@@ -45,7 +47,7 @@ def version_text() -> str:
     from engine import __version__
 
     parts = [f"{PROG} {__version__}", f"python {sys.version.split()[0]}"]
-    for dist in ("textual", "confluent-kafka", "kazoo", "httpx", "fastavro"):
+    for dist in ("textual", "confluent-kafka", "kazoo", "httpx", "aiohttp", "fastavro"):
         try:
             parts.append(f"{dist} {version(dist)}")
         except PackageNotFoundError:
@@ -78,16 +80,25 @@ def build_parser(console_options: Callable[[argparse.ArgumentParser], None] | No
     return parser
 
 
+def _printable_messages(record: logging.LogRecord) -> bool:
+    """Log lines carry names and texts from peers (topics, requests, reports): no control
+    character of theirs reaches the terminal or the journal."""
+    record.msg, record.args = printable(record.getMessage()), None
+    return True
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the handler a subcommand registered; map engine errors to exit codes."""
     logging.basicConfig(
         level=logging.DEBUG if getattr(args, "debug", False) else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_printable_messages)
     prog = getattr(args, "prog", PROG)
     try:
         return int(args.handler(args) or 0)
     except PsError as exc:
-        print(f"{prog}: {exc}", file=sys.stderr)
+        print(f"{prog}: {printable(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
@@ -115,8 +126,8 @@ def agent_main(argv: Sequence[str] | None = None) -> int:
 def _alias_main(command: str, prog: str, argv: Sequence[str] | None) -> int:
     """Run one subcommand under a script name of its own, which usage and errors show."""
     parser = build_parser()
-    for action in parser._subparsers._group_actions:  # argparse keeps subparsers only here
-        if command in getattr(action, "choices", {}):
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction) and command in action.choices:
             action.choices[command].prog = prog
     args = parser.parse_args([command, *(sys.argv[1:] if argv is None else argv)])
     args.prog = prog

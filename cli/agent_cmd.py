@@ -9,11 +9,21 @@ import sys
 import threading
 import time
 
-from cli.options import add_cluster_options, cluster_options
+from cli.options import (
+    Subparsers,
+    add_cluster_options,
+    add_http_token_option,
+    cluster_options,
+    http_token_from,
+    seconds,
+)
+from engine.config.settings import MAX_INTERVAL_HOURS
 from engine.errors import PsError, UsageError
 from engine.reporting.agent import DEFAULT_TIMEOUT, SHUTDOWN_BUDGET_S, Agent, check
 
 log = logging.getLogger("engine.reporting.agent")
+# An override of the interval is for development; it stays within what the setting allows.
+MAX_INTERVAL_S = MAX_INTERVAL_HOURS * 3600.0
 
 EPILOG = """\
 The agent logs one line per report to stderr, e.g.
@@ -28,7 +38,7 @@ period, 1 otherwise (also when the topic cannot be read), 2 for usage errors.
 """
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: Subparsers) -> None:
     """Add the `agent` subcommand."""
     parser = subparsers.add_parser(
         "agent", help="report one broker's metadata on a schedule (runs beside the broker)",
@@ -40,7 +50,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--kafka-home", metavar="DIR",
                         help="the broker's Kafka installation (for its exact version)")
     add_cluster_options(parser, required=False, topic=False, timeout=DEFAULT_TIMEOUT)
-    parser.add_argument("--interval-seconds", type=_positive, metavar="N",
+    parser.add_argument("--interval-seconds", type=seconds(0, MAX_INTERVAL_S), metavar="N",
                         help="report every N seconds instead of report.interval.hours "
                              "(development and tests)")
     parser.add_argument("--state-dir", metavar="DIR",
@@ -49,24 +59,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--http-ca-file", metavar="FILE",
                         help="CA bundle (PEM) that signs the HTTPS endpoint's certificate, "
                              "for an endpoint with a private CA (default: public CAs)")
+    add_http_token_option(parser)
     parser.add_argument("--once", action="store_true",
                         help="send one report and exit (no shutdown report)")
     parser.add_argument("--check", action="store_true",
                         help="do not report: check that the broker reported recently")
-    parser.add_argument("--grace-seconds", type=_positive, metavar="S",
+    parser.add_argument("--grace-seconds", type=seconds(0, MAX_INTERVAL_S), metavar="S",
                         help="with --check: slack after the interval (default 10%% of "
                              "the interval, at least 60 s)")
     parser.set_defaults(handler=run_agent)
-
-
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be greater than 0")
-    return value
 
 
 def run_agent(args: argparse.Namespace) -> int:
@@ -87,7 +88,8 @@ def run_agent(args: argparse.Namespace) -> int:
         logging.getLogger(name).setLevel(logging.INFO)
     agent = Agent(args.broker_config, kafka_home=args.kafka_home,
                   options=cluster_options(args), interval_seconds=args.interval_seconds,
-                  state_dir=args.state_dir, http_ca_file=args.http_ca_file)
+                  state_dir=args.state_dir, http_ca_file=args.http_ca_file,
+                  http_token=http_token_from(args))
     return _supervise(agent, once=args.once)
 
 
@@ -131,4 +133,5 @@ def _supervise(agent: Agent, once: bool) -> int:
     error = outcome.get("error")
     if isinstance(error, BaseException):
         raise error  # PsError becomes its one-line message and exit code in cli.run
-    return int(outcome.get("code", 0))  # type: ignore[call-overload]
+    code = outcome.get("code", 0)
+    return code if isinstance(code, int) else 0

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from cli.options import (
+    Subparsers,
     add_cluster_options,
     add_json_option,
     cluster_options,
@@ -19,7 +20,7 @@ from engine.cluster.model import Broker, ClusterView
 from engine.cluster.session import ClusterSession
 
 
-def register(subparsers: Any) -> None:
+def register(subparsers: Subparsers) -> None:
     """Add the `cluster` subcommand."""
     parser = subparsers.add_parser(
         "cluster", help="describe the cluster: id, controller, brokers, topics",
@@ -63,6 +64,12 @@ def view_json(view: ClusterView) -> dict[str, Any]:
         "topics": view.topics,
         "partitions": view.partitions,
         "source": view.source,
+        "quorum": None if view.quorum is None else {
+            "leader": view.quorum.leader_id, "epoch": view.quorum.leader_epoch,
+            "highWatermark": view.quorum.high_watermark,
+            "voters": [{"id": m.node_id, "lag": view.quorum.lag(m)} for m in view.quorum.voters],
+            "observers": [{"id": m.node_id, "lag": view.quorum.lag(m)}
+                          for m in view.quorum.observers]},
     }
 
 
@@ -74,8 +81,14 @@ def _table(view: ClusterView, where: str) -> str:
         f"Cluster     {text(view.cluster_id)}  ({where}, via {view.source})",
         f"Controller  {text(view.controller_id)}",
         f"Topics      {text(view.topics)}   Partitions {text(view.partitions)}",
-        "",
     ]
+    if view.quorum is not None:
+        q = view.quorum
+        voters = ", ".join(f"{m.node_id}" + (f" (lag {q.lag(m)})" if q.lag(m) else "")
+                           for m in q.voters)
+        lines.append(f"Quorum      leader {text(q.leader_id)}, epoch {q.leader_epoch}, "
+                     f"voters {voters or '-'}")
+    lines.append("")
     header = ("ID", "ENDPOINTS", "RACK", "REGISTERED (UTC)", "JMX", "SESSION")
     rows = [header]
     for b in view.brokers:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from cli.options import add_json_option, print_json
+from cli.options import Subparsers, add_json_option, print_json
 from engine.reading.bundle import BundleReader, open_bundle, summarize
 from engine.reading.report import Report
 from engine.reading.rules import DEFAULT_INTERVAL_S
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: Subparsers) -> None:
     """Add the `open` subcommand."""
     parser = subparsers.add_parser(
         "open", help="read a support bundle (zip) offline",

@@ -6,7 +6,16 @@ import argparse
 import json
 from typing import Any
 
-from cli.options import add_cluster_options, add_json_option, cluster_options, print_json
+from cli.options import (
+    Subparsers,
+    add_cluster_options,
+    add_http_token_option,
+    add_json_option,
+    cluster_options,
+    http_token_from,
+    print_json,
+    whole_number,
+)
 from engine.cluster.location import locate
 from engine.config.settings import load_settings
 from engine.reporting.records import decode
@@ -30,7 +39,7 @@ Exit codes:
 """
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: Subparsers) -> None:
     """Add the `report` subcommand."""
     parser = subparsers.add_parser(
         "report", help="collect and send one support report for a broker now",
@@ -40,7 +49,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--broker-config", required=True, metavar="FILE",
                         help="the broker's server.properties")
     add_cluster_options(parser, required=False, topic=False)
-    parser.add_argument("--broker-id", type=int, metavar="N",
+    parser.add_argument("--broker-id", type=whole_number(0, 2**31 - 1), metavar="N",
                         help="the broker's id (default: broker.id in the file)")
     parser.add_argument("--kafka-home", metavar="DIR",
                         help="the broker's Kafka installation (or its folder of jars), for "
@@ -51,6 +60,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "shared with the agent)")
     parser.add_argument("--dry-run", action="store_true",
                         help="print what would be sent, send nothing")
+    parser.add_argument("--http-ca-file", metavar="FILE",
+                        help="CA bundle (PEM) that signs the HTTPS endpoint's certificate, "
+                             "for an endpoint with a private CA (default: public CAs)")
+    add_http_token_option(parser)
     add_json_option(parser)
     parser.set_defaults(handler=run_report)
 
@@ -66,10 +79,26 @@ def outcome_json(outcome: ReportOutcome) -> dict[str, Any]:
         "schema": outcome.schema,
         "size": outcome.size,
         "fields": decoded.record if decoded is not None else None,
+        "withheld": {"configuration_keys": outcome.withheld,
+                     "jvm_properties": outcome.withheld_jvm},
         "destinations": [{"destination": d.destination, "ok": d.ok, "skipped": d.skipped,
                           "detail": d.detail} for d in outcome.destinations],
         "warnings": outcome.warnings,
     }
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def withheld_line(outcome: ReportOutcome) -> str:
+    """One line telling how much the privacy filter kept out of the report (counts only)."""
+    line = (f"  {_count(outcome.withheld, 'configuration key', 'configuration keys')} and "
+            f"{_count(outcome.withheld_jvm, 'JVM property', 'JVM properties')} withheld by "
+            "the privacy filter")
+    if outcome.schema == "basic":
+        line += " (a basic report carries neither)"
+    return line
 
 
 def run_report(args: argparse.Namespace) -> int:
@@ -78,7 +107,8 @@ def run_report(args: argparse.Namespace) -> int:
     location = locate(cluster_options(args), broker)
     outcome = report_now(args.broker_config, location, broker_id=args.broker_id,
                          dry_run=args.dry_run, kafka_home=args.kafka_home,
-                         token_dir=args.token_dir)
+                         token_dir=args.token_dir, http_verify=args.http_ca_file,
+                         http_token=http_token_from(args))
     if args.json:
         print_json(outcome_json(outcome))
         return 0 if outcome.ok else 1
@@ -89,6 +119,7 @@ def run_report(args: argparse.Namespace) -> int:
         head = "would send" if outcome.dry_run else "sent"
         print(f"broker {outcome.broker_id}: {head} the {outcome.schema} report of "
               f"{outcome.size} bytes")
+        print(withheld_line(outcome))
         if outcome.dry_run:
             print(json.dumps(data["fields"], indent=2, sort_keys=False, default=str))
     for d in outcome.destinations:

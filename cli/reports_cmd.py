@@ -7,11 +7,18 @@ import json
 import sys
 from typing import Any
 
-from cli.options import add_cluster_options, add_json_option, cluster_options, print_json
+from cli.options import (
+    Subparsers,
+    add_cluster_options,
+    add_json_option,
+    cluster_options,
+    print_json,
+)
 from engine.cluster.location import locate
 from engine.cluster.session import ClusterSession
 from engine.reading.report import Report, iso_time
 from engine.reading.reports import iter_reports, latest_per_broker
+from engine.text import printable
 
 EPILOG = """\
 Output: without --all, the latest report of each live broker (plus CP reports without a
@@ -25,7 +32,7 @@ kafka_version, cp_version and cluster_id.
 """
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: Subparsers) -> None:
     """Add the `reports` subcommand."""
     parser = subparsers.add_parser(
         "reports", help="show the latest support report of each broker (or all reports)",
@@ -55,7 +62,7 @@ def _show(session: ClusterSession, args: argparse.Namespace) -> int:
                 sys.stdout.write(json.dumps(report.to_json(), separators=(",", ":"),
                                             default=str) + "\n")
             else:
-                print(_one_line(report))
+                print(printable(_one_line(report)))
         if not args.json:
             print(f"{count} report(s) in {args.topic}")
         return 0
@@ -97,9 +104,11 @@ def _value(value: Any) -> str:
 
 
 def _block(report: Report) -> str:
+    """The report as lines of text, control characters from the topic escaped."""
     head = f"{_who(report)}  offset {report.position}  {_time(report)}  {report.size} B"
     if not report.ok:
-        return f"{head}\n  UNDECODABLE: {report.error}\n"
-    lines = [f"{head}  {report.schema}"]
-    lines += [f"  {key}: {_value(val)}" for key, val in (report.fields or {}).items()]
-    return "\n".join(lines) + "\n"
+        lines = [head, f"  UNDECODABLE: {report.error}"]
+    else:
+        lines = [f"{head}  {report.schema}"]
+        lines += [f"  {key}: {_value(val)}" for key, val in (report.fields or {}).items()]
+    return "\n".join(printable(line) for line in lines) + "\n"

@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from cli.options import add_json_option, print_json
+from cli.options import Subparsers, add_json_option, print_json
 from engine.config.settings import KEYS, load_settings, validate
 from engine.errors import UsageError, ValidationError
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: Subparsers) -> None:
     """Add `settings` with its `show` and `set` actions."""
     parser = subparsers.add_parser(
         "settings", help="show or change the Proactive Support settings of server.properties",

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.cluster import open_session  # noqa: F401 - a fixture for every test
+from tests.support.cluster import open_session, silent_port  # noqa: F401 - fixtures for all
 from tools.sandbox import kafka_sandbox
 
 

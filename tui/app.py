@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from functools import partial
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import work
 from textual.app import App, SystemCommand
@@ -31,6 +31,10 @@ from tui.config import ConsoleConfig
 from tui.messages import ClusterChanged, ClusterLoaded, ServiceError
 from tui.model import ClusterSnapshot
 from tui.screens.cluster import ClusterScreen
+
+if TYPE_CHECKING:
+    from tui.screens.report_now import ReportNowScreen
+    from tui.screens.settings import SettingsScreen
 
 # The other screens are imported when first opened: the first frame shows Cluster only,
 # and Settings pulls in the engine's properties parser.
@@ -349,7 +353,7 @@ class ConsoleApp(App[int]):
                     return mode, screen
         return None
 
-    def _open_form(self, kind: type[Screen[Any]]) -> None:
+    def _open_form(self, kind: type[SettingsScreen | ReportNowScreen]) -> None:
         """`s` and `t`. Each mode has its own stack, so asked for from the other mode a
         second Settings could edit the same file beside the first: go back to the mode
         that holds one (its unsaved edits still in the form) and open from there."""

@@ -234,8 +234,8 @@ class ClusterBackend(_SettingsFiles):
         for path in self.broker_configs:
             try:
                 sf = load_settings(path)
-                broker_id = int(sf.properties.get("broker.id", ""))
-            except (PsError, ValueError):
+                broker_id = sf.broker.require_broker()
+            except PsError:
                 continue  # the Settings screen reports a bad file; here it only costs a hint
             intervals[broker_id] = float(sf.effective[REPORT_INTERVAL_HOURS].value)
             customer_ids[broker_id] = str(sf.effective[CUSTOMER_ID].value)

@@ -179,3 +179,26 @@ def parse_bootstrap(text: str) -> tuple[HostPort, ...]:
 def format_bootstrap(entries: tuple[HostPort, ...]) -> str:
     """The canonical `host:port,...` form of a parsed bootstrap list."""
     return ",".join(format_host_port(h, p) for h, p in entries)
+
+
+def all_refused(addresses: tuple[HostPort, ...], timeout: float) -> bool:
+    """True when every address refuses a TCP connection outright (nothing listens there).
+
+    ZooKeeper's and Kafka's clients retry a refused connection until their timeout and then
+    say "did not answer"; one plain connect per address tells the difference at once. An
+    address that does not answer in `timeout`, or accepts, makes this False: only a refusal
+    is a refusal.
+    """
+    import socket
+
+    if not addresses:
+        return False
+    for host, port in addresses:
+        try:
+            with socket.create_connection((host, port), timeout=timeout):
+                return False
+        except ConnectionRefusedError:
+            continue
+        except OSError:
+            return False
+    return True

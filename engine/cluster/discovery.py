@@ -9,7 +9,10 @@ ZooKeeper session everything it needs. `engine.cluster.watch` follows the change
 
 from __future__ import annotations
 
+import logging
+
 from engine.cluster.model import SOURCE_ADMIN, Broker, ClusterView, Endpoint
+from engine.cluster.quorum import Quorum, describe_quorum
 from engine.cluster.session import ClusterSession
 from engine.cluster.znodes import (
     broker_ids,
@@ -18,7 +21,9 @@ from engine.cluster.znodes import (
     read_cluster,
     zk_errors,
 )
-from engine.errors import ConnectionFailure
+from engine.errors import ConnectionFailure, PsError
+
+log = logging.getLogger(__name__)
 
 
 def _read_cluster_admin(session: ClusterSession) -> ClusterView:
@@ -45,15 +50,35 @@ def _read_cluster_admin(session: ClusterSession) -> ClusterView:
     factors = {name: factor for name, t in metadata.topics.items()
                if (factor := fewest_replicas(p.replicas for p in t.partitions.values()))
                is not None}
+    quorum = _quorum(session, brokers)
+    controller_id = controller.id if controller is not None and controller.id >= 0 else None
+    if quorum is not None:
+        # In KRaft, DescribeCluster names some broker as "controller" (clients cannot reach
+        # the controllers); the quorum's leader is the active controller.
+        controller_id = quorum.leader_id
     return ClusterView(
         cluster_id=described.cluster_id or None,
-        controller_id=controller.id if controller is not None and controller.id >= 0 else None,
+        controller_id=controller_id,
         brokers=brokers,
         topics=len(metadata.topics),
         partitions=sum(len(t.partitions) for t in metadata.topics.values()),
         source=SOURCE_ADMIN,
         replication_factors=factors,
+        quorum=quorum,
     )
+
+
+def _quorum(session: ClusterSession, brokers: tuple[Broker, ...]) -> Quorum | None:
+    """The KRaft quorum, asked of the brokers one after the other until one tells."""
+    timeout = min(session.timeout, 5.0)
+    for broker in brokers:
+        for endpoint in broker.endpoints:
+            try:
+                return describe_quorum(endpoint.host, endpoint.port,
+                                       session.location.client.props, timeout)
+            except PsError as exc:
+                log.debug("quorum not read from broker %d: %s", broker.id, exc)
+    return None
 
 
 def discover(session: ClusterSession) -> ClusterView:

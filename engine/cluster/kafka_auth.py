@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 from engine.errors import AuthenticationFailure, ConnectionFailure
 
@@ -63,8 +64,8 @@ def check_kafka_auth(conf: Mapping[str, object], timeout: float) -> None:
 
     where = f"Kafka at {conf.get('bootstrap.servers', '?')}"
     secrets = secret_values(conf)
-    seen: list = []
-    probe = dict(conf)
+    seen: list[Any] = []
+    probe: dict[str, Any] = dict(conf)
     probe["error_cb"] = seen.append
     if _LOG.isEnabledFor(logging.DEBUG):
         probe["logger"] = _LOG
@@ -84,8 +85,8 @@ def check_kafka_auth(conf: Mapping[str, object], timeout: float) -> None:
             admin.list_topics(timeout=max(min(_SLICE, remaining), 0.05))
             return
         except KafkaException as exc:
-            err = exc.args[0] if exc.args else None
-            last = err.str() if hasattr(err, "str") else str(exc)
+            first: Any = exc.args[0] if exc.args else None
+            last = first.str() if hasattr(first, "str") else str(exc)
         admin.poll(0)  # serves error_cb on this thread
         for err in seen:
             kind = fatal.get(err.code())

@@ -20,13 +20,12 @@ version; installation answers are exact.
 from __future__ import annotations
 
 import re
-import socket
-import ssl
 import struct
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 
+from engine.cluster.kafka_wire import Reader, exchange
 from engine.errors import ConnectionFailure
 
 # Kafka's own jar names: the core jar carries the Scala version, the client jar does not.
@@ -44,10 +43,13 @@ API_PRODUCE = 0
 API_FETCH = 1
 API_LIST_OFFSETS = 2
 API_METADATA = 3
+API_DESCRIBE_LOG_DIRS = 35
 
 # (release line label, api key, lowest max version that proves the line), newest first.
-# Each marker is the API version a release introduced, from the version comments of
-# apache/kafka clients/src/main/resources/common/message/*.json:
+# Each marker is the API version a release introduced. For 4.x they were read off each
+# release's kafka-clients (ApiKeys, broker listener, stable versions only):
+#   ApiVersions v5 (4.4); DescribeLogDirs v5 (4.3); ListOffsets v11 (4.2);
+# before, from the version comments of the protocol's message definitions:
 #   Fetch v18 adds the high-watermark of KIP-1166 (4.1); Produce v12 is KIP-890 part 2 (4.0);
 #   ApiVersions v4 fixes KAFKA-17011 and Fetch v17 adds the KIP-853 directory id (3.9);
 #   Produce v11 adds TRANSACTION_ABORTABLE of KIP-890 (3.8); Produce v10 is KIP-951 (3.7);
@@ -57,7 +59,10 @@ API_METADATA = 3
 #   Fetch v10 allows ZStandard (2.1); Fetch v7 is the incremental fetch of KIP-227 (1.1);
 #   Fetch v6 (1.0); Fetch v5 adds the log start offset (0.11); ApiVersions exists (0.10).
 RELEASE_MARKERS: tuple[tuple[str, int, int], ...] = (
-    ("4.1.x or newer", API_FETCH, 18),
+    ("4.4.x or newer", API_APIVERSIONS, 5),
+    ("4.3.x", API_DESCRIBE_LOG_DIRS, 5),
+    ("4.2.x", API_LIST_OFFSETS, 11),
+    ("4.1.x", API_FETCH, 18),
     ("4.0.x", API_PRODUCE, 12),
     ("3.9.x", API_APIVERSIONS, 4),
     ("3.8.x", API_PRODUCE, 11),
@@ -75,7 +80,6 @@ RELEASE_MARKERS: tuple[tuple[str, int, int], ...] = (
     ("0.10.x", API_APIVERSIONS, 0),
 )
 
-_MAX_RESPONSE = 1 << 20  # an ApiVersions answer is a few hundred bytes; refuse nonsense
 
 
 def _jar_dirs(kafka_home: Path) -> list[Path]:
@@ -137,77 +141,29 @@ def release_line(api_versions: Mapping[int, tuple[int, int]]) -> str:
     return "0.10.x or older"
 
 
-def _ssl_context(client_props: Mapping[str, str]) -> ssl.SSLContext:
-    """A TLS context from librdkafka-named client settings (CA, optional client cert)."""
-    ctx = ssl.create_default_context(cafile=client_props.get("ssl.ca.location") or None)
-    algo = client_props.get("ssl.endpoint.identification.algorithm", "https").lower()
-    if algo == "none":
-        ctx.check_hostname = False
-    cert = client_props.get("ssl.certificate.location")
-    if cert:
-        ctx.load_cert_chain(cert, client_props.get("ssl.key.location") or None,
-                            client_props.get("ssl.key.password") or None)
-    return ctx
-
-
-def _recv_exact(sock: socket.socket, n: int) -> bytes:
-    chunks: list[bytes] = []
-    left = n
-    while left > 0:
-        chunk = sock.recv(min(left, 65536))
-        if not chunk:
-            raise ConnectionFailure("the broker closed the connection during ApiVersions")
-        chunks.append(chunk)
-        left -= len(chunk)
-    return b"".join(chunks)
-
-
-def parse_api_versions_v0(payload: bytes, correlation_id: int) -> dict[int, tuple[int, int]]:
-    """Parse an ApiVersions v0 response body (after the size) into {api_key: (min, max)}."""
-    if len(payload) < 10:
-        raise ConnectionFailure("ApiVersions answer too short")
-    corr, error, count = struct.unpack_from(">ihi", payload, 0)
-    if corr != correlation_id:
-        raise ConnectionFailure("ApiVersions answer for another request")
+def parse_api_versions_v0(payload: bytes) -> dict[int, tuple[int, int]]:
+    """Parse an ApiVersions v0 response body (after the correlation id) into
+    {api_key: (min, max)}."""
+    reader = Reader(payload)
+    error = reader.int16()
     if error != 0:
         raise ConnectionFailure(f"ApiVersions refused with error code {error}")
-    if count < 0 or 10 + 6 * count > len(payload):
+    count = reader.int32()
+    if count < 0 or 6 * count > len(payload) - reader.pos:
         raise ConnectionFailure("ApiVersions answer truncated")
     return {key: (lo, hi) for key, lo, hi in
-            (struct.unpack_from(">hhh", payload, 10 + 6 * i) for i in range(count))}
+            (struct.unpack_from(">hhh", payload, reader.pos + 6 * i) for i in range(count))}
 
 
 def fetch_api_versions(host: str, port: int, client_props: Mapping[str, str] | None = None,
                        timeout: float = 5.0) -> dict[int, tuple[int, int]]:
     """Ask one broker for its API versions with a raw ApiVersions v0 request.
 
-    v0 has no tagged fields, so every broker since 0.10 answers it the same way. The
-    connection is wrapped in TLS when the client settings say SSL or SASL_SSL.
+    v0 has no tagged fields, so every broker since 0.10 answers it the same way, and it is
+    allowed before authentication (so SASL listeners answer it too).
     """
-    props = dict(client_props or {})
-    protocol = props.get("security.protocol", "PLAINTEXT").upper()
-    correlation_id = 0x50530001
-    client_id = b"ps-console"
-    header = struct.pack(">hhih", API_APIVERSIONS, 0, correlation_id, len(client_id))
-    request = header + client_id
-    try:
-        raw = socket.create_connection((host, port), timeout=timeout)
-    except OSError as exc:
-        raise ConnectionFailure(f"broker at {host}:{port} unreachable: {exc}") from None
-    try:
-        sock: socket.socket = raw
-        if protocol in ("SSL", "SASL_SSL"):
-            sock = _ssl_context(props).wrap_socket(raw, server_hostname=host)
-        sock.settimeout(timeout)
-        sock.sendall(struct.pack(">i", len(request)) + request)
-        (size,) = struct.unpack(">i", _recv_exact(sock, 4))
-        if not 0 < size <= _MAX_RESPONSE:
-            raise ConnectionFailure(f"ApiVersions answer of implausible size {size}")
-        return parse_api_versions_v0(_recv_exact(sock, size), correlation_id)
-    except (OSError, ssl.SSLError) as exc:
-        raise ConnectionFailure(f"ApiVersions to {host}:{port} failed: {exc}") from None
-    finally:
-        raw.close()
+    return parse_api_versions_v0(exchange(host, port, API_APIVERSIONS, 0, b"", client_props,
+                                          timeout))
 
 
 def probe_kafka_version(host: str, port: int, client_props: Mapping[str, str] | None = None,

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from engine.cluster.connect import format_host_port
+from engine.cluster.quorum import Quorum
 
 SOURCE_ZOOKEEPER = "zookeeper"
 SOURCE_ADMIN = "admin"
@@ -55,6 +56,8 @@ class ClusterView:
     `replication_factors` maps each topic to the fewest replicas any of its partitions has
     (they differ only during or after a partial reassignment). It is empty when the topics
     were not read (`topics` is None); a topic whose assignment is unreadable is left out.
+    `quorum` is a KRaft cluster's metadata quorum where the cluster tells it (its leader is
+    then the active controller, `controller_id`); None in ZooKeeper mode.
     """
 
     cluster_id: str | None
@@ -67,6 +70,7 @@ class ClusterView:
     # would drown every log line that shows a view.
     replication_factors: Mapping[str, int] = field(default_factory=dict, hash=False,
                                                    repr=False)
+    quorum: Quorum | None = None
 
     def broker(self, broker_id: int) -> Broker | None:
         """The live broker with this id, or None."""

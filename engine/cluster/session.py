@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from engine.cluster.connect import format_bootstrap
+from engine.cluster.connect import all_refused, format_bootstrap, parse_bootstrap
 from engine.cluster.kafka_auth import check_kafka_auth, mask, secret_values
 from engine.cluster.location import ClusterLocation
 from engine.cluster.zookeeper import start_kazoo, stop_kazoo
@@ -43,6 +43,7 @@ class ClusterSession:
         self._zk_error: PsError | None = None
         self._bootstrap: str | None = None
         self._auth_checked = False
+        self._reach_checked = False
         self._admin: AdminClient | None = None
         self._closed = False
 
@@ -119,6 +120,18 @@ class ClusterSession:
                     self._bootstrap = self._fallback
         return self._bootstrap
 
+    def ensure_reachable(self) -> None:
+        """ConnectionFailure at once when every bootstrap server refuses the connection:
+        librdkafka would retry until its timeout and then report no answer. Called once a
+        client accepted its configuration, so a bad setting is reported as such first."""
+        if self._reach_checked:
+            return
+        self._reach_checked = True
+        servers = self.bootstrap_servers()
+        if all_refused(parse_bootstrap(servers), min(self.timeout, 2.0)):
+            raise ConnectionFailure(f"Kafka at {servers} refused the connection "
+                                    "(nothing listens there)")
+
     @property
     def resolved_bootstrap(self) -> str | None:
         """The bootstrap list once `bootstrap_servers` resolved it, else None."""
@@ -138,7 +151,7 @@ class ClusterSession:
                            "(set security.protocol in --command-config)")
         return ",".join(chosen)
 
-    def kafka_config(self, **extra: object) -> dict[str, object]:
+    def kafka_config(self, **extra: object) -> dict[str, Any]:
         """A confluent-kafka configuration for this cluster; `extra` wins over defaults.
 
         librdkafka's log goes to the `engine.librdkafka` logger when debugging, nowhere
@@ -146,7 +159,7 @@ class ClusterSession:
         librdkafka retries a rejected login forever, so each client would otherwise wait
         out its whole timeout on it.
         """
-        conf: dict[str, object] = {
+        conf: dict[str, Any] = {
             "bootstrap.servers": self.bootstrap_servers(),
             "socket.timeout.ms": int(self.timeout * 1000),
         }
@@ -169,10 +182,12 @@ class ClusterSession:
             from confluent_kafka.admin import AdminClient
 
             try:
-                self._admin = AdminClient(self.kafka_config())
+                admin = AdminClient(self.kafka_config())
             except (KafkaException, ValueError, TypeError) as exc:
                 raise UsageError("Kafka client configuration refused: "
                                  f"{self.one_line(exc)}") from None
+            self.ensure_reachable()
+            self._admin = admin
         return self._admin
 
     def one_line(self, exc: BaseException) -> str:

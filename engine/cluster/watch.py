@@ -50,7 +50,7 @@ class ClusterWatch:
     """
 
     def __init__(self, location: ClusterLocation,
-                 on_event: Callable[[ClusterEvent], None]) -> None:
+                 on_event: Callable[[ClusterEvent], object]) -> None:
         if location.zookeeper is None:
             raise UsageError("watching a cluster needs --zookeeper")
         self._location = location
@@ -96,7 +96,7 @@ class ClusterWatch:
             # Both fire once at once with the current value; the worker finds no change.
             self._zk.ChildrenWatch("/brokers/ids", self._on_children)
             self._zk.DataWatch("/controller", self._on_controller)
-        except (PsError, *zk_errors()) as exc:
+        except (PsError, *zk_errors()) as exc:  # type: ignore[misc]  # a tuple made at run time
             self.stop()
             if isinstance(exc, PsError):
                 raise
@@ -153,7 +153,9 @@ class ClusterWatch:
             item = self._queue.get()
             if item is _STOP:
                 return
-            kind, value = item  # type: ignore[misc]
+            assert isinstance(item, tuple)
+            kind: str = item[0]
+            value: Any = item[1]
             try:
                 if kind == "state":
                     self._state_changed(value)
@@ -161,7 +163,7 @@ class ClusterWatch:
                     self._brokers_changed(value)
                 elif kind == "controller":
                     self._controller_changed(value)
-            except (PsError, *zk_errors()) as exc:
+            except (PsError, *zk_errors()) as exc:  # type: ignore[misc]
                 # The connection dropped mid-read; the CONNECTED state re-diffs later.
                 log.info("cluster watch: %s (%s)", kind, exc)
             except Exception:  # noqa: BLE001 - a watch must survive a bad callback

@@ -164,7 +164,7 @@ class Deadline:
         return max(0.05, self.end - time.monotonic())
 
 
-def zk_errors() -> tuple[type[BaseException], ...]:
+def zk_errors() -> tuple[type[Exception], ...]:
     from kazoo.exceptions import ConnectionLoss, SessionExpiredError
     from kazoo.handlers.threading import KazooTimeoutError
 

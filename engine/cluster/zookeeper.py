@@ -15,7 +15,7 @@ import warnings
 import weakref
 from typing import TYPE_CHECKING, Any
 
-from engine.cluster.connect import ZkConnect
+from engine.cluster.connect import ZkConnect, all_refused
 from engine.errors import AuthenticationFailure, ConnectionFailure
 
 if TYPE_CHECKING:
@@ -49,6 +49,9 @@ def start_kazoo(zk: ZkConnect, timeout: float, **kazoo_options: Any) -> KazooCli
     )
     from kazoo.handlers.threading import KazooTimeoutError
 
+    if all_refused(zk.hosts, min(timeout, 2.0)):
+        raise ConnectionFailure(f"ZooKeeper at {zk.hosts_string} refused the connection "
+                                "(nothing listens there)")
     _quiet_kazoo_login_failures()
     client = KazooClient(hosts=str(zk), timeout=max(timeout, 1.0), logger=_KAZOO_LOG,
                          **kazoo_options)

@@ -308,8 +308,13 @@ class PropertiesDocument:
         if text:
             if not text.endswith(("\n", "\r")):
                 text += eol
+            # After a lone CR, an LF would join it into one CRLF terminator, and a
+            # continuation backslash before it would then swallow the new lines.
+            joiner = "\r" if text.endswith("\r") and eol == "\n" else eol
             if separate and self.entries[-1].kind != "blank":
-                text += eol
+                text += joiner
+            elif joiner != eol:
+                text += joiner
         text += "".join(line + eol for line in lines)
         self.entries = PropertiesDocument.parse(text).entries
 

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 from engine.config.broker import BrokerConfig
 from engine.config.properties import PropertiesDocument, escape_key, escape_value
 from engine.errors import NotFound, PsError, UsageError, ValidationError
-from engine.files import atomic_write
+from engine.files import TooLarge, atomic_write, read_bounded
 
 PREFIX = "confluent.support."
 
@@ -61,6 +61,10 @@ _CUSTOMER_ID = re.compile(r"c[0-9]{1,30}", re.IGNORECASE)
 _TOPIC = re.compile(r"[a-zA-Z0-9._-]{1,249}")
 
 BOOLEAN_KEYS = frozenset({METRICS_ENABLE, INSECURE_ENABLE, SECURE_ENABLE})
+
+# The largest broker config read: real ones are a few KiB; beyond this a file is something
+# else, and parsing it would only cost time and memory.
+MAX_CONFIG_BYTES = 1024 * 1024
 
 
 class FileChangedError(PsError):
@@ -229,9 +233,24 @@ def _ends_with_our_block(doc: PropertiesDocument) -> bool:
     return False
 
 
+def _check_only_changes(before: dict[str, str], text: str, changes: dict[str, str]) -> None:
+    """Refuse a rendered file that Java would read with any other key changed than those
+    set (a dangling continuation could merge the appended block into the line before)."""
+    after = PropertiesDocument.parse(text).effective()
+    for key in sorted(set(before) | set(after)):
+        wanted = changes.get(key, before.get(key))
+        if after.get(key) != wanted:
+            raise ValidationError(f"refusing to save: the edit would also change how {key!r} "
+                                  "reads (the file ends in a way Java would join with the "
+                                  "new lines); fix the end of the file first")
+
+
 def _read(path: Path) -> bytes:
     try:
-        return path.read_bytes()
+        return read_bounded(path, MAX_CONFIG_BYTES)
+    except TooLarge:
+        raise UsageError(f"broker config {path} is larger than "
+                         f"{MAX_CONFIG_BYTES // 1024} KiB: not a server.properties") from None
     except FileNotFoundError:
         raise NotFound(f"broker config {path} does not exist") from None
     except IsADirectoryError:
@@ -326,6 +345,7 @@ class SettingsFile:
             doc.append_lines(lines, separate=False)
         elif lines:
             doc.append_lines([BLOCK_LABEL, *lines])
+        _check_only_changes(self.properties, doc.text, changes)
         return doc.text
 
     def diff(self, changes: dict[str, str]) -> str:

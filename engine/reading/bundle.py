@@ -27,10 +27,10 @@ import time
 import zipfile
 import zlib
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from engine import __version__
 from engine.cluster.session import ClusterSession
@@ -41,6 +41,7 @@ from engine.reading.report_log import ReportLog
 from engine.reading.rules import DEFAULT_INTERVAL_S, token_owners
 from engine.reading.topic_reader import PartitionRange, TopicReader
 from engine.reading.zip_stream import ZipStream
+from engine.text import printable
 
 _LOG = logging.getLogger(__name__)
 
@@ -165,7 +166,7 @@ def export_bundle(session: ClusterSession, topic: str, path: str | None = None,
 
     with TopicReader(session) as reader:
         ranges = reader.end_offsets(topic)
-        total = sum(r.count for r in ranges)
+        total = sum(r.offsets for r in ranges)
         if total == 0:
             raise NoRecords()
         folder = os.path.dirname(os.path.abspath(path))
@@ -207,13 +208,14 @@ def export_bundle(session: ClusterSession, topic: str, path: str | None = None,
 
 
 def _steps(reader: TopicReader, zw: ZipStream, topic: str, ranges: list[PartitionRange],
-           deadline: float, cancel: threading.Event | None) -> Iterator[tuple[int, int]]:
+           deadline: float, cancel: threading.Event | None
+           ) -> Generator[tuple[int, int], None, None]:
     """Each batch read through confluent-kafka goes into the zip; yields (partition,
     records added) after every batch."""
     for batch in reader.iter_batches(topic, ranges, deadline=deadline, cancel=cancel):
-        values = batch.values()
-        if None in values:  # a null value becomes an empty entry
-            values = [v or b"" for v in values]
+        raw = batch.values()
+        # A null value becomes an empty entry (`all` is the cheap test: b"" stays b"").
+        values = cast("list[bytes]", raw) if all(raw) else [v or b"" for v in raw]
         zw.add_batch(values)
         yield batch.partition, len(values)
 
@@ -368,7 +370,8 @@ _MAX_LISTED_ERRORS = 20
 def summarize(opened: OpenedBundle, interval_s: float = DEFAULT_INTERVAL_S) -> str:
     """A readable account of a bundle: metadata, records per broker token and schema,
     time range, versions seen, the story of each broker (tokens, states, events between
-    its reports, gaps judged against `interval_s`), undecodable entries."""
+    its reports, gaps judged against `interval_s`), undecodable entries. Control
+    characters from the bundle are escaped."""
     from engine.reading.story import story_lines
 
     lines = [f"Bundle {opened.path}"]
@@ -415,7 +418,9 @@ def summarize(opened: OpenedBundle, interval_s: float = DEFAULT_INTERVAL_S) -> s
         lines += [f"    {e.entry}: {e.error}" for e in bad[:_MAX_LISTED_ERRORS]]
         if len(bad) > _MAX_LISTED_ERRORS:
             lines.append(f"    ... and {len(bad) - _MAX_LISTED_ERRORS} more")
-    return "\n".join(lines)
+    # Names, tokens and versions come from the bundle: no control character reaches a
+    # terminal.
+    return "\n".join(printable(line) for line in lines)
 
 
 def _utc(seconds: int) -> str:

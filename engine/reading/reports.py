@@ -60,7 +60,7 @@ class ReadStats:
     @property
     def topic_size(self) -> int:
         """Offsets in the topic when the read started."""
-        return sum(r.count for r in self.partitions)
+        return sum(r.offsets for r in self.partitions)
 
 
 def to_report(rec: TopicRecord) -> Report:

@@ -84,8 +84,11 @@ class RecordBatch(NamedTuple):
     def records(self) -> list[TopicRecord]:
         """The batch as TopicRecords."""
         p = self.partition
-        return [TopicRecord(p, m.offset(), m.timestamp()[1], m.value(),
-                            {k: (v or b"") for k, v in h} if (h := m.headers()) else {})
+        # Data messages always have an offset, and their headers are (str, bytes) pairs;
+        # confluent-kafka's types also cover error events, which never reach a batch.
+        return [TopicRecord(p, m.offset(), m.timestamp()[1], m.value(),  # type: ignore[arg-type]
+                            {k: (v or b"") for k, v in h}  # type: ignore[misc, str-unpack]
+                            if (h := m.headers()) else {})
                 for m in self.messages]
 
 
@@ -97,7 +100,7 @@ class PartitionRange(NamedTuple):
     high: int
 
     @property
-    def count(self) -> int:
+    def offsets(self) -> int:
         """Offsets in the range; compaction or transaction markers may leave fewer records."""
         return max(0, self.high - self.low)
 
@@ -130,6 +133,11 @@ class TopicReader:
         self._bootstrap = str(conf.get("bootstrap.servers", ""))
         self._conf = conf
         self._consumer: Consumer | None = Consumer(conf)
+        try:
+            session.ensure_reachable()
+        except BaseException:
+            self.close()
+            raise
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -211,7 +219,7 @@ class TopicReader:
         self.complete = False
         todo = [r for r in (self.end_offsets(topic) if ranges is None else ranges)
                 if r.high > r.low]
-        total = sum(r.count for r in todo)
+        total = sum(r.offsets for r in todo)
         done = 0
         for rng in todo:
             for batch in self._read_partition(topic, rng.partition, rng.low, rng.high,
@@ -313,9 +321,10 @@ def _data_in_range(msgs: list[Message], partition: int, start: int, stop: int
     # Fast path, nearly every batch: no error or EOF event, first and last in range.
     if not any(map(Message.error, msgs)):
         first_m, last_m = msgs[0], msgs[-1]
+        first_off, last_off = first_m.offset() or 0, last_m.offset() or 0
         if (first_m.partition() == partition == last_m.partition()
-                and first_m.offset() >= start and last_m.offset() <= last):
-            return msgs, last_m.offset() == last
+                and first_off >= start and last_off <= last):
+            return msgs, last_off == last
     out: list[Message] = []
     for m in msgs:
         err = m.error()
@@ -329,7 +338,7 @@ def _data_in_range(msgs: list[Message], partition: int, start: int, stop: int
             # Transient (a broker restarting, a leader moving): librdkafka retries itself.
             continue
         off = m.offset()
-        if off < start or m.partition() != partition:
+        if off is None or off < start or m.partition() != partition:
             continue
         if off > last:
             return out, True

@@ -37,7 +37,7 @@ from engine.errors import PsError
 from engine.reading.report import BROKER_ID_HEADER, REPORT_ID_HEADER
 from engine.reporting.collector import STATE_RUNNING, STATE_SHUTTING_DOWN
 from engine.reporting.outcome import DestinationResult
-from engine.reporting.spool import Spool, SpooledReport
+from engine.reporting.spool import Rejected, Spool, SpooledReport
 
 if TYPE_CHECKING:
     from engine.reporting.submit_topic import TopicSubmitter
@@ -100,18 +100,21 @@ class Agent:
 
     `interval_seconds` overrides `report.interval.hours` (development and tests).
     `state_dir` holds the broker tokens and the spool. `http_ca_file` is the CA bundle
-    that signs the HTTPS endpoint's certificate, when not a public one.
+    that signs the HTTPS endpoint's certificate, when not a public one; `http_token` a
+    bearer token the HTTPS endpoint requires.
     """
 
     def __init__(self, broker_config: str | Path, kafka_home: str | None = None,
                  options: ClusterOptions | None = None, interval_seconds: float | None = None,
                  state_dir: str | Path | None = None, rng: random.Random | None = None,
-                 http_ca_file: str | None = None) -> None:
+                 http_ca_file: str | None = None, http_token: str | None = None
+                 ) -> None:
         self.config_path = Path(broker_config)
         self.kafka_home = kafka_home
         self.interval_override = interval_seconds
         # A CA bundle for the HTTPS endpoint (one with a private CA); None: the default.
         self.http_ca_file = http_ca_file
+        self.http_token = http_token
         self.rng = rng or random.Random()
         self.settings = load_settings(self.config_path)
         self._stamp = stamp(self.config_path)
@@ -278,7 +281,8 @@ class Agent:
                 outcome = report_now(str(self.config_path), broker_id=self.broker_id,
                                      kafka_home=self.kafka_home, token_dir=self.token_dir,
                                      state=state, submitter=submitter,
-                                     http_verify=self.http_ca_file, session=session)
+                                     http_verify=self.http_ca_file, session=session,
+                                     http_token=self.http_token)
             finally:
                 _close_quietly(producer)
             self._bootstrap = session.resolved_bootstrap or self._bootstrap
@@ -310,7 +314,7 @@ class Agent:
         # A produce may wait its whole delivery timeout: only start one that can end in time.
         need = producer.delivery_timeout + 1.5
 
-        def send(report: SpooledReport) -> bool | str:
+        def send(report: SpooledReport) -> bool | str | Rejected:
             if deadline is not None and deadline - time.monotonic() < need:
                 return "no time left before exit"
             res = producer.submit(report.topic, report.value, report.broker_id,
@@ -322,6 +326,8 @@ class Agent:
                                      time.localtime(report.created_ms / 1000))
                 log.info("spool broker=%d delivered id=%s made %s topic=%s",
                          report.broker_id, report.report_id[:8], made, _short(res))
+            if res.permanent:
+                return Rejected(res.detail)
             return True if res.ok else res.detail
 
         result = self.spool.flush(send)
@@ -371,10 +377,17 @@ class _SpoolingSubmitter:
         """Spool, then flush; the result is this report's own delivery, or why it waits."""
         agent = self.agent
         self.report_id = report_id = str(uuid.uuid4())
-        entry = agent.spool.put(SpooledReport(
-            topic=topic, value=value, broker_id=broker_id, report_id=report_id,
-            created_ms=int(time.time() * 1000),
-            headers={BROKER_ID_HEADER: str(broker_id), REPORT_ID_HEADER: report_id}))
+        headers = {BROKER_ID_HEADER: str(broker_id), REPORT_ID_HEADER: report_id}
+        try:
+            entry = agent.spool.put(SpooledReport(
+                topic=topic, value=value, broker_id=broker_id, report_id=report_id,
+                created_ms=int(time.time() * 1000), headers=headers))
+        except OSError as exc:
+            # A full disk or an unwritable state folder must not silence the agent: send
+            # this report directly; it is lost only if the topic refuses it too.
+            log.warning("spool broker=%d: cannot store the report (%s); sending it directly",
+                        broker_id, exc.strerror or exc)
+            return self.producer.submit(topic, value, broker_id, headers=headers)
         if entry is None:
             return DestinationResult("topic", False, "larger than the spool; dropped")
         outcomes: dict[str, DestinationResult] = {}

@@ -30,8 +30,16 @@ from engine.cluster.kafka_version import (
 )
 from engine.cluster.session import ClusterSession
 from engine.config import settings as ps_settings
+from engine.config.broker import BrokerConfig
 from engine.config.settings import SettingsFile, customer_id_kind
-from engine.reporting.privacy import hosts_named_in, scrub_broker_config, scrub_stats
+from engine.errors import PsError
+from engine.reporting.jvm_runtime import runtime_properties
+from engine.reporting.privacy import (
+    hosts_named_in,
+    scrub_broker_config,
+    scrub_java_properties,
+    scrub_stats,
+)
 
 log = logging.getLogger(__name__)
 
@@ -43,11 +51,17 @@ HISTOGRAM_BUCKETS = 6  # values 0..4, then ">= 5"
 
 @dataclass
 class CollectedReport:
-    """One report ready to encode: which schema, the record, and what the user should know."""
+    """One report ready to encode: which schema, the record, and what the user should know.
+
+    `withheld` counts the broker configuration keys the privacy filter kept out of the
+    report, `withheld_jvm` the observed JVM properties and `-D` flags it kept out (all of
+    them in a basic report); counts only, never names."""
 
     schema: str  # "basic" | "enhanced"
     record: dict[str, Any]
     warnings: list[str] = field(default_factory=list)
+    withheld: int = 0
+    withheld_jvm: int = 0
 
 
 # ---- pure helpers (unit tested) ---------------------------------------------------------
@@ -133,27 +147,38 @@ def _start_ms(pid: int) -> int:
     return _boot_time_s() * 1000 + ticks * 1000 // hz
 
 
-def _same_broker(config: str, identity: Mapping[str, str]) -> bool:
-    """Whether the config file a JVM was started with names the same broker (broker.id and
-    zookeeper.connect), for agents whose copy of the file lives elsewhere."""
+def _identity(broker: BrokerConfig) -> tuple[object, ...] | None:
+    """What tells one broker from another across copies of its file: its id and its
+    cluster's address (ZooKeeper connect string, or KRaft's controller quorum)."""
+    if broker.broker_id is None:
+        return None
+    quorum = (broker.zookeeper_connect
+              or broker.properties.get("controller.quorum.voters", "").strip()
+              or broker.properties.get("controller.quorum.bootstrap.servers", "").strip())
+    return (broker.broker_id, quorum) if quorum else None
+
+
+def _same_broker(config: str, identity: BrokerConfig) -> bool:
+    """Whether the config file a JVM was started with names the same broker, for agents
+    whose copy of the file lives elsewhere."""
     from engine.config.properties import load_properties
+    from engine.files import read_bounded
 
     try:
-        props = load_properties(Path(config).read_bytes().decode("latin-1"))
-    except (OSError, ValueError):
+        props = load_properties(read_bounded(config, 1024 * 1024).decode("latin-1"))
+        theirs = BrokerConfig.from_properties(config, props)
+    except (OSError, ValueError, PsError):
         return False
-    keys = ("broker.id", "zookeeper.connect")
-    return all(identity.get(k) and props.get(k, "").strip() == identity[k].strip()
-               for k in keys)
+    wanted = _identity(identity)
+    return wanted is not None and _identity(theirs) == wanted
 
 
 def find_broker_process(config_path: str | os.PathLike[str],
-                        identity: Mapping[str, str] | None = None) -> BrokerProcess | None:
+                        identity: BrokerConfig | None = None) -> BrokerProcess | None:
     """The local JVM running `kafka.Kafka` for this broker, None when not on this host.
 
     A JVM matches when its config file is `config_path`, or, given `identity` (the
-    broker's properties), when its config file has the same `broker.id` and
-    `zookeeper.connect`.
+    broker's config), when its config file names the same broker id in the same cluster.
     """
     wanted = os.path.realpath(config_path)
     proc = Path("/proc")
@@ -226,7 +251,7 @@ def jvm_processors(pid: int, args: list[str]) -> int:
 
 
 def system_properties(args: list[str]) -> dict[str, str]:
-    """The `-Dkey=value` flags given to the JVM (before the main class)."""
+    """The `-Dkey=value` flags given to the JVM (before the main class), unfiltered."""
     props: dict[str, str] = {}
     for arg in args:
         if arg == "kafka.Kafka":
@@ -300,13 +325,14 @@ def _from_admin(session: ClusterSession, broker_id: int, enhanced: bool,
     if md.cluster_id:
         facts.cluster_id = facts.cluster_id or md.cluster_id
     me = md.brokers.get(broker_id)
-    if me is not None:
+    if me is not None and me.host:
         facts.broker_address = (me.host, me.port)
-    facts.broker_hosts = {b.host for b in md.brokers.values()}
-    facts.replicas = {t.topic: {p.id: list(p.replicas) for p in t.partitions.values()}
-                      for t in md.topics.values()}
-    facts.leaders = {t.topic: {p.id: p.leader for p in t.partitions.values()}
-                     for t in md.topics.values()}
+    facts.broker_hosts = {str(b.host) for b in md.brokers.values() if b.host}
+    topics = [t for t in md.topics.values() if t.topic]
+    facts.replicas = {str(t.topic): {p.id: list(p.replicas) for p in t.partitions.values()}
+                      for t in topics}
+    facts.leaders = {str(t.topic): {p.id: p.leader for p in t.partitions.values()}
+                     for t in topics}
     if not enhanced or not md.topics:
         return
     resources = [ConfigResource(ResourceType.TOPIC, name) for name in md.topics]
@@ -391,7 +417,7 @@ def collect(broker_id: int, settings_file: SettingsFile, session: ClusterSession
     _from_admin(session, broker_id, enhanced, facts, warnings)
 
     config_path = getattr(settings_file, "path", None)
-    process = (find_broker_process(config_path, settings_file.properties)
+    process = (find_broker_process(config_path, settings_file.broker)
                if config_path else None)
     home = kafka_home or (kafka_home_from_classpath(process.args) if process else None)
 
@@ -405,11 +431,16 @@ def collect(broker_id: int, settings_file: SettingsFile, session: ClusterSession
         "clusterId": facts.cluster_id or "NA",
     }
     if not enhanced:
-        return CollectedReport("basic", basic, warnings)
+        # Nothing of the configuration or the JVM is in a basic report.
+        jvm = (len(runtime_properties(process.pid)) + len(system_properties(process.args))
+               if process else 0)
+        return CollectedReport("basic", basic, warnings,
+                               withheld=len(settings_file.properties), withheld_jvm=jvm)
 
-    record = _enhanced(broker_id, settings_file, session, basic, facts, process, now_s,
-                       warnings)
-    return CollectedReport("enhanced", record, warnings)
+    report = CollectedReport("enhanced", {}, warnings)
+    report.record = _enhanced(broker_id, settings_file, session, basic, facts, process, now_s,
+                              report)
+    return report
 
 
 def _versions(home: str | None, given_home: str | None, facts: _ClusterFacts,
@@ -436,11 +467,12 @@ def _versions(home: str | None, given_home: str | None, facts: _ClusterFacts,
 
 def _enhanced(broker_id: int, settings_file: SettingsFile, session: ClusterSession,
               basic: dict[str, Any], facts: _ClusterFacts, process: BrokerProcess | None,
-              now_s: float, warnings: list[str]) -> dict[str, Any]:
+              now_s: float, report: CollectedReport) -> dict[str, Any]:
+    warnings = report.warnings
     topics = set(facts.replicas or ())
     props = settings_file.properties
     forbidden = topics | facts.broker_hosts | hosts_named_in(props)
-    broker_config = scrub_broker_config(props, forbidden=forbidden)
+    broker_config, report.withheld = scrub_broker_config(props, forbidden=forbidden)
 
     if process is None:
         warnings.append("the broker's JVM does not run on this host (or is not visible): "
@@ -453,8 +485,8 @@ def _enhanced(broker_id: int, settings_file: SettingsFile, session: ClusterSessi
         uptime_ms = max(0, int(now_s * 1000) - start_ms)
         max_heap = jvm_max_heap(process.args)
         processors = jvm_processors(process.pid, process.args)
-        java_props = scrub_broker_config(system_properties(process.args),
-                                         forbidden=forbidden)
+        java_props, report.withheld_jvm = scrub_java_properties(
+            runtime_properties(process.pid), system_properties(process.args))
 
     if facts.replicas is None:
         unknown_hist = [UNKNOWN] * HISTOGRAM_BUCKETS

@@ -19,6 +19,9 @@ class DestinationResult:
     ok: bool
     detail: str
     skipped: bool = False  # not attempted at all; `ok` is then False
+    # The destination refused this report for good (too large, a topic name it cannot
+    # have): sending it again cannot help.
+    permanent: bool = False
 
     def __post_init__(self) -> None:
         if self.destination not in DESTINATIONS:

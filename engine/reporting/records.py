@@ -60,8 +60,10 @@ def _load_schema_text(name: str) -> str:
 
 BASIC_JSON: str = _load_schema_text(BASIC_NAME)
 ENHANCED_JSON: str = _load_schema_text(ENHANCED_NAME)
-BASIC: dict[str, Any] = fastavro.parse_schema(json.loads(BASIC_JSON))
-ENHANCED: dict[str, Any] = fastavro.parse_schema(json.loads(ENHANCED_JSON))
+# fastavro types parse_schema loosely (a schema may be a name or a union); ours are records.
+BASIC: dict[str, Any] = fastavro.parse_schema(json.loads(BASIC_JSON))  # type: ignore[assignment]
+ENHANCED: dict[str, Any] = fastavro.parse_schema(  # type: ignore[assignment]
+    json.loads(ENHANCED_JSON))
 
 _BY_KIND: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
     "basic": (BASIC_JSON, BASIC, json.loads(BASIC_JSON)),
@@ -229,7 +231,7 @@ def _inflate(block: bytes, codec: str) -> bytes:
         return out
     if codec == "snappy":
         try:
-            import cramjam  # fastavro's own optional snappy backend
+            import cramjam  # type: ignore[import-not-found]  # fastavro's optional snappy
         except ImportError:
             raise _Bad("snappy codec: no snappy library installed") from None
         # Java's SnappyCodec appends a 4-byte CRC32 of the uncompressed data.

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from engine.cluster.location import ClusterLocation, ClusterOptions, locate
 from engine.cluster.session import ClusterSession
@@ -22,9 +22,6 @@ from engine.errors import PsError
 from engine.reporting.collector import STATE_RUNNING, collect
 from engine.reporting.outcome import DestinationResult, skipped
 from engine.reporting.records import encode
-
-if TYPE_CHECKING:
-    from engine.reporting.submit_topic import TopicSubmitter
 
 log = logging.getLogger(__name__)
 
@@ -39,11 +36,22 @@ def default_token_dir() -> Path:
     return platformdirs.user_state_path(TOKEN_DIR_NAME) / "tokens"
 
 
+class TopicStep(Protocol):
+    """What sends a report to the topic: a `TopicSubmitter`, or the agent's spool in front
+    of one. `warnings` are those of its last `submit`."""
+
+    warnings: list[str]
+
+    def submit(self, topic: str, value: bytes, broker_id: int) -> DestinationResult: ...
+
+
 @dataclass
 class ReportOutcome:
     """What one report-now did. `schema`/`record`/`value` are None when reporting is
     disabled; `record` is what was encoded, `value` the exact bytes sent (or not, on a dry
-    run); `destinations` has one entry per destination, in the order tried."""
+    run); `destinations` has one entry per destination, in the order tried. `withheld`
+    counts the broker configuration keys the privacy filter kept out of the report,
+    `withheld_jvm` the JVM properties and `-D` flags (counts, never names)."""
 
     broker_id: int | None
     enabled: bool
@@ -53,6 +61,8 @@ class ReportOutcome:
     value: bytes | None = None
     destinations: list[DestinationResult] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    withheld: int = 0
+    withheld_jvm: int = 0
 
     @property
     def size(self) -> int:
@@ -91,12 +101,13 @@ def _token(session: ClusterSession, broker_id: int, token_dir: str | Path | None
 
 
 def _send_http(value: bytes, settings_file: ps_settings.SettingsFile, customer_id: str,
-               http_verify: Any) -> list[DestinationResult]:
+               http_verify: Any, http_token: str | None = None) -> list[DestinationResult]:
     from engine.reporting.submit_http import HttpSettings, submit_http
 
     try:
         kwargs = {} if http_verify is None else {"verify": http_verify}
-        http_settings = HttpSettings.from_properties(settings_file.properties, **kwargs)
+        http_settings = HttpSettings.from_properties(settings_file.properties,
+                                                     token=http_token, **kwargs)
     except PsError as exc:
         return [DestinationResult("https", False, f"settings: {exc}")]
     results = submit_http(value, customer_id, http_settings)
@@ -114,14 +125,16 @@ def report_now(broker_config: str, location: ClusterLocation | None = None,
                broker_id: int | None = None, dry_run: bool = False,
                kafka_home: str | None = None, token_dir: str | Path | None = None,
                http_verify: Any = None, state: int = STATE_RUNNING,
-               submitter: TopicSubmitter | None = None,
-               session: ClusterSession | None = None) -> ReportOutcome:
+               submitter: TopicStep | None = None,
+               session: ClusterSession | None = None,
+               http_token: str | None = None) -> ReportOutcome:
     """Collect one report for the broker of `broker_config` and send it (unless dry_run).
 
     The cluster is `session`'s (an agent cycle's), else `location`, else the one the file
     names (`locate` with no options); `broker_id` None means the file's. `http_verify` (a CA
-    bundle path, or True) overrides certificate checks for HTTPS; `submitter` lets an agent
-    route the topic step through its spool. Raises UsageError / NotFound for a bad file;
+    bundle path, or True) overrides certificate checks for HTTPS; `http_token` is a bearer
+    token for the HTTPS endpoint (a `ps-console receive` that requires one); `submitter`
+    lets an agent route the topic step through its spool. Raises UsageError / NotFound for a bad file;
     send failures are results, not exceptions.
     """
     settings_file = load_settings(broker_config)
@@ -137,15 +150,16 @@ def report_now(broker_config: str, location: ClusterLocation | None = None,
                                        "nothing collected or sent"])
     if session is not None:
         return _report(settings_file, session, broker_id, dry_run, kafka_home, token_dir,
-                       http_verify, state, submitter)
+                       http_verify, state, submitter, http_token)
     with ClusterSession(location or locate(ClusterOptions(), broker)) as own:
         return _report(settings_file, own, broker_id, dry_run, kafka_home, token_dir,
-                       http_verify, state, submitter)
+                       http_verify, state, submitter, http_token)
 
 
 def _report(settings_file: ps_settings.SettingsFile, session: ClusterSession, broker_id: int,
             dry_run: bool, kafka_home: str | None, token_dir: str | Path | None,
-            http_verify: Any, state: int, submitter: TopicSubmitter | None) -> ReportOutcome:
+            http_verify: Any, state: int, submitter: TopicStep | None,
+            http_token: str | None = None) -> ReportOutcome:
     effective = settings_file.effective
     warnings: list[str] = []
     token = _token(session, broker_id, token_dir, warnings)
@@ -154,7 +168,8 @@ def _report(settings_file: ps_settings.SettingsFile, session: ClusterSession, br
     warnings += report.warnings
     value = encode(report.record, report.schema)
     outcome = ReportOutcome(broker_id, enabled=True, dry_run=dry_run, schema=report.schema,
-                            record=report.record, value=value, warnings=warnings)
+                            record=report.record, value=value, warnings=warnings,
+                            withheld=report.withheld, withheld_jvm=report.withheld_jvm)
     topic = str(effective[ps_settings.TOPIC].value)
     if dry_run:
         outcome.destinations = [skipped(d, "dry run") for d in ("topic", "https", "http")]
@@ -172,7 +187,8 @@ def _report(settings_file: ps_settings.SettingsFile, session: ClusterSession, br
     # An invalid customer id was reported anonymously; HTTP must use the matching path.
     customer_id = ("anonymous" if report.schema == "basic"
                    else str(effective[ps_settings.CUSTOMER_ID].value))
-    outcome.destinations += _send_http(value, settings_file, customer_id, http_verify)
+    outcome.destinations += _send_http(value, settings_file, customer_id, http_verify,
+                                       http_token)
     for result in outcome.destinations:
         log.info("broker %s report to %s: %s", broker_id, result.destination, result.detail)
     return outcome

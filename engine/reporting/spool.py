@@ -20,13 +20,15 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import struct
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from engine.files import TEMP_SUFFIX, atomic_write, fsync_folder
+from engine.files import TEMP_SUFFIX, TooLarge, atomic_write, fsync_folder, read_bounded
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +40,9 @@ DEFAULT_MAX_BYTES = 8 * 1024 * 1024
 # Quarantined files are kept for a post-mortem, but never more than this many.
 MAX_CORRUPT_KEPT = 10
 _LEN = struct.Struct(">I")
+# A legal Kafka topic name; the agent only spools reports for one.
+_TOPIC = re.compile(r"[a-zA-Z0-9._-]{1,249}")
+_MAX_HEADERS = 16
 
 
 @dataclass(frozen=True)
@@ -62,6 +67,13 @@ class FlushResult:
     remaining: int = 0
     corrupt: int = 0
     error: str | None = None
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """What `send` returns for a report its destination refuses for what it is."""
+
+    reason: str
 
 
 class SpoolCorrupt(ValueError):
@@ -99,14 +111,39 @@ def decode_entry(data: bytes, seq: int = 0, path: Path | None = None) -> Spooled
     if pos + value_len != len(body):
         raise SpoolCorrupt("value length does not match the file size")
     try:
-        meta = json.loads(meta_raw)
-        return SpooledReport(
-            topic=str(meta["topic"]), value=bytes(value), broker_id=int(meta["broker_id"]),
-            report_id=str(meta["report_id"]), created_ms=int(meta["created_ms"]),
-            headers={str(k): str(v) for k, v in dict(meta.get("headers") or {}).items()},
-            seq=seq, path=path)
-    except (ValueError, KeyError, TypeError) as exc:
-        raise SpoolCorrupt(f"bad metadata: {exc}") from None
+        return _entry(json.loads(meta_raw), bytes(value), seq, path)
+    except SpoolCorrupt:
+        raise
+    except Exception as exc:  # noqa: BLE001 - deep nesting, huge numbers, odd types: corrupt
+        raise SpoolCorrupt(f"bad metadata: {type(exc).__name__}") from None
+
+
+def _entry(meta: Any, value: bytes, seq: int, path: Path | None) -> SpooledReport:
+    """Check every field of the metadata for what the agent wrote; SpoolCorrupt otherwise."""
+    if not isinstance(meta, dict):
+        raise SpoolCorrupt("bad metadata: not an object")
+    topic, broker_id, report_id = meta.get("topic"), meta.get("broker_id"), meta.get("report_id")
+    created_ms, headers = meta.get("created_ms"), meta.get("headers") or {}
+    if not isinstance(topic, str) or not _TOPIC.fullmatch(topic):
+        raise SpoolCorrupt("bad metadata: not a topic name")
+    if type(broker_id) is not int or not 0 <= broker_id < 2**31:
+        raise SpoolCorrupt("bad metadata: not a broker id")
+    if not isinstance(report_id, str) or not 0 < len(report_id) <= 64:
+        raise SpoolCorrupt("bad metadata: not a report id")
+    if type(created_ms) is not int or not 0 <= created_ms < 2**53:
+        raise SpoolCorrupt("bad metadata: not a time")
+    if not isinstance(headers, dict) or len(headers) > _MAX_HEADERS or not all(
+            isinstance(k, str) and isinstance(v, str) and len(k) + len(v) <= 512
+            for k, v in headers.items()):
+        raise SpoolCorrupt("bad metadata: headers")
+    from engine.reporting.records import decode
+
+    decoded = decode(value)
+    if not decoded.ok:
+        # Nothing reads a report that is not one: sending it would only fail every reader.
+        raise SpoolCorrupt(f"the value is not a report ({decoded.error})")
+    return SpooledReport(topic=topic, value=value, broker_id=broker_id, report_id=report_id,
+                         created_ms=created_ms, headers=dict(headers), seq=seq, path=path)
 
 
 class Spool:
@@ -211,12 +248,15 @@ class Spool:
 
     # -- delivering ------------------------------------------------------------------------
 
-    def flush(self, send: Callable[[SpooledReport], bool | str | None]) -> FlushResult:
+    def flush(self, send: Callable[[SpooledReport], bool | str | Rejected | None]
+              ) -> FlushResult:
         """Deliver pending reports in order through `send`, deleting each one it confirms.
 
-        `send` returns True once the delivery report said ok; anything else (False, or an
-        error text) stops the flush so that order is kept: later reports never overtake an
-        earlier one that failed. Exceptions from `send` count as a failure.
+        `send` returns True once the delivery report said ok; `Rejected` when the
+        destination refused the report for good (it is quarantined, and the flush goes on:
+        one bad report never blocks the others); anything else (False, or an error text)
+        stops the flush so that order is kept: later reports never overtake an earlier one
+        that failed. Exceptions from `send` count as a failure.
         """
         result = FlushResult()
         entries = self._entries()
@@ -234,6 +274,12 @@ class Spool:
                 self._remove(path)
                 result.delivered += 1
                 continue
+            if isinstance(outcome, Rejected):
+                log.warning("spool: %s was refused for good (%s); moved aside as %s%s",
+                            path.name, outcome.reason, path.name, CORRUPT_SUFFIX)
+                self._quarantine(path)
+                result.corrupt += 1
+                continue
             result.error = outcome if isinstance(outcome, str) else "not delivered"
             result.remaining = sum(1 for s, p in entries[index:] if p.exists())
             return result
@@ -243,8 +289,13 @@ class Spool:
 
     def _load(self, seq: int, path: Path) -> SpooledReport | None:
         try:
-            data = path.read_bytes()
+            data = read_bounded(path, self.max_bytes)
         except FileNotFoundError:
+            return None
+        except TooLarge:
+            log.warning("spool: %s is larger than the spool's limit; moved aside as %s%s",
+                        path.name, path.name, CORRUPT_SUFFIX)
+            self._quarantine(path)
             return None
         except OSError as exc:
             log.warning("spool: cannot read %s (%s); skipped", path.name, exc)

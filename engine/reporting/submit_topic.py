@@ -33,6 +33,23 @@ def _one_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
+def _permanent_codes() -> frozenset[int]:
+    """Kafka errors that refuse a record for what it is, not for the cluster's state."""
+    from confluent_kafka import KafkaError
+
+    return frozenset({KafkaError.MSG_SIZE_TOO_LARGE,
+                      KafkaError.RECORD_LIST_TOO_LARGE, KafkaError.INVALID_RECORD,
+                      KafkaError.INVALID_MSG, KafkaError.INVALID_MSG_SIZE,
+                      KafkaError.TOPIC_EXCEPTION, KafkaError._INVALID_ARG})
+
+
+def _permanent(exc: BaseException) -> bool:
+    from confluent_kafka import KafkaError
+
+    error = exc.args[0] if exc.args else None
+    return isinstance(error, KafkaError) and error.code() in _permanent_codes()
+
+
 def ensure_topic(session: ClusterSession, topic: str) -> list[str]:
     """Create `topic` as the support topic if it does not exist; return warnings.
 
@@ -102,6 +119,7 @@ class TopicSubmitter:
                 "message.timeout.ms": timeout_ms,
                 "request.timeout.ms": min(timeout_ms, 30000),
             }))
+        self.session.ensure_reachable()
         return self._producer
 
     def submit(self, topic: str, value: bytes, broker_id: int,
@@ -141,7 +159,8 @@ class TopicSubmitter:
                                       *extra],
                              on_delivery=on_delivery)
         except (KafkaException, BufferError) as exc:
-            return DestinationResult("topic", False, f"not sent: {_one_line(exc)}")
+            return DestinationResult("topic", False, f"not sent: {_one_line(exc)}",
+                                     permanent=_permanent(exc))
         # flush() returns once the delivery report ran or message.timeout.ms expired;
         # the extra second only covers the callback after a timeout.
         remaining = producer.flush(self.delivery_timeout + 1.0)
@@ -150,7 +169,8 @@ class TopicSubmitter:
                                      f"no acknowledgement within {self.delivery_timeout:g} s"
                                      f" ({remaining} pending)")
         if outcome["err"] is not None:
-            return DestinationResult("topic", False, f"not acknowledged: {outcome['err'].str()}")
+            return DestinationResult("topic", False, f"not acknowledged: {outcome['err'].str()}",
+                                     permanent=outcome["err"].code() in _permanent_codes())
         msg = outcome["msg"]
         return DestinationResult("topic", True, f"{topic} {msg.partition()}@{msg.offset()}")
 

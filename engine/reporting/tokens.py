@@ -101,8 +101,15 @@ class TokenKeeper:
         return raw if isinstance(raw, dict) else {}
 
     def _save(self, state: dict[str, dict[str, object]]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(self.path, json.dumps(state, sort_keys=True).encode("utf-8"), mode=0o600)
+        """Keep the tokens for the next start; a folder that cannot take them (a full disk,
+        no permission) costs a new token after a restart of the agent, never the report."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(self.path, json.dumps(state, sort_keys=True).encode("utf-8"),
+                         mode=0o600)
+        except OSError as exc:
+            log.warning("broker tokens: cannot keep them in %s (%s)", self.path.parent,
+                        exc.strerror or exc)
 
     def token(self, broker_id: int, session_id: int | None) -> str:
         """The token for this broker runtime, identified by its registration session.

@@ -174,8 +174,9 @@ def test_session_holds_one_chrooted_zookeeper_client_until_closed(sandbox):
     assert not zk.connected
 
 
-def test_unreachable_zookeeper_fails_within_the_timeout_once_per_session(open_session):
-    session = open_session(zookeeper=f"127.0.0.1:{_closed_port()}", timeout=2)
+def test_unreachable_zookeeper_fails_within_the_timeout_once_per_session(open_session,
+                                                                        silent_port):
+    session = open_session(zookeeper=f"127.0.0.1:{silent_port}", timeout=2)
     started = time.monotonic()
     with pytest.raises(ConnectionFailure, match="did not answer within 2 s"):
         discover(session)
@@ -215,9 +216,20 @@ def test_cli_malformed_connect_string_exits_2(connect):
     assert len(done.stderr.strip().splitlines()) == 1
 
 
-def test_cli_unreachable_zookeeper_exits_1_within_the_timeout():
+@pytest.mark.parametrize("option", ["--zookeeper", "--bootstrap-server"])
+def test_cli_refused_connection_says_so_at_once(option):
     started = time.monotonic()
-    done = _cli("cluster", "--zookeeper", f"127.0.0.1:{_closed_port()}", "--timeout", "3")
+    done = _cli("cluster", option, f"127.0.0.1:{_closed_port()}", "--timeout", "8")
+    elapsed = time.monotonic() - started
+    assert done.returncode == 1
+    assert done.stderr.strip().endswith("refused the connection (nothing listens there)")
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert elapsed < 4  # interpreter start-up included; not the 8 s timeout
+
+
+def test_cli_unreachable_zookeeper_exits_1_within_the_timeout(silent_port):
+    started = time.monotonic()
+    done = _cli("cluster", "--zookeeper", f"127.0.0.1:{silent_port}", "--timeout", "3")
     elapsed = time.monotonic() - started
     assert done.returncode == 1
     # One line: none of kazoo's reconnect warnings.

@@ -32,7 +32,10 @@ def test_kraft_node_described_from_bootstrap_alone(kraft_sandbox, open_session):
     # What only ZooKeeper knows stays empty rather than invented.
     assert (broker.session_id, broker.registered_at_ms, broker.jmx_port,
             broker.raw_version) == (None, None, None, None)
-    assert view.controller_id == broker.id
+    # The active controller is the metadata quorum's leader, as the quorum itself says.
+    assert view.quorum is not None and view.quorum.leader_id == view.controller_id
+    assert [m.node_id for m in view.quorum.voters] == [broker.id]
+    assert view.quorum.high_watermark > 0
     assert view.topics is not None and view.partitions is not None
     assert live_broker_ids(session) == [broker.id]
 
@@ -47,3 +50,5 @@ def test_kraft_cli_json(kraft_sandbox):
     (broker,) = out["brokers"]
     assert broker["registeredAt"] is None and broker["session"] is None
     assert broker["jmxPort"] is None
+    assert out["quorum"]["leader"] == out["controller"]
+    assert [v["id"] for v in out["quorum"]["voters"]] == [broker["id"]]

@@ -21,6 +21,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 from cli.main import main
 from engine.reporting.records import encode
+from tests.support.files import tmpfs
 
 pytestmark = pytest.mark.sandbox
 
@@ -47,26 +48,14 @@ def topic(sandbox) -> Iterator[str]:
         fut.result(timeout=30)
 
 
-def _tmpfs(where: Path, options: str) -> Iterator[Path]:
-    where.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(where)],
-                          capture_output=True, text=True, timeout=10)
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
-    try:
-        yield where
-    finally:
-        subprocess.run(["umount", str(where)], capture_output=True, timeout=10, check=True)
-
-
 @pytest.fixture
 def read_only_folder(tmp_path) -> Iterator[Path]:
-    yield from _tmpfs(tmp_path / "ro", "ro,size=1m")
+    yield from tmpfs(tmp_path / "ro", "ro,size=1m")
 
 
 @pytest.fixture
 def small_disk(tmp_path) -> Iterator[Path]:
-    yield from _tmpfs(tmp_path / "small", "size=256k")
+    yield from tmpfs(tmp_path / "small", "size=256k")
 
 
 def _export(sandbox, topic: str, path: Path, capsys) -> tuple[int, str]:

@@ -70,3 +70,24 @@ def wait_for_topic(bootstrap: str, topic: str, timeout: float = 30.0) -> None:
             if time.monotonic() > deadline:
                 raise AssertionError(f"{topic} not in the metadata of {address} in time")
             time.sleep(0.1)
+
+
+@pytest.fixture
+def silent_port() -> Iterator[int]:
+    """A port that accepts TCP connections (the kernel's backlog does) and never answers:
+    a peer that is there but does not speak, unlike a closed port, which refuses."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(16)
+        yield listener.getsockname()[1]
+
+
+def closed_port() -> int:
+    """A port nothing listens on (bound once, then released)."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

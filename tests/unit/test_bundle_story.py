@@ -90,3 +90,15 @@ def test_the_offline_adapter_reads_the_bundle_once_and_entries_again(story_zip):
             backend.snapshot()
     finally:
         backend.close()
+
+
+def test_open_escapes_what_the_bundle_says(tmp_path, capsys):
+    path = tmp_path / "hostile.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("hostile.zip.0", cp30_basic(token="\x1b]0;owned\x07", timestamp=T0))
+        zf.writestr("\x1b[2Jwipe.zip.1", GARBAGE)
+    assert main(["open", str(path)]) == 0
+    text = capsys.readouterr().out
+    assert "\x1b" not in text and "\x07" not in text
+    assert "token \\x1b]0;owned\\x07: 1 report" in text
+    assert "\\x1b[2Jwipe.zip.1:" in text

@@ -56,3 +56,40 @@ def test_alias_script_names_itself_in_runtime_errors_too(capsys):
     assert code == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("support-metrics-bundle: ")
+
+
+@pytest.mark.parametrize("argv", [
+    ["cluster", "--bootstrap-server", "k:9092", "--timeout", "inf"],
+    ["cluster", "--bootstrap-server", "k:9092", "--timeout", "1e300"],
+    ["cluster", "--bootstrap-server", "k:9092", "--timeout", "nan"],
+    ["cluster", "--bootstrap-server", "k:9092", "--timeout", "0"],
+    ["reports", "--zookeeper", "zk:2181", "--timeout", "-3"],
+    ["bundle", "--bootstrap-server", "k:9092", "--runtime", "nan"],
+    ["bundle", "--bootstrap-server", "k:9092", "--runtime", "-1"],
+    ["bundle", "--bootstrap-server", "k:9092", "--runtime", "inf"],
+    ["report", "--broker-config", "server.properties", "--broker-id", "-5"],
+    ["report", "--broker-config", "server.properties", "--broker-id", "1.5"],
+    ["agent", "--broker-config", "server.properties", "--interval-seconds", "inf"],
+    ["agent", "--broker-config", "server.properties", "--check", "--grace-seconds", "nan"],
+    ["--zookeeper", "zk:2181", "--timeout", "inf"],  # the console's own options
+])
+def test_every_numeric_option_is_finite_and_in_range(argv, capsys):
+    """A number no bound can honour is a usage error, exit 2 in one line, before any I/O."""
+    with pytest.raises(SystemExit) as done:
+        main(argv)
+    assert done.value.code == 2
+    errors = [line for line in capsys.readouterr().err.splitlines() if "error:" in line]
+    assert len(errors) == 1 and "Traceback" not in errors[0]
+
+
+@pytest.mark.parametrize("command", [["report"], ["agent", "--once"]])
+def test_a_bad_http_token_file_is_a_usage_error_before_any_network(tmp_path, command):
+    from cli import build_parser, run
+
+    config = tmp_path / "server.properties"
+    config.write_text("broker.id=1\nzookeeper.connect=127.0.0.1:1\n")
+    token = tmp_path / "token"
+    token.write_text("short\n")
+    args = build_parser().parse_args([*command, "--broker-config", str(config),
+                                      "--http-token-file", str(token)])
+    assert run(args) == 2
