@@ -17,6 +17,8 @@ whole sequence and lives in `engine.reading.rules`.
 from __future__ import annotations
 
 import dataclasses
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final
@@ -232,7 +234,16 @@ def _broker_id(value: object) -> int | None:
 
 
 def _text(value: object) -> str | None:
-    return value if isinstance(value, str) else None
+    return value if type(value) is str else None
+
+
+@functools.cache
+def _decoder() -> Callable[[bytes | None], DecodedRecord]:
+    """`engine.reporting.records.decode`, imported on first use: fastavro loads then, and
+    exporting a bundle (which never decodes) does not pay for it."""
+    from engine.reporting.records import decode
+
+    return decode
 
 
 def build_report(value: bytes | None, *, partition: int | None, offset: int,
@@ -246,15 +257,11 @@ def build_report(value: bytes | None, *, partition: int | None, offset: int,
     schema is shown with its fields but names no token, time or version. `size` defaults
     to the value's length.
     """
-    # fastavro is imported on first decode: exporting a bundle never needs it.
-    from engine.reporting.records import decode
-
-    headers = headers or {}
-    result = decoded if decoded is not None else decode(value)
+    result = decoded if decoded is not None else _decoder()(value)
     record = result.record if result.ok else None
     kind = _schema_kind(result.schema)
     ours = record if record is not None and kind != OTHER else {}
-    broker = _broker_id(header_text(headers, BROKER_ID_HEADER))
+    broker = _broker_id(header_text(headers, BROKER_ID_HEADER)) if headers else None
     by = BY_HEADER if broker is not None else None
     if broker is None and kind == ENHANCED:
         broker = _broker_id(ours.get("brokerId"))
@@ -271,5 +278,5 @@ def build_report(value: bytes | None, *, partition: int | None, offset: int,
         cp_version=_text(ours.get("confluentPlatformVersion")),
         cluster_id=_text(ours.get("clusterId")),
         size=len(value or b"") if size is None else size, error=None if result.ok else (result.error or "undecodable"),
-        report_id=header_text(headers, REPORT_ID_HEADER),
+        report_id=header_text(headers, REPORT_ID_HEADER) if headers else None,
         fields=record, value=bytes(value) if value is not None else None)

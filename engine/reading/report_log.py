@@ -9,7 +9,9 @@ is stored once per distinct combination; report ids that are UUIDs take 16 bytes
 
 Reading a row makes a fresh `ReportSummary` equal to the one appended, so a log is a
 `Sequence[ReportSummary]` every rule and view can use; a view that shows a window of rows
-only makes the rows it shows.
+only makes the rows it shows. Making a row costs about 4.5 us (CPU, measured), mostly the
+frozen dataclass's own construction: a rule over a million rows of a log takes seconds
+where a list of objects takes about one, the price of holding a sixth of the memory.
 """
 
 from __future__ import annotations
