@@ -112,7 +112,7 @@ summaries = st.builds(
 )
 
 
-@settings(max_examples=200)
+@settings(max_examples=200, deadline=None)
 @given(st.lists(summaries, max_size=30))
 def test_a_log_gives_back_what_was_appended(items):
     log = ReportLog(items)

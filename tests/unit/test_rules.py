@@ -126,7 +126,7 @@ def worlds(draw) -> list[ReportSummary]:
     return out
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 @given(worlds(), st.randoms(use_true_random=False))
 def test_latest_is_the_newest_of_each_history_whatever_the_input_order(world, rnd):
     shuffled = list(world)
@@ -154,7 +154,7 @@ def test_latest_is_the_newest_of_each_history_whatever_the_input_order(world, rn
         assert one_by_one.of(broker) == (history[-1] if history else None)
 
 
-@settings(max_examples=200)
+@settings(max_examples=200, deadline=None)
 @given(worlds())
 def test_attribution_never_moves_a_report_that_names_its_broker(world):
     for before, after in zip(world, rules.attribute(world), strict=True):
