@@ -61,7 +61,7 @@ Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 def add_cluster_options(parser: argparse.ArgumentParser, required: bool = True,
                         topic: bool = True, timeout: float = DEFAULT_TIMEOUT) -> None:
-    """--zookeeper | --bootstrap-server, --command-config, --topic, --timeout (SPEC §7)."""
+    """--zookeeper | --bootstrap-server, --command-config, --topic, --timeout: every command spells them the same way."""
     where = parser.add_mutually_exclusive_group(required=required)
     where.add_argument("--zookeeper", metavar="HOST:PORT[,HOST:PORT...][/CHROOT]",
                        help="ZooKeeper connect string of the Kafka cluster")
