@@ -49,7 +49,7 @@ def check_timeout(value: float, name: str = "--timeout") -> float:
 
 @dataclass(frozen=True)
 class ClusterOptions:
-    """The cluster options a user gives , unparsed: None means not given."""
+    """The cluster options a user gives, unparsed: None means not given."""
 
     zookeeper: str | None = None
     bootstrap: str | None = None
