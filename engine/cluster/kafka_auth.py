@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from engine.cluster.client_config import is_secret
 from engine.errors import AuthenticationFailure, ConnectionFailure
 
 _LOG = logging.getLogger("engine.librdkafka")
@@ -22,11 +23,20 @@ _LOG = logging.getLogger("engine.librdkafka")
 # A slice short enough to notice an error_cb report soon after it arrives.
 _SLICE = 0.25
 
-_HINTS = {
-    "sasl": "check sasl.mechanism, sasl.username and sasl.password in --command-config",
-    "ssl": "check ssl.ca.location in --command-config (the CA that signed the brokers' "
-           "certificates)",
-}
+
+def _hint(kind: str, origin: Mapping[str, str]) -> str:
+    """What to check, in the names the --command-config file used (a Java file's
+    sasl.jaas.config holds the credentials that librdkafka calls sasl.username/password)."""
+    def names(*keys: str) -> str:
+        written = list(dict.fromkeys(origin.get(k, k) for k in keys))
+        return ", ".join(written[:-1]) + " and " + written[-1] if written[1:] else written[0]
+
+    if kind == "sasl":
+        credentials = names("sasl.mechanism", "sasl.username", "sasl.password")
+        return f"check {credentials} in --command-config"
+    ca = next((k for k in ("ssl.ca.location", "ssl.ca.pem") if k in origin), "ssl.ca.location")
+    return (f"check {names(ca)} in --command-config (the CA that signed the brokers' "
+            "certificates)")
 
 
 def mask(text: str, secrets: Iterable[str]) -> str:
@@ -39,10 +49,7 @@ def mask(text: str, secrets: Iterable[str]) -> str:
 
 def secret_values(props: Mapping[str, object]) -> list[str]:
     """The values of client properties that hold secrets (passwords, keys, JAAS, tokens)."""
-    words = ("password", "secret", "jaas", "token", ".pem", "key")
-    return [str(v) for k, v in props.items()
-            if isinstance(v, str) and v and any(w in k for w in words)
-            and not k.endswith(".location")]
+    return [str(v) for k, v in props.items() if isinstance(v, str) and v and is_secret(k)]
 
 
 def _fatal_codes() -> dict[int, str]:
@@ -53,11 +60,14 @@ def _fatal_codes() -> dict[int, str]:
             KafkaError._SSL: "ssl"}
 
 
-def check_kafka_auth(conf: Mapping[str, object], timeout: float) -> None:
+def check_kafka_auth(conf: Mapping[str, object], timeout: float,
+                     origin: Mapping[str, str] | None = None) -> None:
     """Connect with `conf` until metadata arrives (return), an authentication or TLS error
     is reported (AuthenticationFailure), or `timeout` passes (ConnectionFailure).
 
-    A configuration librdkafka refuses is left for the caller's own client to report.
+    `origin` maps librdkafka names to the names the user's file used (ClientConfig.origin),
+    so that the hint names what to check in that file. A configuration librdkafka refuses
+    is left for the caller's own client to report.
     """
     from confluent_kafka import KafkaException
     from confluent_kafka.admin import AdminClient
@@ -94,7 +104,7 @@ def check_kafka_auth(conf: Mapping[str, object], timeout: float) -> None:
                 reason = mask(err.str().splitlines()[0], secrets)
                 _LOG.debug("authentication failure: %s", reason)
                 raise AuthenticationFailure(f"{where}: authentication failed: {reason} "
-                                            f"({_HINTS[kind]})")
+                                            f"({_hint(kind, origin or {})})")
         if seen:
             last = seen[-1].str()
         seen.clear()

@@ -140,9 +140,8 @@ def locate(options: ClusterOptions, broker: BrokerConfig | None = None,
             if wanted is None and listener.protocol != "PLAINTEXT":
                 # The listener says how to talk to it; credentials still come from
                 # --command-config, and their absence is reported by the client.
-                client = ClientConfig(props={**client.props,
-                                             "security.protocol": listener.protocol},
-                                      hints=client.hints)
+                client = replace(client, props={**client.props,
+                                                "security.protocol": listener.protocol})
         else:
             raise UsageError(f"{broker.path} has neither zookeeper.connect nor process.roles: "
                              "give --zookeeper or --bootstrap-server")
