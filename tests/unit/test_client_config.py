@@ -506,3 +506,15 @@ def test_the_location_carries_the_translation_and_hides_the_secrets(write, store
     for text in (repr(location), str(location), repr(location.client)):
         for secret in CORPUS:
             assert secret not in text
+
+
+def test_files_are_read_bounded(tmp_path, stores):
+    big = tmp_path / "client.properties"
+    big.write_text("# padding\n" * 200_000)
+    with pytest.raises(UsageError, match=r"^command config .* is larger than 1 MiB"):
+        read_client_config(str(big))
+    store = tmp_path / "huge.pem"
+    store.write_bytes(b"-----BEGIN CERTIFICATE-----\n" + b"A" * (5 << 20))
+    path = tmp_path / "c.properties"
+    path.write_text(f"ssl.truststore.type=PEM\nssl.truststore.location={store}\n")
+    refused(str(path), "is larger than 4 MiB")
