@@ -11,6 +11,7 @@ from cli.options import (
     add_cluster_options,
     add_json_option,
     cluster_options,
+    print_hints,
     print_json,
     whole_number,
 )
@@ -83,6 +84,7 @@ def run_report(args: argparse.Namespace) -> int:
     """Run one report now and print the outcome; exit codes as in the epilog."""
     broker = load_settings(args.broker_config).broker
     location = locate(cluster_options(args), broker)
+    print_hints(location)
     outcome = report_now(args.broker_config, location, broker_id=args.broker_id,
                          dry_run=args.dry_run, kafka_home=args.kafka_home,
                          token_dir=args.token_dir)

@@ -36,12 +36,24 @@ from engine.errors import NotFound
 
 ENDPOINT = "ssl.endpoint.identification.algorithm"
 KNOWN_TYPES = ("JKS", "PKCS12", "PEM")
+STORE_KEYS = ("ssl.truststore.location", "ssl.truststore.password", "ssl.truststore.type",
+              "ssl.truststore.certificates", "ssl.keystore.location", "ssl.keystore.password",
+              "ssl.keystore.type", "ssl.keystore.certificate.chain", "ssl.keystore.key",
+              "ssl.key.password")
 
 
 def translate_tls(draft: Draft) -> None:
     """Replace the Java TLS settings of `draft` by librdkafka's (module docstring);
     ClientConfigError / StoreError for what cannot be used, NotFound for a missing file."""
     _endpoint(draft)
+    protocol = (draft.given.get("security.protocol") or "").upper()
+    if protocol in ("PLAINTEXT", "SASL_PLAINTEXT"):
+        # Java reads no store without TLS. (With no security.protocol at all the stores
+        # are read: a KRaft broker's own listener may still make it SSL, see `locate`.)
+        for key in STORE_KEYS:
+            if draft.take(key) is not None:
+                draft.hint(key, f"is not used: security.protocol is {protocol}, without TLS")
+        return
     try:
         _truststore(draft)
         _keystore(draft)

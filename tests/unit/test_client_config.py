@@ -518,3 +518,15 @@ def test_files_are_read_bounded(tmp_path, stores):
     path = tmp_path / "c.properties"
     path.write_text(f"ssl.truststore.type=PEM\nssl.truststore.location={store}\n")
     refused(str(path), "is larger than 4 MiB")
+
+
+def test_stores_are_not_read_without_tls(write, tmp_path):
+    config = accepted(read_client_config(write({
+        "security.protocol": "SASL_PLAINTEXT", "sasl.mechanism": "PLAIN",
+        "sasl.jaas.config": jaas(PLAIN, username="u", password=SASL_PASSWORD),
+        "ssl.truststore.location": str(tmp_path / "no-such.jks"),
+        "ssl.truststore.password": SASL_PASSWORD})))
+    assert not any(k.startswith("ssl.") for k in config.props)
+    assert [h.split(": ", 1)[1] for h in config.hints] == [
+        f"{k} is not used: security.protocol is SASL_PLAINTEXT, without TLS"
+        for k in ("ssl.truststore.location", "ssl.truststore.password")]
