@@ -65,10 +65,12 @@ def translate_sasl(draft: Draft) -> None:
     text = draft.take(JAAS)
     if text is None:
         return
-    protocol = draft.given.get("security.protocol", "PLAINTEXT").upper()
-    if not protocol.startswith("SASL_"):
+    protocol = (draft.given.get("security.protocol") or "").upper()
+    if protocol and not protocol.startswith("SASL_"):
         draft.hint(JAAS, f"is not used: security.protocol is {protocol}, without SASL")
         return
+    # Without security.protocol Java would not log in (PLAINTEXT), but a KRaft broker's own
+    # listener may still make the protocol SASL_* (see `locate`): translate all the same.
     try:
         entry = parse_jaas_config(text)
     except JaasSyntaxError as exc:

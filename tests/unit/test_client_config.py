@@ -530,3 +530,21 @@ def test_stores_are_not_read_without_tls(write, tmp_path):
     assert [h.split(": ", 1)[1] for h in config.hints] == [
         f"{k} is not used: security.protocol is SASL_PLAINTEXT, without TLS"
         for k in ("ssl.truststore.location", "ssl.truststore.password")]
+
+
+def test_a_kraft_brokers_listener_gives_the_protocol_and_the_java_file_the_login(write):
+    from engine.config.broker import BrokerConfig
+
+    broker = BrokerConfig.from_properties("/etc/kafka/server.properties", {
+        "process.roles": "broker,controller", "node.id": "1",
+        "listeners": "CLIENT://127.0.0.1:9094,CONTROLLER://127.0.0.1:9093",
+        "listener.security.protocol.map": "CLIENT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT",
+        "controller.listener.names": "CONTROLLER"})
+    path = write({"sasl.mechanism": "SCRAM-SHA-512",
+                  "sasl.jaas.config": jaas(SCRAM, username="ops", password=SASL_PASSWORD)})
+    location = locate(ClusterOptions(command_config=path), broker)
+    assert location.bootstrap == (("127.0.0.1", 9094),)
+    assert location.client.props == {"sasl.mechanism": "SCRAM-SHA-512", "sasl.username": "ops",
+                                     "sasl.password": SASL_PASSWORD,
+                                     "security.protocol": "SASL_PLAINTEXT"}
+    assert location.client.written_as("sasl.password") == "sasl.jaas.config"
