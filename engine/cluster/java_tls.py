@@ -5,10 +5,12 @@
   of a PKCS12 file are read here and handed over in memory as `ssl.ca.pem` (no file is
   written); a JKS file gets the keytool command that makes it usable.
 - Keystore (`ssl.keystore.location`, `.password`, `.type`, `ssl.key.password`, or the
-  inline PEM of `ssl.keystore.certificate.chain` and `ssl.keystore.key`): PKCS12 stays
-  `ssl.keystore.location` (librdkafka reads it), checked here first so that a wrong password
-  is one clear line; a PEM file (key and chain in one file, Java's PEM keystore) becomes
-  `ssl.certificate.location` and `ssl.key.location`; JKS gets the keytool command.
+  inline PEM of `ssl.keystore.certificate.chain` and `ssl.keystore.key`): a PKCS12 file is
+  opened here (a wrong password is one clear line) and its key and chain handed over in
+  memory as `ssl.key.pem` and `ssl.certificate.pem` (librdkafka's own PKCS12 reader refuses
+  the RC2-40 files of older keytools); a PEM file (key and chain in one file, Java's PEM
+  keystore) becomes `ssl.certificate.location` and `ssl.key.location`; JKS gets the keytool
+  command.
 - `ssl.endpoint.identification.algorithm`: Java's empty value (no host name check) is
   librdkafka's `none`; `https` stays.
 
@@ -158,7 +160,8 @@ def _keystore(draft: Draft) -> None:
     location = draft.given.get("ssl.keystore.location")
     if not location:
         return
-    for other in ("ssl.certificate.location", "ssl.certificate.pem"):
+    for other in ("ssl.certificate.location", "ssl.certificate.pem", "ssl.key.location",
+                  "ssl.key.pem"):
         if draft.has(other):
             raise draft.error("ssl.keystore.location", f"and {other} are both set: keep "
                                                        "one of them")
@@ -176,9 +179,14 @@ def _keystore(draft: Draft) -> None:
                                                   "PKCS12 keystore has one password (keytool "
                                                   "makes it so): give the store password in "
                                                   "both, or drop ssl.key.password")
-        pkcs12_key_and_chain(data, store_password, location)
-        draft.take("ssl.key.password")  # the store password opens the key too
-        return  # ssl.keystore.location and .password are librdkafka's names as well
+        # Handed over in memory rather than left to librdkafka, whose OpenSSL 3 cannot
+        # open the PKCS12 files older keytools wrote (RC2-40, "legacy"); cryptography can.
+        key_pem, chain_pem = pkcs12_key_and_chain(data, store_password, location)
+        for used in ("ssl.keystore.location", "ssl.keystore.password", "ssl.key.password"):
+            draft.take(used)
+        draft.put("ssl.certificate.pem", chain_pem, "ssl.keystore.location")
+        draft.put("ssl.key.pem", key_pem, "ssl.keystore.location")
+        return
     if kind == "PEM":
         draft.take("ssl.keystore.location")
         if store_password:

@@ -3,10 +3,10 @@
 
 Java clients name a truststore (CA certificates) and a keystore (the client's key and
 certificate chain) by file, in one of three formats: JKS (Java's own; magic 0xFEEDFEED),
-PKCS12 (DER) or PEM (Kafka 2.7+). librdkafka reads PEM and, for keystores, PKCS12; this
-module reads PKCS12 with `cryptography` where librdkafka cannot (trusted certificates) and
-says which keytool command makes a JKS file usable, since keytool is on every host that
-ran a Java client.
+PKCS12 (DER) or PEM (Kafka 2.7+). librdkafka reads PEM; this module reads PKCS12 with
+`cryptography` (librdkafka takes no trusted certificates from PKCS12, and its OpenSSL 3
+refuses the RC2-40 keystores older keytools wrote) and says which keytool command makes a
+JKS file usable, since keytool is on every host that ran a Java client.
 
 Reads are bounded (`MAX_STORE_BYTES`); no message holds a password or a file's content.
 """
@@ -116,16 +116,18 @@ def pkcs12_trusted_pem(data: bytes, password: str | None, path: str,
 
 
 def pkcs12_key_and_chain(data: bytes, password: str | None, path: str,
-                         what: str = "ssl.keystore.location"
-                         ) -> tuple[PrivateKeyTypes, list[Certificate]]:
-    """The private key and its certificate chain (own certificate first) of a PKCS12
-    keystore. StoreError when the password does not open it or it holds no key pair."""
+                         what: str = "ssl.keystore.location") -> tuple[str, str]:
+    """The private key (unencrypted PKCS#8 PEM) and its certificate chain (PEM, own
+    certificate first) of a PKCS12 keystore: librdkafka's ssl.key.pem and
+    ssl.certificate.pem. StoreError when the password does not open it or it holds no key
+    pair."""
     store = _load_pkcs12(data, password, what, path, "ssl.keystore.password")
     if store.key is None:
         raise StoreError(f"{what}: {path} holds no private key (is it the truststore?)")
     if store.cert is None:
         raise StoreError(f"{what}: {path} holds no certificate for its private key")
-    return store.key, [store.cert.certificate, *(c.certificate for c in store.additional_certs)]
+    chain = [store.cert.certificate, *(c.certificate for c in store.additional_certs)]
+    return _unencrypted_pem(store.key).decode("ascii"), "".join(_pem(c) for c in chain)
 
 
 # -- PEM ---------------------------------------------------------------------------------------
@@ -347,6 +349,5 @@ def load_client_certificate(ctx: ssl.SSLContext, props: Mapping[str, str]) -> No
         where = props["ssl.keystore.location"]
         key, chain = pkcs12_key_and_chain(read_store(where, "ssl.keystore.location"),
                                           props.get("ssl.keystore.password"), where)
-        data = _unencrypted_pem(key) + "".join(_pem(c) for c in chain).encode("ascii")
-        with _private_file(data) as path:
+        with _private_file((key + chain).encode("ascii")) as path:
             ctx.load_cert_chain(path)

@@ -355,7 +355,7 @@ def test_truststore_and_ca_location_together_are_refused(write, stores):
 
 # -- keystores ---------------------------------------------------------------------------------
 
-def test_a_pkcs12_keystore_is_checked_then_left_to_librdkafka(write, stores):
+def test_a_pkcs12_keystore_becomes_key_and_chain_in_memory(write, stores):
     pw = stores.password("keystore")
     config = accepted(read_client_config(write({
         "security.protocol": "SSL", "ssl.keystore.type": "PKCS12",
@@ -363,8 +363,28 @@ def test_a_pkcs12_keystore_is_checked_then_left_to_librdkafka(write, stores):
         "ssl.key.password": pw, "ssl.truststore.location": str(stores.trust_p12),
         "ssl.truststore.password": stores.password("trust")})))
     assert config.props == {"security.protocol": "SSL", "ssl.ca.pem": stores.ca_pem.read_text(),
-                            "ssl.keystore.location": str(stores.client_p12),
-                            "ssl.keystore.password": pw}
+                            "ssl.certificate.pem": stores.client_cert_pem.read_text(),
+                            "ssl.key.pem": stores.client_key_pem.read_text()}
+    assert config.written_as("ssl.key.pem") == "ssl.keystore.location"
+
+
+def test_a_legacy_pkcs12_keystore_librdkafka_cannot_open_itself(write, stores, tmp_path):
+    """RC2-40 and SHA-1, as keytool wrote PKCS12 before JDK 8u301 / 11.0.12 (and
+    `openssl pkcs12 -export -legacy` still does)."""
+    legacy = tmp_path / "legacy.p12"
+    pw = stores.password("keystore")
+    subprocess.run(["openssl", "pkcs12", "-export", "-legacy", "-inkey",
+                    str(stores.client_key_pem), "-in", str(stores.client_cert_pem),
+                    "-out", str(legacy), "-passout", "stdin"], input=pw + "\n", text=True,
+                   capture_output=True, timeout=30, check=True)
+    with pytest.raises(Exception, match="RC2-40-CBC"):
+        AdminClient({"bootstrap.servers": "127.0.0.1:9", "log_level": 0,
+                     "security.protocol": "SSL", "ssl.keystore.location": str(legacy),
+                     "ssl.keystore.password": pw})
+    config = accepted(read_client_config(write({
+        "security.protocol": "SSL", "ssl.keystore.location": str(legacy),
+        "ssl.keystore.password": pw})))
+    assert config.props["ssl.key.pem"] == stores.client_key_pem.read_text()
 
 
 @pytest.mark.parametrize("change,expected", [
@@ -452,7 +472,7 @@ def test_a_jks_keystore_gets_the_keytool_line_that_works(write, stores, tmp_path
     config = accepted(read_client_config(write({
         "ssl.keystore.location": str(tmp_path / "client.p12"),
         "ssl.keystore.type": "PKCS12", "ssl.keystore.password": pw})))
-    assert config.props["ssl.keystore.location"] == str(tmp_path / "client.p12")
+    assert config.props["ssl.certificate.pem"] == stores.client_cert_pem.read_text()
 
 
 # -- the rest ----------------------------------------------------------------------------------
