@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import socket
 import ssl
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -25,6 +27,8 @@ from engine.cluster.kafka_version import API_APIVERSIONS
 from engine.cluster.kafka_wire import exchange
 from engine.errors import ConnectionFailure
 from tests.support.stores import Stores, make_stores
+
+PS_CONSOLE = str(Path(sys.executable).with_name("ps-console"))
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -98,7 +102,9 @@ def _client_file(stores: Stores, folder: Path, form: str) -> str:
     """A Java-style client.properties with the truststore and keystore in `form`."""
     trust = {"ssl.truststore.location": str(stores.trust_p12),
              "ssl.truststore.password": stores.password("trust")}
-    if form == "pkcs12":
+    if form == "no keystore":
+        keys = {}
+    elif form == "pkcs12":
         keys = {"ssl.keystore.location": str(stores.client_p12),
                 "ssl.keystore.password": stores.password("keystore"),
                 "ssl.key.password": stores.password("keystore")}
@@ -156,3 +162,29 @@ def test_without_the_intermediate_the_server_refuses(stores, server, tmp_path):
     with pytest.raises(KafkaException):
         admin.list_topics(timeout=2)
     assert not server.wait_for_client(timeout=1.0) and server.refused >= 2
+
+
+@pytest.mark.parametrize("form,expected", [
+    ("no keystore", ("tlsv13 alert certificate required", "the brokers want a client "
+                     "certificate: set ssl.keystore.location (or ssl.certificate.location "
+                     "and ssl.key.location) in --command-config")),
+    ("leaf only", ("alert unknown ca", "check ssl.keystore.location in --command-config "
+                   "(the client certificate and its CA chain, which the brokers must "
+                   "trust)")),
+])
+def test_a_refused_client_certificate_ends_the_command_at_once(stores, server, tmp_path,
+                                                               form, expected):
+    """Under TLS 1.3 the refusal comes after the handshake (librdkafka calls it a transport
+    error); it must still be one line within a second or two, not the whole timeout."""
+    path = _client_file(stores, tmp_path, form)
+    started = time.monotonic()
+    done = subprocess.run([PS_CONSOLE, "cluster", "--bootstrap-server",
+                           f"127.0.0.1:{server.port}", "--command-config", path,
+                           "--timeout", "10"], capture_output=True, text=True, timeout=60)
+    elapsed = time.monotonic() - started
+    assert done.returncode == 1, done.stderr
+    [line] = done.stderr.strip().splitlines()
+    assert "authentication failed" in line and all(e in line for e in expected), line
+    assert elapsed < 3, f"took {elapsed:.1f} s"
+    for secret in stores.passwords.values():
+        assert secret not in done.stderr
