@@ -68,7 +68,8 @@ def add_cluster_options(parser: argparse.ArgumentParser, required: bool = True,
     where.add_argument("--bootstrap-server", metavar="HOST:PORT[,HOST:PORT...]",
                        help="Kafka brokers to bootstrap from (clusters without ZooKeeper)")
     parser.add_argument("--command-config", metavar="FILE",
-                        help="client properties with librdkafka names (security, SASL, SSL)")
+                        help="client properties: a Java client.properties (as for "
+                             "kafka-topics.sh) or librdkafka names (security, SASL, SSL)")
     parser.add_argument("--zookeeper-auth", metavar="FILE", help=ZK_AUTH_HELP)
     if topic:
         parser.add_argument("--topic", default=DEFAULT_TOPIC,
