@@ -390,7 +390,7 @@ class Sandbox:
         for node in self.state.nodes:
             Path(node.config).write_text(
                 configs.kraft_node(node, voters, replicas, self._data(node), tls))
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        cluster_id = _cluster_id()
         self.state.cluster_id = cluster_id
         formats = [(node, subprocess.Popen(
             self._command(f"format-{node.node_id}", TOOL_JVM,
@@ -677,6 +677,16 @@ class Sandbox:
             lines.append(f"# {p.name}{roles}: pid {p.pid} port {p.port} "
                          f"{'up' if alive else 'DOWN'} | {last}")
         return lines
+
+
+def _cluster_id() -> str:
+    """A random KRaft cluster id, base64url like Kafka's own; never one that starts with
+    "-", which the storage tool's argument parser would take for an option (Kafka's
+    Uuid.randomUuid skips those for the same reason)."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
 
 
 def _default_dir(mode: str | None) -> Path:

@@ -88,7 +88,8 @@ def _keytool(*args: str) -> None:
 
 
 def _signed_pair(tls: TlsFiles, alias: str, store: Path, dname: str, usage: list[str]) -> None:
-    """A key pair in `store` (PKCS12) whose certificate the CA signs, chain imported back."""
+    """A key pair in `store` (PKCS12) whose certificate the CA signs: one key entry with
+    the chain [certificate, CA]."""
     pw = tls.password
     csr, pem = tls.folder / f"{alias}.csr", tls.folder / f"{alias}-signed.pem"
     ca = str(tls.folder / "ca.p12")
@@ -103,6 +104,8 @@ def _signed_pair(tls: TlsFiles, alias: str, store: Path, dname: str, usage: list
              "-keystore", str(store), "-storepass", pw)
     _keytool("-importcert", "-alias", alias, "-file", str(pem), "-keystore", str(store),
              "-storepass", pw)
+    # The CA was only needed to accept the reply; the key entry holds it in its chain.
+    _keytool("-delete", "-alias", "ca", "-keystore", str(store), "-storepass", pw)
     csr.unlink()
     pem.unlink()
 
