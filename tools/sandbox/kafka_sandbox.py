@@ -46,6 +46,7 @@ import subprocess
 import sys
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -146,9 +147,14 @@ class Sandbox:
         self.state = State(run_id=uuid.uuid4().hex[:12], mode=mode, version=version,
                            dir=str(self.state_dir), secure=secure)
         self._write_log_config()
+        # keytool runs beside whatever needs no TLS file yet (formatting KRaft log dirs).
+        pool = ThreadPoolExecutor(max_workers=1)
         try:
-            tls = self._write_security_files() if secure else None
+            tls = self._write_credentials() if secure else None
+            made = pool.submit(make_tls, tls.folder, tls.password) if tls else None
             if mode == "zk":
+                if made:
+                    made.result()
                 self._start_zookeeper(lib, tls)
                 self._wait_zookeeper(timeout=20)
             self._plan_nodes(brokers, controllers)
@@ -156,6 +162,8 @@ class Sandbox:
                 self._write_zk_brokers(tls)
             else:
                 self._write_kraft_nodes(lib, tls)
+            if made:
+                made.result()
             for node in self.state.nodes:
                 self._launch(node, lib)
             self.state.save()
@@ -164,8 +172,10 @@ class Sandbox:
                 self._add_scram_users()
                 self._wait_secure_listeners(timeout=timeout)
         except BaseException:
+            pool.shutdown(wait=True)  # no keytool left writing into a removed folder
             self.stop()
             raise
+        pool.shutdown()
         self.ready_seconds = time.monotonic() - started
         return self.state
 
@@ -219,8 +229,9 @@ class Sandbox:
 
     # ---- security ---------------------------------------------------------------------
 
-    def _write_security_files(self) -> TlsFiles:
-        """Throw-away credentials, the JAAS file (ZooKeeper mode) and the TLS material."""
+    def _write_credentials(self) -> TlsFiles:
+        """Throw-away credentials and the JAAS file (ZooKeeper mode); returns where the TLS
+        material goes (made by `make_tls`)."""
         assert self.state is not None
         creds = {
             "sasl_user": "ps-operator",
@@ -236,7 +247,7 @@ class Sandbox:
             (self.state_dir / "jaas.conf").write_text(
                 configs.jaas(creds["zk_user"], creds["zk_password"]))
         self.state.credentials = creds
-        return make_tls(self.state_dir / "tls", creds["store_password"])
+        return TlsFiles(self.state_dir / "tls", creds["store_password"])
 
     def _add_scram_users(self) -> None:
         """Create both SCRAM users over PLAINTEXT (ZooKeeper mode stores them in ZooKeeper,

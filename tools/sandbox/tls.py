@@ -89,25 +89,17 @@ def _keytool(*args: str) -> None:
 
 def _signed_pair(tls: TlsFiles, alias: str, store: Path, dname: str, usage: list[str]) -> None:
     """A key pair in `store` (PKCS12) whose certificate the CA signs: one key entry with
-    the chain [certificate, CA]."""
+    the chain [certificate, CA].
+
+    keytool signs at generation (-signer) only with a key of the same store, so the store
+    starts as a copy of the CA's and loses the CA's entry once the pair is made.
+    """
     pw = tls.password
-    csr, pem = tls.folder / f"{alias}.csr", tls.folder / f"{alias}-signed.pem"
-    ca = str(tls.folder / "ca.p12")
+    shutil.copyfile(tls.folder / "ca.p12", store)
     _keytool("-genkeypair", "-alias", alias, *KEY, "-dname", dname,
-             "-validity", VALIDITY_DAYS, "-storetype", "PKCS12", "-keystore", str(store),
-             "-storepass", pw, "-keypass", pw)
-    _keytool("-certreq", "-alias", alias, "-keystore", str(store), "-storepass", pw,
-             "-file", str(csr))
-    _keytool("-gencert", "-rfc", "-alias", "ca", "-keystore", ca, "-storepass", pw,
-             "-infile", str(csr), "-outfile", str(pem), "-validity", VALIDITY_DAYS, *usage)
-    _keytool("-importcert", "-noprompt", "-alias", "ca", "-file", str(tls.ca_pem),
-             "-keystore", str(store), "-storepass", pw)
-    _keytool("-importcert", "-alias", alias, "-file", str(pem), "-keystore", str(store),
-             "-storepass", pw)
-    # The CA was only needed to accept the reply; the key entry holds it in its chain.
+             "-validity", VALIDITY_DAYS, *usage, "-signer", "ca",
+             "-keystore", str(store), "-storepass", pw, "-keypass", pw)
     _keytool("-delete", "-alias", "ca", "-keystore", str(store), "-storepass", pw)
-    csr.unlink()
-    pem.unlink()
 
 
 def make_tls(folder: Path, password: str) -> TlsFiles:
@@ -122,7 +114,7 @@ def make_tls(folder: Path, password: str) -> TlsFiles:
              "-storetype", "PKCS12", "-keystore", ca, "-storepass", pw)
     _keytool("-exportcert", "-rfc", "-alias", "ca", "-keystore", ca, "-storepass", pw,
              "-file", str(tls.ca_pem))
-    # The rest only needs the CA: four independent chains of keytool runs, side by side.
+    # The rest only needs the CA: four independent keytool jobs, side by side.
     jobs = [
         # Brokers and ZooKeeper share one server certificate for 127.0.0.1.
         lambda: _signed_pair(tls, "broker", tls.broker_p12, "CN=localhost",
