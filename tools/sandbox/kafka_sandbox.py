@@ -39,6 +39,7 @@ import argparse
 import base64
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -103,6 +104,11 @@ KRAFT_JVM = ["-Xms128m", "-Xmx384m", *_SMALL]  # three of them, each also a cont
 CONTROLLER_JVM = ["-Xms64m", "-Xmx256m", *_SMALL]
 ZK_JVM = ["-Xms64m", "-Xmx256m", *_SMALL]
 TOOL_JVM = ["-Xmx256m", *_SMALL]
+
+# The line a Kafka node logs once its startup is over: "[KafkaServer id=1] started" (3.9,
+# ZooKeeper mode), "[KafkaRaftServer nodeId=1] Kafka Server started" (KRaft).
+STARTED = re.compile(rb"\] (?:Kafka Server )?started \(kafka\.server\.Kafka(?:Raft)?Server\)")
+LOG_READ_LIMIT = 64 << 20
 
 
 class Sandbox:
@@ -431,7 +437,27 @@ class Sandbox:
         else:
             jvm = KRAFT_JVM if proc.is_broker else CONTROLLER_JVM
             main = ["kafka.Kafka"]
+        try:
+            proc.log_start = Path(proc.log).stat().st_size
+        except FileNotFoundError:
+            proc.log_start = 0
         proc.pid = self._java(proc.name, self._jvm(jvm), [*main, proc.config], lib)
+
+    def _started(self, node: Proc) -> bool:
+        """True once the node's log (since its last launch) says its startup is complete.
+
+        A 3.9 broker registers in ZooKeeper, and so looks ready from outside, before its
+        startup ends; a SIGTERM in between makes it halt without closing its ZooKeeper
+        session ("still starting up, cannot shut down"), which leaves its registration
+        behind until the session expires. Fault tests stop brokers right after a start.
+        """
+        try:
+            with open(node.log, "rb") as log:
+                log.seek(node.log_start)
+                text = log.read(LOG_READ_LIMIT)
+        except OSError:
+            return False
+        return STARTED.search(text) is not None
 
     # ---- readiness --------------------------------------------------------------------
 
@@ -461,6 +487,9 @@ class Sandbox:
 
     def _ready_once(self, ids: set[int], admin: Any) -> tuple[bool, str]:
         assert self.state is not None
+        starting = [n.name for n in self.state.nodes if not self._started(n)]
+        if starting:
+            return False, f"still starting: {', '.join(starting)}"
         if self.state.mode == "zk":
             registered = self._zk_children(f"{CHROOT}/brokers/ids")
             if registered is None or {int(x) for x in registered} != ids:

@@ -39,6 +39,7 @@ class Proc:
     node_id: int = 0
     roles: list[str] = field(default_factory=list)  # "broker", "controller"; [] = ZooKeeper
     ports: dict[str, int] = field(default_factory=dict)  # listener name -> port
+    log_start: int = 0  # size of the log when the process was last launched
 
     @property
     def is_broker(self) -> bool:
