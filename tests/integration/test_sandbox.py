@@ -156,6 +156,7 @@ def test_kraft_node_and_active_controller_restart(kraft_sandbox):
     assert sorted(md.brokers) == kraft_sandbox.broker_ids
 
 
+@pytest.mark.kraft  # runs between the ZooKeeper and the KRaft groups, beside no sandbox
 def test_kraft_split_quorum():
     """Controller-only nodes (101..) and broker-only nodes (1..), on a private sandbox."""
     box = kafka_sandbox.Sandbox(kafka_sandbox.CACHE / f"test-split-{os.getpid()}")

@@ -4,9 +4,9 @@ stopped right after the last test that needs it.
 Kinds: "zk" (Kafka 3.9, ZooKeeper + 3 brokers), "secure-zk" (3.9, 1 broker, ZooKeeper
 SASL and TLS, every secured listener), "kraft" (Kafka 4.x, 3 combined KRaft nodes) and
 "secure-kraft" (the same, with every secured listener). Two cores do not run two clusters
-well, so `order_by_kind` puts the tests of one kind together (tests that need no sandbox
-first, then zk, secure-zk, kraft, secure-kraft; pytest's own order is kept within a kind)
-and `release_after` stops a kind's sandbox once its last test is torn down.
+well, so `order_by_kind` puts the tests of one kind together (zk with the tests that need
+no sandbox, then secure-zk, kraft, secure-kraft; pytest's own order is kept within a
+group) and `release_after` stops a kind's sandbox once its last test is torn down.
 
 A sandbox named by PS_SANDBOX_REUSE* is used as it is and never stopped.
 """
@@ -103,9 +103,24 @@ def kinds_of(item: pytest.Item) -> set[str]:
     return kinds
 
 
+# Where a test runs: tests that need no sandbox stay where pytest put them, among the
+# ZooKeeper ones (most of the suite); then the secured ZooKeeper tests; then tests marked
+# `kraft` that start a private KRaft sandbox of their own (nothing else runs beside it);
+# then the KRaft kinds. A test that needs several kinds runs with the latest of them.
+RANKS = {"zk": 0, "secure-zk": 1, "kraft": 3, "secure-kraft": 4}
+PRIVATE_KRAFT_RANK = 2
+
+
+def rank(item: pytest.Item) -> int:
+    kinds = kinds_of(item)
+    if kinds:
+        return max(RANKS[k] for k in kinds)
+    return PRIVATE_KRAFT_RANK if item.get_closest_marker("kraft") else 0
+
+
 def order_by_kind(items: list[pytest.Item]) -> list[pytest.Item]:
     """The tests grouped by the kinds they need, pytest's order kept within a group."""
-    return sorted(items, key=lambda item: sorted(KINDS.index(k) for k in kinds_of(item)))
+    return sorted(items, key=rank)
 
 
 class Sandboxes:
@@ -179,10 +194,10 @@ class Sandboxes:
         """After `item` is torn down, stop every sandbox no later test needs."""
         if self._last_use is None:
             self._last_use = {}
-            for index, each in enumerate(items):
-                self._index[each.nodeid] = index
+            for position, each in enumerate(items):
+                self._index[each.nodeid] = position
                 for kind in kinds_of(each):
-                    self._last_use[kind] = index
+                    self._last_use[kind] = position
         index = self._index.get(item.nodeid)
         if index is None:
             return

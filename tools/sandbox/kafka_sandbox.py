@@ -188,8 +188,8 @@ class Sandbox:
     def _version(self, mode: str) -> str:
         version = self.requested_version or version_for(mode)
         if mode == "zk" and major(version) >= 4:
-            raise SandboxError(f"Kafka {version} has no ZooKeeper mode; ZooKeeper mode runs "
-                               f"{ZK_VERSION}")
+            raise SandboxError(f"Kafka {version} has no ZooKeeper mode (3.9 is the last "
+                               "line with ZooKeeper)")
         return version
 
     def _write_log_config(self) -> None:
@@ -262,6 +262,7 @@ class Sandbox:
             AdminClient,
             ScramCredentialInfo,
             ScramMechanism,
+            UserScramCredentialAlteration,
             UserScramCredentialUpsertion,
         )
 
@@ -269,7 +270,7 @@ class Sandbox:
         c = self.state.credentials
         admin = AdminClient({"bootstrap.servers": self.state.listener(PLAINTEXT),
                              "log_level": 0})
-        upserts = [
+        upserts: list[UserScramCredentialAlteration] = [
             UserScramCredentialUpsertion(
                 c["sasl_user"], ScramCredentialInfo(ScramMechanism.SCRAM_SHA_256, 4096),
                 c["sasl_password"].encode()),

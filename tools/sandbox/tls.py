@@ -120,9 +120,7 @@ def make_tls(folder: Path, password: str) -> TlsFiles:
         lambda: _signed_pair(tls, "broker", tls.broker_p12, "CN=localhost",
                              ["-ext", SAN, "-ext", "KU=digitalSignature,keyAgreement",
                               "-ext", "EKU=serverAuth"]),
-        lambda: (_signed_pair(tls, "client", tls.client_p12, CLIENT_DN,
-                              ["-ext", "KU=digitalSignature", "-ext", "EKU=clientAuth"]),
-                 _export_client_pem(tls)),
+        lambda: _client_pair(tls),
         *[lambda path=path, kind=kind: _keytool(
             "-importcert", "-noprompt", "-alias", "ca", "-file", str(tls.ca_pem),
             "-storetype", kind, "-keystore", str(path), "-storepass", pw)
@@ -132,6 +130,12 @@ def make_tls(folder: Path, password: str) -> TlsFiles:
         for future in [pool.submit(job) for job in jobs]:
             future.result()
     return tls
+
+
+def _client_pair(tls: TlsFiles) -> None:
+    _signed_pair(tls, "client", tls.client_p12, CLIENT_DN,
+                 ["-ext", "KU=digitalSignature", "-ext", "EKU=clientAuth"])
+    _export_client_pem(tls)
 
 
 def _export_client_pem(tls: TlsFiles) -> None:
