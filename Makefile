@@ -4,10 +4,13 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 SANDBOX := $(PY) -m tools.sandbox.kafka_sandbox
-# BROKERS=1 or MODE=kraft select a smaller sandbox for sandbox-up; SECURE=1 adds SASL/SSL
-# listeners and ZooKeeper logins (read by tools/sandbox/kafka_sandbox.py from the environment).
+# MODE=zk (Kafka 3.9 + ZooKeeper, .sandbox/run) or MODE=kraft (Kafka 4.x KRaft,
+# .sandbox/run-kraft); BROKERS=N brokers; CONTROLLERS=M (KRaft) a split quorum of M
+# controller-only nodes; SECURE=1 adds the SASL, SSL and mutual-TLS listeners (and ZooKeeper
+# logins and TLS), read by tools/sandbox/kafka_sandbox.py from the environment.
 BROKERS ?= 3
 MODE ?= zk
+CONTROLLERS ?= 0
 PYTEST_ARGS ?=
 
 .PHONY: help venv kafka kafka-configs test lint demo example-bundle dist bench sandbox-up sandbox-down sandbox-status screenshots clean
@@ -15,9 +18,10 @@ PYTEST_ARGS ?=
 help:
 	@echo "make demo            a local 3-broker sandbox with agents, then the console"
 	@echo "make test            install everything, run the whole suite against a real sandbox"
-	@echo "make sandbox-up      start ZooKeeper + 3 brokers (BROKERS=1, MODE=kraft, SECURE=1)"
-	@echo "make sandbox-status  connection facts and process state"
-	@echo "make sandbox-down    stop every process the sandbox started"
+	@echo "make sandbox-up      start ZooKeeper + 3 brokers of Kafka 3.9 (MODE=kraft: 3 KRaft"
+	@echo "                     nodes of Kafka 4.x; BROKERS=N, CONTROLLERS=M, SECURE=1)"
+	@echo "make sandbox-status  connection facts and process state (MODE=kraft for KRaft)"
+	@echo "make sandbox-down    stop every process both sandboxes started"
 	@echo "make dist            build the wheel and sdist into dist/"
 	@echo "make example-bundle  regenerate examples/support-metrics-example.zip"
 	@echo "make bench           every benchmark, one table, bench/RESULTS.md"
@@ -31,6 +35,7 @@ $(VENV)/.installed: pyproject.toml
 
 venv: $(VENV)/.installed
 
+# Kafka 3.9 (ZooKeeper mode) and Kafka 4.x (KRaft), each once into .sandbox/lib.
 kafka: venv
 	$(SANDBOX) fetch
 
@@ -78,13 +83,13 @@ screenshots: venv
 	$(PY) -m tools.screenshots
 
 sandbox-up: kafka
-	$(SANDBOX) start --brokers $(BROKERS) --mode $(MODE)
+	$(SANDBOX) start --mode $(MODE) --brokers $(BROKERS) --controllers $(CONTROLLERS)
 
 sandbox-down:
-	@test -x $(PY) && $(SANDBOX) stop || true
+	@test -x $(PY) && $(SANDBOX) stop --mode zk && $(SANDBOX) stop --mode kraft || true
 
 sandbox-status:
-	@$(SANDBOX) status
+	@$(SANDBOX) status --mode $(MODE)
 
 clean: sandbox-down
 	rm -rf $(VENV) .pytest_cache .ruff_cache build dist *.egg-info

@@ -61,14 +61,15 @@ Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 def add_cluster_options(parser: argparse.ArgumentParser, required: bool = True,
                         topic: bool = True, timeout: float = DEFAULT_TIMEOUT) -> None:
-    """--zookeeper | --bootstrap-server, --command-config, --topic, --timeout (SPEC §7)."""
+    """--zookeeper | --bootstrap-server, --command-config, --topic, --timeout: every command spells them the same way."""
     where = parser.add_mutually_exclusive_group(required=required)
     where.add_argument("--zookeeper", metavar="HOST:PORT[,HOST:PORT...][/CHROOT]",
                        help="ZooKeeper connect string of the Kafka cluster")
     where.add_argument("--bootstrap-server", metavar="HOST:PORT[,HOST:PORT...]",
                        help="Kafka brokers to bootstrap from (clusters without ZooKeeper)")
     parser.add_argument("--command-config", metavar="FILE",
-                        help="client properties with librdkafka names (security, SASL, SSL)")
+                        help="client properties: a Java client.properties (as for "
+                             "kafka-topics.sh) or librdkafka names (security, SASL, SSL)")
     parser.add_argument("--zookeeper-auth", metavar="FILE", help=ZK_AUTH_HELP)
     if topic:
         parser.add_argument("--topic", default=DEFAULT_TOPIC,

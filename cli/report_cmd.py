@@ -13,6 +13,7 @@ from cli.options import (
     add_json_option,
     cluster_options,
     http_token_from,
+    print_hints,
     print_json,
     whole_number,
 )
@@ -105,6 +106,7 @@ def run_report(args: argparse.Namespace) -> int:
     """Run one report now and print the outcome; exit codes as in the epilog."""
     broker = load_settings(args.broker_config).broker
     location = locate(cluster_options(args), broker)
+    print_hints(location)
     outcome = report_now(args.broker_config, location, broker_id=args.broker_id,
                          dry_run=args.dry_run, kafka_home=args.kafka_home,
                          token_dir=args.token_dir, http_verify=args.http_ca_file,

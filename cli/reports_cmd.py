@@ -12,6 +12,7 @@ from cli.options import (
     add_cluster_options,
     add_json_option,
     cluster_options,
+    print_hints,
     print_json,
 )
 from engine.cluster.location import locate
@@ -49,7 +50,9 @@ def register(subparsers: Subparsers) -> None:
 
 def show_reports(args: argparse.Namespace) -> int:
     """Print the reports; exit 0 also when none are found (an empty list)."""
-    with ClusterSession(locate(cluster_options(args))) as session:
+    location = locate(cluster_options(args))
+    print_hints(location)
+    with ClusterSession(location) as session:
         return _show(session, args)
 
 

@@ -4,7 +4,7 @@ Shared by the load test (tests/integration/test_receiver_load.py) and the benchm
 (bench/receive_bench.py). The receiver runs as its own process, the way a site runs it, so
 that its memory is measured apart from the load's.
 
-Each post is the form the agents send (SPEC.md §3). A post answered 503 (the connection
+Each post is the form the agents send. A post answered 503 (the connection
 cap), or that got no answer at all, is sent again after a short pause, as an agent keeps a
 report it could not deliver; any other answer is final. Slow clients open a connection and send header bytes one at a
 time, never finishing: the receiver must cut them off.

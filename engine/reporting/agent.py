@@ -123,6 +123,8 @@ class Agent:
         # Where the cluster is, once; every cycle opens one session to it.
         self.location = locate(options or ClusterOptions(), broker,
                                default_timeout=DEFAULT_TIMEOUT)
+        for hint in self.location.client.hints:
+            log.info("hint: %s", hint)  # what --command-config dropped, once per start
         if state_dir:
             self.state_dir = Path(state_dir)
             self.token_dir = self.state_dir

@@ -1,4 +1,4 @@
-"""The privacy filter of SPEC.md §5: what of a broker may leave the cluster. An allowlist.
+"""The privacy filter: what of a broker may leave the cluster. An allowlist.
 
 Broker configuration (`brokerConfiguration`): a key is kept only if Apache Kafka itself
 defines it for brokers, read from Kafka's own `ConfigDef` (kafka_configs/broker-3.9.json
@@ -183,7 +183,7 @@ def _value(text: str, definition: KeyDefinition, packages: frozenset[str],
 def scrub_broker_config(props: Mapping[str, str], *, forbidden: Iterable[str] = (),
                         definitions: KafkaDefinitions | None = None) -> Filtered:
     """Keep only the settings of `props` that Kafka defines for brokers, with values of
-    their declared type or among their legal values (the module's rules; SPEC.md §5).
+    their declared type or among their legal values (the module's rules).
 
     `forbidden` holds strings no kept class name may mention (the cluster's topic and host
     names). Returns the kept settings and the number of keys withheld.

@@ -1,6 +1,6 @@
 """A phone-home endpoint of a site's own: receives the reports the HTTP submitter posts.
 
-It speaks the protocol of CP's support-metrics.confluent.io (SPEC.md §3): `POST` `/anon`,
+It speaks the protocol of CP's support-metrics.confluent.io: `POST` `/anon`,
 `/test` or `/submit` with a multipart form of `cid` and `file`. Tests run it on 127.0.0.1
 (plain or with a test CA), the demo points the agents at it, and air-gapped sites run
 `ps-console receive` on a host of their own network.

@@ -1,4 +1,4 @@
-"""The form a report arrives in (SPEC.md §3), read from the request stream within bounds.
+"""The form a report arrives in (CP's multipart post), read from the request stream within bounds.
 
 `multipart/form-data` with a text part `cid` and a binary part `file` holding one Avro
 container. aiohttp's multipart reader splits the stream; this module only bounds it (how
@@ -21,7 +21,7 @@ from engine.reporting.records import decode
 MAX_PARTS = 8
 MAX_PART_HEADER_BYTES = 1024
 MAX_PART_HEADERS = 8
-# Customer ids are at most 31 characters (SPEC.md §4).
+# Customer ids are at most 31 characters ('c' and up to 30 digits).
 MAX_CID_BYTES = 64
 _CHUNK = 64 * 1024
 

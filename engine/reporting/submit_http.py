@@ -1,4 +1,4 @@
-"""Send one report over HTTPS, and over HTTP only where the settings allow it (SPEC.md §3).
+"""Send one report over HTTPS, and over HTTP only where the settings allow it (CP's protocol).
 
 The request is CP's: `POST <base>/anon|/test|/submit`, multipart form with a text part
 `cid` and a binary part `file` (filename `filename`, application/octet-stream) holding the
@@ -58,7 +58,7 @@ class HttpSettings:
     def from_properties(cls, props: Mapping[str, str], *, timeout: float = DEFAULT_TIMEOUT,
                         verify: str | bool = True, token: str | None = None
                         ) -> HttpSettings:
-        """Build from `server.properties` keys (SPEC.md §4), defaults for absent keys.
+        """Build from `server.properties` keys, defaults for absent keys.
 
         An invalid value raises ValidationError naming the key: falling back to a default
         here could turn a mistyped `...insecure.enable=flase` into sending in clear text.
