@@ -18,7 +18,7 @@ from engine.text import printable
 
 # The subcommands that exist, in the order `--help` lists them.
 SUBCOMMANDS: tuple[str, ...] = ("cluster", "settings", "reports", "report", "agent", "bundle",
-                               "open", "receive")
+                               "open", "receive", "health", "exporter")
 
 PROG = "ps-console"
 

@@ -15,6 +15,20 @@ The file lives at the platform's config path (`platformdirs`), or wherever
     [keys]
     export = "x"                # binding id = key(s)
 
+    [health]                    # the health rules (engine.health); every key optional
+    window_hours = 24           # broker-restarted and controller changes look this far back
+    report_interval_hours = 24  # brokers whose server.properties the console is not given
+    grace_seconds = 600         # default: 10 % of the interval, at least 60 s
+    broker_down_intervals = 2   # broker-down: reported within this many intervals
+    silence = ["broker-restarted"]
+    drift_keys = ["min.insync.replicas", "log.retention.hours"]  # replaces the default list
+    support_min_replicas = 3
+    support_min_retention_days = 365
+    max_described_topics = 1000
+
+    [health.severity]
+    version-drift = "critical"  # rule id = critical | warning | info
+
 Every effective value remembers where it came from, so `ps-console --show-config` can say
 why the console talks to the cluster it talks to.
 """
@@ -32,7 +46,8 @@ from typing import Any
 from platformdirs import user_config_path
 
 from engine.cluster.location import DEFAULT_TOPIC
-from engine.errors import UsageError
+from engine.errors import UsageError, ValidationError
+from engine.health.config import HealthConfig
 
 APP_NAME = "ps-console"
 ENV_PREFIX = "PS_CONSOLE_"
@@ -73,6 +88,7 @@ class ConsoleConfig:
     read_only: bool = False
     profile: str | None = None
     keys: dict[str, str] = field(default_factory=dict)
+    health: HealthConfig = field(default_factory=HealthConfig)
     path: Path | None = None
     sources: dict[str, str] = field(default_factory=dict)
 
@@ -182,6 +198,7 @@ def load_config(args: argparse.Namespace | None = None,
     if not isinstance(keys, dict) or not all(isinstance(v, str) for v in keys.values()):
         raise UsageError(f"{cfg.path}: [keys] maps binding ids to key strings")
     cfg.keys = dict(keys)
+    cfg.health = health_config(data.get("health"), cfg.path)
 
     for name, suffix in _FIELDS.items():
         raw = env.get(ENV_PREFIX + suffix)
@@ -219,3 +236,70 @@ def load_config(args: argparse.Namespace | None = None,
         cfg.zookeeper = None
         cfg.sources.pop("zookeeper", None)
     return cfg
+
+
+# The [health] table: TOML key -> (HealthConfig field, unit factor or kind).
+_HEALTH_NUMBERS: dict[str, tuple[str, float]] = {
+    "window_hours": ("window_s", 3600.0),
+    "report_interval_hours": ("default_interval_s", 3600.0),
+    "grace_seconds": ("grace_s", 1.0),
+    "broker_down_intervals": ("down_intervals", 1.0),
+}
+_HEALTH_WHOLE: dict[str, tuple[str, int]] = {
+    "support_min_replicas": ("support_min_replicas", 1),
+    "support_min_retention_days": ("support_min_retention_ms", 86_400_000),
+    "max_described_topics": ("max_described_topics", 1),
+}
+_HEALTH_KEYS = (*_HEALTH_NUMBERS, *_HEALTH_WHOLE, "silence", "drift_keys", "severity")
+
+
+def health_config(table: object, path: Path | None = None) -> HealthConfig:
+    """The `[health]` table of the console's config file as the engine's HealthConfig (the
+    defaults when the table is absent). UsageError naming the file and key for anything
+    unknown or invalid: a health check must not run on settings it misread."""
+    where = f"{path} [health]" if path is not None else "[health]"
+    if table is None:
+        return HealthConfig()
+    if not isinstance(table, dict):
+        raise UsageError(f"{where} must be a table")
+    unknown = sorted(set(table) - set(_HEALTH_KEYS))
+    if unknown:
+        raise UsageError(f"{where} has an unknown setting {unknown[0]!r} (known: "
+                         f"{', '.join(_HEALTH_KEYS)})")
+    values: dict[str, Any] = {}
+    for key, (name, factor) in _HEALTH_NUMBERS.items():
+        if key in table:
+            raw = table[key]
+            if isinstance(raw, bool) or not isinstance(raw, int | float):
+                raise UsageError(f"{where}.{key}: expected a number, got {raw!r}")
+            values[name] = float(raw) * factor
+    for key, (name, whole) in _HEALTH_WHOLE.items():
+        if key in table:
+            raw = table[key]
+            if isinstance(raw, bool) or not isinstance(raw, int):
+                raise UsageError(f"{where}.{key}: expected a whole number, got {raw!r}")
+            values[name] = raw * whole
+    for key in ("silence", "drift_keys"):
+        if key in table:
+            raw = table[key]
+            if not isinstance(raw, list) or not all(isinstance(v, str) for v in raw):
+                raise UsageError(f"{where}.{key}: expected a list of strings")
+            values["silenced" if key == "silence" else key] = (
+                frozenset(raw) if key == "silence" else tuple(raw))
+    if "severity" in table:
+        raw = table["severity"]
+        if not isinstance(raw, dict) or not all(isinstance(v, str) for v in raw.values()):
+            raise UsageError(f"{where}.severity: expected a table of rule id = severity")
+        values["severities"] = dict(raw)
+    try:
+        return HealthConfig(**values)
+    except ValidationError as exc:
+        raise UsageError(f"{where}: {str(exc).removeprefix('health: ')}") from None
+
+
+def load_health_config(path: Path | None = None,
+                       env: Mapping[str, str] | None = None) -> HealthConfig:
+    """The `[health]` table of the console's config file (`path`, else the default path);
+    the defaults when there is no file or no table."""
+    target = path if path is not None else default_config_path(env)
+    return health_config(_read_file(target).get("health"), target)

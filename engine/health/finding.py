@@ -158,8 +158,9 @@ class Finding:
         return replace(self, since=since)
 
     def line(self) -> str:
-        """`CRITICAL broker-down broker 3: message` (the text output's line)."""
-        return f"{self.severity.upper():<8} {self.rule:<27} {self.subject}: {self.message}"
+        """`CRITICAL broker-down  broker 3 is not registered (...)`: the text output's
+        line (every message names its subject)."""
+        return f"{self.severity.upper():<8} {self.rule:<27} {self.message}"
 
     def to_json(self) -> dict[str, Any]:
         """The finding as the JSON output and the webhook show it."""
