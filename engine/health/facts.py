@@ -202,7 +202,9 @@ def _describe(session: ClusterSession, broker_id: int | None, topics: list[str]
     from confluent_kafka.admin import ConfigResource, ResourceType
 
     admin = session.admin()
-    resources = [ConfigResource(ResourceType.TOPIC, t) for t in topics]
+    # Each topic once: a resource asked twice in one request makes librdkafka fail the
+    # whole answer ("DescribeConfigs response protocol parse failure").
+    resources = [ConfigResource(ResourceType.TOPIC, t) for t in sorted(set(topics))]
     if broker_id is not None:
         resources.append(ConfigResource(ResourceType.BROKER, str(broker_id)))
     if not resources:
@@ -264,7 +266,7 @@ def read_partitions(session: ClusterSession, view: ClusterView, topic: str,
         # are what usually matters; the cap keeps the rest for later).
         first = short[:config.max_described_topics]
         default, configs = _describe(session, broker,
-                                     first + ([topic] if support_parts else []))
+                                     [*first, *([topic] if support_parts else [])])
     except PsError as exc:
         problem = str(exc)
     low_rf: list[str] = []

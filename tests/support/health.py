@@ -78,7 +78,8 @@ def create_topic(bootstrap: str, name: str, replication: int = 3, partitions: in
     deadline = time.monotonic() + timeout
     while True:
         if assignment is not None:
-            spec = NewTopic(name, replica_assignment=assignment, config=config or {})
+            spec = NewTopic(name, num_partitions=len(assignment), replica_assignment=assignment,
+                            config=config or {})
         else:
             spec = NewTopic(name, num_partitions=partitions, replication_factor=replication,
                             config=config or {})
@@ -86,6 +87,8 @@ def create_topic(bootstrap: str, name: str, replication: int = 3, partitions: in
             admin.create_topics([spec], operation_timeout=20)[name].result(timeout=30)
             break
         except Exception as exc:  # noqa: BLE001 - marked for deletion: wait and retry
+            if "exists" not in str(exc) and "deletion" not in str(exc):
+                raise
             if time.monotonic() > deadline:
                 raise AssertionError(f"{name} not created: {exc}") from None
             time.sleep(0.5)
