@@ -30,6 +30,8 @@ BENCHMARKS: list[tuple[str, list[str], int]] = [
     ("bundle_bench.py", [], 420),
     ("console_start.py", [], 180),
     ("report_log_bench.py", [], 300),
+    # Fills a 1M-report topic of its own (reports spread over a year) and keeps it.
+    ("health_bench.py", [], 420),
     ("receive_bench.py", [], 240),
     ("agent_cost.py", ["--duration", "600", "--interval", "10"], 700),
 ]

@@ -1,19 +1,25 @@
 """The health exporter: evaluations on a background thread, `/metrics` served from the
 last one, transitions posted to a webhook.
 
-`HealthExporter.start()` listens (prometheus_client's threaded WSGI server) and starts one
-evaluation thread that runs `HealthMonitor.evaluate()` every `interval_s` (the next one
-starts `interval_s` after the previous one started, or at once when it took longer: never
-two at once). A scrape renders the cached evaluation and never waits for the cluster.
+`HealthExporter.start()` listens (a threaded WSGI server) and starts one evaluation thread
+that runs `HealthMonitor.evaluate()` every `interval_s` (the next one starts `interval_s`
+after the previous one started, or at once when it took longer: never two at once). A
+scrape never waits for the cluster: the collector renders the cached evaluation, once per
+evaluation and format (Prometheus text or OpenMetrics, as the scraper's Accept header asks;
+gzip when accepted), and later scrapes of the same evaluation send those bytes again.
 `stop()` shuts the server down and ends the thread within bounded waits.
 """
 
 from __future__ import annotations
 
+import gzip
 import logging
+import socket
 import threading
 import time
-from wsgiref.simple_server import WSGIServer
+from collections.abc import Callable, Iterable
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from engine.health.finding import iso_seconds
 from engine.health.metrics import registry_for
@@ -21,6 +27,69 @@ from engine.health.monitor import Evaluation, HealthMonitor
 from engine.health.webhook import WebhookSender, event_json
 
 log = logging.getLogger(__name__)
+
+StartResponse = Callable[[str, list[tuple[str, str]]], Any]
+
+
+class _Quiet(WSGIRequestHandler):
+    """No access log line per scrape on stderr."""
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base's name
+        pass
+
+
+class MetricsApp:
+    """The WSGI application: `/metrics` (and `/`) from the cached evaluation."""
+
+    def __init__(self, source: Callable[[], Evaluation | None]) -> None:
+        self._source = source
+        self._registry = registry_for(source)
+        self._lock = threading.Lock()
+        self._cache: dict[tuple[str, bool], tuple[str, bytes]] = {}
+        self._cached_for: Evaluation | None = None
+
+    def render(self, accept: str, accept_encoding: str) -> tuple[str, bytes, bool]:
+        """(content type, body, gzipped) for these request headers."""
+        from prometheus_client.exposition import choose_encoder, gzip_accepted
+
+        encoder, content_type = choose_encoder(accept)
+        zipped = gzip_accepted(accept_encoding)
+        evaluation = self._source()
+        with self._lock:
+            if evaluation is not self._cached_for:
+                self._cache.clear()
+                self._cached_for = evaluation
+            held = self._cache.get((content_type, zipped))
+            if held is None:
+                body: bytes = encoder(self._registry)
+                held = (content_type, gzip.compress(body, 6) if zipped else body)
+                self._cache[(content_type, zipped)] = held
+        return held[0], held[1], zipped
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse
+                 ) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "/")
+        if path not in ("/metrics", "/"):
+            start_response("404 Not Found", [("Content-Type", "text/plain")])
+            return [b"ps-console exporter: the metrics are at /metrics\n"]
+        content_type, body, zipped = self.render(environ.get("HTTP_ACCEPT", ""),
+                                                 environ.get("HTTP_ACCEPT_ENCODING", ""))
+        headers = [("Content-Type", content_type), ("Content-Length", str(len(body)))]
+        if zipped:
+            headers.append(("Content-Encoding", "gzip"))
+        start_response("200 OK", headers)
+        return [body]
+
+
+def _server(host: str, port: int, app: MetricsApp) -> WSGIServer:
+    from prometheus_client.exposition import ThreadingWSGIServer
+
+    family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+
+    class Server(ThreadingWSGIServer):
+        address_family = family
+
+    return make_server(host, port, app, Server, handler_class=_Quiet)
 
 
 class HealthExporter:
@@ -53,10 +122,10 @@ class HealthExporter:
 
     def start(self) -> None:
         """Listen, then start evaluating. OSError when the address cannot be bound."""
-        from prometheus_client import start_http_server
-
-        self._server, self._serving = start_http_server(self._port, self.host,
-                                                        registry_for(lambda: self._latest))
+        self._server = _server(self.host, self._port, MetricsApp(lambda: self._latest))
+        self._serving = threading.Thread(target=self._server.serve_forever,
+                                         name="health-metrics", daemon=True)
+        self._serving.start()
         if self.webhook is not None:
             self.webhook.start()
         self._evaluating = threading.Thread(target=self._loop, name="health-evaluations",

@@ -19,6 +19,7 @@ own, above the brokers' default, is therefore not seen: that needs every topic d
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -119,7 +120,7 @@ class HealthFacts:
     # What each part cost, for `--debug` and the benchmark.
     timings: Mapping[str, float] = field(default_factory=dict)
 
-    @property
+    @functools.cached_property
     def registered(self) -> frozenset[int]:
         """The ids of the registered brokers."""
         return frozenset(b.id for b in self.view.brokers)

@@ -70,6 +70,7 @@ class ReportWindow:
         self._low: dict[int, int] = {}
         self._high: dict[int, int] = {}
         self._oldest_ms: dict[int, int] = {}
+        self._newest_ms: dict[int, int] = {}
         self._latest: Latest[Report] = Latest(max_strays=MAX_STRAYS)
         self._recent: list[ReportSummary] = []
         self._truncated = False
@@ -143,7 +144,20 @@ class ReportWindow:
                 for rec in reader.read_window(self.topic, partition, start, stop):
                     self._take(rec)
                 self._low[partition] = start
-                size[partition] = min(size[partition] * WINDOW_GROWTH, MAX_WINDOW)
+                size[partition] = self._next_window(partition, size[partition])
+
+    def _next_window(self, partition: int, size: int) -> int:
+        """How many records the next backward window of `partition` reads: what reaches
+        the horizon at the rate seen so far, plus a tenth; else four times the last."""
+        grown = min(size * WINDOW_GROWTH, MAX_WINDOW)
+        oldest, newest = self._oldest_ms.get(partition), self._newest_ms.get(partition)
+        read = self._high[partition] - self._low[partition]
+        if oldest is None or newest is None or oldest < self._horizon_ms or newest <= oldest \
+                or read < FIRST_WINDOW:
+            return grown
+        per_ms = read / (newest - oldest)
+        wanted = int((oldest - self._horizon_ms) * per_ms * 1.1) + FIRST_WINDOW
+        return max(FIRST_WINDOW, min(wanted, grown * WINDOW_GROWTH, MAX_WINDOW))
 
     def _needs_more(self, partition: int, wanted: set[int]) -> bool:
         """Whether `partition` may still hide something the rules need: a record after the
@@ -166,6 +180,9 @@ class ReportWindow:
         held = self._oldest_ms.get(rec.partition)
         if held is None or stamp < held:
             self._oldest_ms[rec.partition] = stamp
+        top = self._newest_ms.get(rec.partition)
+        if top is None or stamp > top:
+            self._newest_ms[rec.partition] = stamp
         if stamp >= self._horizon_ms:
             self._recent.append(report.summary())
 

@@ -275,14 +275,20 @@ class TopicReader:
         consumer.assign([tp])
         try:
             answered = self._idle_limit(topic, partition)
+            upcoming = start
             while True:
                 if _stopped(deadline, cancel):
                     return
-                msgs = consumer.consume(_BATCH, _wait(deadline))
+                # consume() waits until it has as many messages as asked, or its timeout:
+                # asking no more than the range still holds lets a short window (a
+                # backward read's) return as soon as it is in, not a quarter second later.
+                msgs = consumer.consume(max(1, min(_BATCH, stop - upcoming)), _wait(deadline))
                 answered(bool(msgs))
                 if not msgs:
                     continue
                 batch, finished = _data_in_range(msgs, partition, start, stop)
+                if batch:
+                    upcoming = max(upcoming, (batch[-1].offset() or 0) + 1)
                 if finished:
                     self._partition_done = True
                 if batch:
