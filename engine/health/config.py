@@ -157,22 +157,31 @@ def _known_rule(rule_id: object, where: str) -> None:
                               f"{', '.join(RULE_IDS)})")
 
 
-def broker_intervals(paths: tuple[str, ...] | list[str]) -> dict[int, float]:
+def broker_intervals(paths: tuple[str, ...] | list[str], strict: bool = True
+                     ) -> dict[int, float]:
     """The report interval of each broker whose server.properties is given, in seconds.
 
-    Fails closed: a file that cannot be read, names no broker, or holds an invalid
-    interval is a UsageError/ValidationError naming it (the user gave that file).
+    Strict (the CLI) fails closed: a file that cannot be read, names no broker, or holds an
+    invalid interval is a PsError naming it (the user gave that file). Not strict (the
+    console, whose Settings screen reports a bad file), such a file is skipped: its broker
+    gets the default interval.
     """
     from engine.config.settings import REPORT_INTERVAL_HOURS, load_settings
+    from engine.errors import PsError
 
     found: dict[int, float] = {}
     for path in paths:
-        settings = load_settings(path)
-        broker_id = settings.broker.require_broker()
-        setting = settings.effective[REPORT_INTERVAL_HOURS]
-        if setting.problem is not None:
-            raise ValidationError(f"{path}: {REPORT_INTERVAL_HOURS}: {setting.problem}")
-        if broker_id in found:
-            raise ValidationError(f"{path}: broker {broker_id} is given twice")
+        try:
+            settings = load_settings(path)
+            broker_id = settings.broker.require_broker()
+            setting = settings.effective[REPORT_INTERVAL_HOURS]
+            if setting.problem is not None:
+                raise ValidationError(f"{path}: {REPORT_INTERVAL_HOURS}: {setting.problem}")
+            if broker_id in found:
+                raise ValidationError(f"{path}: broker {broker_id} is given twice")
+        except PsError:
+            if strict:
+                raise
+            continue
         found[broker_id] = float(int(setting.value)) * 3600.0
     return found

@@ -38,6 +38,7 @@ from engine.health.finding import (
     Finding,
     at_least_warning,
     iso_seconds,
+    severity_rank,
 )
 from engine.health.report_window import ReportWindow
 from engine.health.tracker import HealthTracker, Transition
@@ -95,6 +96,13 @@ class Evaluation:
     partitions: PartitionCounts | None = None
     problems: tuple[str, ...] = ()
     timings: dict[str, float] = field(default_factory=dict)
+    reports_read: int = 0  # records this evaluation fetched from the support topic
+
+    def at_least(self, severity: str) -> tuple[Finding, ...]:
+        """The findings at `severity` or worse (the Cluster screen's warning lines are
+        `at_least(WARNING)`), worst first."""
+        rank = severity_rank(severity)
+        return tuple(x for x in self.findings if severity_rank(x.severity) <= rank)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -232,7 +240,8 @@ class HealthMonitor:
             duration_s=duration, reachable=True, cluster_id=facts.view.cluster_id,
             rules=ran, findings=tuple(settled), transitions=tuple(transitions),
             brokers=_brokers(facts, config), partitions=_counts(facts),
-            problems=facts.problems, timings=timings)
+            problems=facts.problems, timings=timings,
+            reports_read=facts.reports.records_read if facts.reports is not None else 0)
         log.debug("health evaluation in %.3f s (%s)", duration,
                   ", ".join(f"{k} {v:.3f} s" for k, v in timings.items()))
         self.last = evaluation

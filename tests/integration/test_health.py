@@ -153,3 +153,51 @@ def test_health_command_usage_and_unreachable(tmp_path):
                "--config", str(tmp_path / "none.toml"))
     assert down.returncode == 1 and "refused" in down.stderr, down.stderr
     assert len(down.stderr.strip().splitlines()) == 1
+
+
+def _hourly(now: float, days: int, silent_h: dict[int, int]) -> list[tuple[int, bytes, float]]:
+    """Hourly reports of brokers 1-3 over `days` up to `now`; broker b none for the last
+    silent_h[b] hours."""
+    return [(b, basic(now - h * 3600 - b, f"tok-{b}"), now - h * 3600 - b)
+            for h in range(days * 24, 0, -1) for b in (1, 2, 3) if h > silent_h.get(b, 0)]
+
+
+def test_reports_are_read_back_only_as_far_as_the_window_needs(cluster):
+    """A month of hourly reports: a fresh evaluation reads about the horizon's worth (the
+    24 h window + one interval and its grace: ~50 h of reports), the next one only what was
+    appended meanwhile."""
+    topic = unique_topic("ps-health-window")
+    create_topic(cluster.bootstrap, topic, config={"retention.ms": "-1"})
+    try:
+        now = time.time()
+        items = _hourly(now, 30, {})
+        produce(cluster.bootstrap, topic, items)
+        monitor = HealthMonitor(where(cluster), topic)
+        first = monitor.evaluate()
+        assert first.reachable and not _kinds(first, f.REPORT_STALE)
+        horizon_h = 24 + 24 + 2.4
+        assert 3 * horizon_h <= first.reports_read < 3 * horizon_h * 1.6, first.reports_read
+        produce(cluster.bootstrap, topic, [(b, basic(now, f"tok-{b}"), now) for b in (1, 2, 3)])
+        assert monitor.evaluate().reports_read == 3
+    finally:
+        delete_topic(cluster.bootstrap, topic)
+
+
+def test_a_silent_broker_is_looked_for_further_back_not_in_the_whole_topic(cluster):
+    topic = unique_topic("ps-health-silent")
+    create_topic(cluster.bootstrap, topic, config={"retention.ms": "-1"})
+    try:
+        now = time.time()
+        items = _hourly(now, 60, {3: 5 * 24})
+        produce(cluster.bootstrap, topic, items)
+        monitor = HealthMonitor(where(cluster), topic)
+        first = monitor.evaluate()
+        assert _kinds(first, f.REPORT_STALE) == {"broker 3"}
+        assert "5 d" in next(x.message for x in first.findings if x.rule == f.REPORT_STALE)
+        assert 2 * 5 * 24 <= first.reports_read < len(items) * 0.4, first.reports_read
+        produce(cluster.bootstrap, topic, [(b, basic(now, f"tok-{b}"), now) for b in (1, 2, 3)])
+        second = monitor.evaluate()
+        assert second.reports_read == 3
+        assert {x.subject for x in second.cleared if x.rule == f.REPORT_STALE} == {"broker 3"}
+    finally:
+        delete_topic(cluster.bootstrap, topic)
