@@ -71,6 +71,7 @@ def listen_address(text: str) -> tuple[str, int]:
 
 def run(args: argparse.Namespace) -> int:
     """Serve until SIGTERM or SIGINT."""
+    from engine.errors import PsError
     from engine.health.exporter import HealthExporter
     from engine.health.monitor import HealthMonitor
     from engine.health.webhook import WebhookSender
@@ -79,8 +80,9 @@ def run(args: argparse.Namespace) -> int:
     webhook = WebhookSender(args.webhook) if args.webhook else None
     location, config = health_setup(args)
     logging.getLogger("engine.health").setLevel(logging.INFO)
-    exporter = HealthExporter(HealthMonitor(location, args.topic, config), host, port,
-                              args.interval, webhook)
+    monitor = HealthMonitor(location, args.topic, config)
+    exporter = HealthExporter(monitor, host, port, args.interval, webhook)
+    watch = None
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: object) -> None:
@@ -95,10 +97,23 @@ def run(args: argparse.Namespace) -> int:
                              f"({exc.strerror or exc})") from None
         log.info("serving http://%s/metrics, evaluating %s every %g s", args.listen,
                  location.description, args.interval)
+        if location.zookeeper is not None:
+            # A restart or a controller change between two evaluations is seen too.
+            from engine.cluster.watch import ClusterWatch
+
+            try:
+                watch = ClusterWatch(location, monitor.observe)
+                watch.start()
+            except PsError as exc:
+                watch = None
+                log.warning("not watching ZooKeeper (%s): changes between evaluations "
+                            "are not seen", exc)
         while not stop.wait(0.5):
             pass
         log.info("stopping")
     finally:
+        if watch is not None:
+            watch.stop()
         exporter.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
