@@ -109,6 +109,8 @@ class ConsoleConfig:
             else:
                 shown = str(value).lower() if isinstance(value, bool) else str(value)
             rows.append((name, shown, self.sources.get(name, "default")))
+        rows.append(("health", _health_summary(self.health),
+                     self.sources.get("health", "default")))
         for binding_id, key in sorted(self.keys.items()):
             rows.append((f"keys.{binding_id}", key, self.sources.get(f"keys.{binding_id}",
                                                                      "config file")))
@@ -199,6 +201,8 @@ def load_config(args: argparse.Namespace | None = None,
         raise UsageError(f"{cfg.path}: [keys] maps binding ids to key strings")
     cfg.keys = dict(keys)
     cfg.health = health_config(data.get("health"), cfg.path)
+    if "health" in data:
+        cfg.sources["health"] = "config file"
 
     for name, suffix in _FIELDS.items():
         raw = env.get(ENV_PREFIX + suffix)
@@ -251,6 +255,20 @@ _HEALTH_WHOLE: dict[str, tuple[str, int]] = {
     "max_described_topics": ("max_described_topics", 1),
 }
 _HEALTH_KEYS = (*_HEALTH_NUMBERS, *_HEALTH_WHOLE, "silence", "drift_keys", "severity")
+
+
+def _health_summary(config: HealthConfig) -> str:
+    """The settings of the [health] table that differ from the defaults, one line."""
+    import dataclasses
+
+    default = HealthConfig()
+    changed = []
+    for item in dataclasses.fields(HealthConfig):
+        value = getattr(config, item.name)
+        if value != getattr(default, item.name):
+            shown = ", ".join(sorted(value)) if isinstance(value, frozenset) else value
+            changed.append(f"{item.name}={shown}")
+    return "; ".join(changed) or "(defaults)"
 
 
 def health_config(table: object, path: Path | None = None) -> HealthConfig:

@@ -78,3 +78,17 @@ def test_intervals_from_broker_files_fail_closed(tmp_path: Path):
     with pytest.raises(ValidationError, match="given twice"):
         broker_intervals([str(good), str(good)])
     assert HealthConfig().with_intervals({1: 60.0}).interval_for(1) == 60.0
+
+
+def test_show_config_names_the_health_settings(tmp_path: Path):
+    from tui.config import load_config
+
+    path = tmp_path / "config.toml"
+    path.write_text("[health]\nwindow_hours = 12\nsilence = ['controller']\n")
+    rows = {name: (value, source) for name, value, source in load_config(path=path, env={})
+            .describe()}
+    assert rows["health"] == ("window_s=43200.0; silenced=controller", "config file")
+    plain = tmp_path / "plain.toml"
+    plain.write_text("")
+    assert {n: v for n, v, _ in load_config(path=plain, env={}).describe()}["health"] == \
+        "(defaults)"
