@@ -99,6 +99,8 @@ def test_a_stopped_controller_raises_and_clears_the_broker_and_partition_rules(
         try:
             down, _ = poll(monitor, lambda e: _trouble(e, victim) == set(TROUBLE)
                            and any(x.rule == f.CONTROLLER and x.aspect == "changed"
+                                   for x in e.findings)
+                           and any(x.rule == f.UNDER_REPLICATED and x.severity == f.CRITICAL
                                    for x in e.findings), timeout=120)
             urp = next(x for x in down.findings if x.rule == f.UNDER_REPLICATED)
             assert urp.severity == f.CRITICAL and any(pair in d for d in urp.details)
