@@ -30,7 +30,7 @@ under_replicated_partitions, offline_partitions, under_min_isr_partitions. The P
 text format by default, OpenMetrics when the scraper asks for it.
 
 --webhook URL receives one JSON POST when a finding is RAISED and one when it is CLEARED:
-{"event": "RAISED"|"CLEARED", "at": ..., "cluster": ..., "where": ..., "finding": {...}}
+{"event": "RAISED"|"CLEARED", "at": ..., "cluster": <cluster id>, "finding": {...}}
 (up to 5 attempts with backoff, from a bounded queue; never blocks scraping).
 SIGTERM or SIGINT stops it, exit 0.
 """

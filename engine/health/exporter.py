@@ -141,7 +141,7 @@ class HealthExporter:
             for transition in evaluation.transitions:
                 self.webhook.send(event_json(
                     transition.kind, transition.finding.to_json(),
-                    iso_seconds(transition.at), evaluation.cluster_id, evaluation.where))
+                    iso_seconds(transition.at), evaluation.cluster_id))
         if not evaluation.reachable:
             log.warning("health evaluation: %s", "; ".join(evaluation.problems))
         return evaluation

@@ -36,10 +36,12 @@ def check_url(url: str) -> str:
     return url
 
 
-def event_json(kind: str, finding: dict[str, Any], at: str | None, cluster: str | None,
-               where: str) -> dict[str, Any]:
-    """The JSON body of one event."""
-    return {"event": kind, "at": at, "cluster": cluster, "where": where, "finding": finding}
+def event_json(kind: str, finding: dict[str, Any], at: str | None, cluster: str | None
+               ) -> dict[str, Any]:
+    """The JSON body of one event. The cluster is named by its id, never by the hosts the
+    exporter reaches it through (a webhook may be a service outside the site); a finding's
+    message may name a topic, as the operator's own alert should."""
+    return {"event": kind, "at": at, "cluster": cluster, "finding": finding}
 
 
 class WebhookSender:
