@@ -71,7 +71,7 @@ def families(ev: Evaluation) -> Iterator[Metric]:
     up = _gauge("broker_up", "1 when the broker is registered, 0 when it is known (it "
                 "reported, or was registered earlier) but is not.", ["broker"])
     age = _gauge("report_age_seconds", "Seconds since the broker's latest report was "
-                 "collected.", ["broker"])
+                 "collected, at the last evaluation.", ["broker"])
     last = _gauge("last_report_timestamp_seconds", "When the broker's latest report was "
                   "collected.", ["broker"])
     info = InfoMetricFamily(PREFIX + "broker", "The versions and schema of the broker's "

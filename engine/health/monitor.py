@@ -209,18 +209,25 @@ class HealthMonitor:
         next evaluation counts it. Safe from any thread; never blocks for long."""
         self.tracker.observe_event(event, self._clock())
 
-    def evaluate(self) -> Evaluation:
-        """Read the cluster once and evaluate every rule (see the module docstring)."""
-        with self._lock:
-            return self._evaluate()
+    def evaluate(self, session: ClusterSession | None = None) -> Evaluation:
+        """Read the cluster once and evaluate every rule (see the module docstring).
 
-    def _evaluate(self) -> Evaluation:
+        `session`: a session the caller opened for this round (the console's refresh reads
+        its Cluster view in the same one); by default the monitor opens and closes its own.
+        """
+        with self._lock:
+            return self._evaluate(session)
+
+    def _evaluate(self, given: ClusterSession | None) -> Evaluation:
         config = self._config
         now = self._clock()
         started = time.perf_counter()
         try:
-            with ClusterSession(self.location) as session:
-                facts = gather(session, self.topic, config, self._window, now)
+            if given is not None:
+                facts = gather(given, self.topic, config, self._window, now)
+            else:
+                with ClusterSession(self.location) as session:
+                    facts = gather(session, self.topic, config, self._window, now)
         except UsageError:
             raise
         except PsError as exc:
