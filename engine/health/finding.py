@@ -60,7 +60,8 @@ RULES: Final[tuple[Rule, ...]] = (
          "a broker's latest report is a shutdown report while the broker is registered",
          "start the agent again beside this broker (systemctl start ps-console-agent)"),
     Rule(BROKER_RESTARTED, INFO,
-         "a broker's token changed within the window (default 24 h); count and when",
+         "a broker restarted within the window (default 24 h): a new token in its reports, a "
+         "new ZooKeeper registration after a report, or seen by this session; count and when",
          "look for the cause in the broker's server.log around that time (crash, OOM, "
          "deploy); repeated restarts need attention"),
     Rule(VERSION_DRIFT, WARNING,
