@@ -1,16 +1,17 @@
 """Benchmark (not a test): `health` on 1,000 brokers and a 1M-report topic, and the
 exporter's scrape from its cache.
 
-The brokers are synthetic registrations (version 5 JSON, as Kafka 3.9 writes them) under a
-fresh chroot of the sandbox's ZooKeeper (see bench/discovery_bench.py), so discovery reads
-1,000 znodes; the partitions, the support topic and the reports come from the real
-sandbox, reached by its bootstrap list. The topic holds 1,000,000 Basic reports of brokers
+The brokers are synthetic registrations (version 5 JSON, as Kafka 3.9 writes them, each
+advertising one of the sandbox's real listeners) under a fresh chroot of the sandbox's
+ZooKeeper, so discovery reads 1,000 znodes; the partitions, the support topic and the
+reports come from the real sandbox. The topic holds 1,000,000 Basic reports of brokers
 1..1,000 spread evenly over a year up to the fill (a broker reports every ~8.8 h), made
 once and kept between runs (`bench/common.py` `ensure_report_topic`, retention -1).
 
 Figures: a cold evaluation (a fresh `HealthMonitor`, as one `ps-console health` run does:
-discovery, metadata, configs, the backward read of the horizon's reports), a warm one
-(the exporter's or console's next evaluation: only new records are read), and the scrape
+discovery, metadata, configs, the backward read of the horizon's reports), the command
+itself from process start to exit, a warm evaluation (the exporter's or console's next
+one: only new records are read), and the scrape
 of `/metrics` from a running `HealthExporter` holding that evaluation. Ends with the
 `BENCH-RESULT` lines of `make bench`.
 
@@ -20,16 +21,18 @@ of `/metrics` from a running `HealthExporter` holding that evaluation. Ends with
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
+import subprocess
 import sys
 import time
 import uuid
+from pathlib import Path
 
 import httpx
 from kazoo.client import KazooClient
 
 from bench.common import drop_report_topic, emit, ensure_report_topic, sandbox_facts
-from bench.discovery_bench import registration
 from engine.cluster.location import ClusterOptions, locate
 from engine.health.exporter import HealthExporter
 from engine.health.monitor import Evaluation, HealthMonitor
@@ -39,7 +42,19 @@ BOUND_S = 2.0
 SCRAPE_BOUND_MS = 100.0
 
 
-def register(zk: KazooClient, brokers: int) -> None:
+def registration(broker_id: int, address: str, registered_ms: int) -> bytes:
+    """A version 5 registration as Kafka 3.9 writes it, whose PLAINTEXT listener is one of
+    the sandbox's real brokers (so `--zookeeper` alone finds a Kafka to ask)."""
+    host, port = address.rsplit(":", 1)
+    return json.dumps({
+        "features": {"metadata.version": {"min_version": 1, "max_version": 21}},
+        "listener_security_protocol_map": {"PLAINTEXT": "PLAINTEXT"},
+        "endpoints": [f"PLAINTEXT://{address}"], "rack": f"rack-{broker_id % 3}",
+        "jmx_port": -1, "port": int(port), "host": host, "version": 5,
+        "timestamp": str(registered_ms)}, separators=(",", ":")).encode()
+
+
+def register(zk: KazooClient, brokers: int, addresses: list[str]) -> None:
     """Synthetic brokers 1..N registered a month ago (a registration newer than a broker's
     reports would read as a restart), and a controller."""
     zk.ensure_path("/brokers/ids")
@@ -47,8 +62,8 @@ def register(zk: KazooClient, brokers: int) -> None:
     zk.create("/controller", b'{"version":2,"brokerid":1,"timestamp":"0",'
                              b'"kraftControllerEpoch":-1}')
     month_ago = int((time.time() - 30 * 86400) * 1000)
-    for pending in [zk.create_async(f"/brokers/ids/{i}", registration(i, month_ago))
-                    for i in range(1, brokers + 1)]:
+    for pending in [zk.create_async(f"/brokers/ids/{i}", registration(
+            i, addresses[i % len(addresses)], month_ago)) for i in range(1, brokers + 1)]:
         pending.get(timeout=30)
 
 
@@ -87,12 +102,11 @@ def main(argv: list[str] | None = None) -> int:
         setup = KazooClient(hosts=hosts + chroot, timeout=10)
         setup.start(timeout=10)
         try:
-            register(setup, args.brokers)
+            register(setup, args.brokers, bootstrap.split(","))
         finally:
             setup.stop()
             setup.close()
-        location = locate(ClusterOptions(zookeeper=hosts + chroot, bootstrap=bootstrap,
-                                         timeout=30))
+        location = locate(ClusterOptions(zookeeper=hosts + chroot, timeout=30))
 
         cold_times, cold = timed(lambda: HealthMonitor(location, topic).evaluate(), args.runs)
         monitor = HealthMonitor(location, topic)
@@ -108,6 +122,21 @@ def main(argv: list[str] | None = None) -> int:
               f"warm median {warm_s:.3f} s; {len(cold.findings)} findings "
               f"({cold.counts}) [{args.runs} runs each]")
 
+        # The command itself: a Python process that imports, evaluates once and prints.
+        ps = str(Path(sys.executable).with_name("ps-console"))
+        cli_times = []
+        for _ in range(3):
+            started = time.perf_counter()
+            done = subprocess.run([ps, "health", "--zookeeper", hosts + chroot, "--topic",
+                                   topic, "--format", "json", "--config", "/nonexistent"],
+                                  capture_output=True, text=True, timeout=120)
+            cli_times.append(time.perf_counter() - started)
+            if done.returncode not in (0, 1) or not done.stdout.startswith("{"):
+                print(f"WARNING: ps-console health exited {done.returncode}: "
+                      f"{done.stderr.strip()[:300]}")
+        cli_s = statistics.median(cli_times)
+        print(f"`ps-console health` (process start to exit): median {cli_s:.3f} s [3 runs]")
+
         exporter = HealthExporter(monitor, "127.0.0.1", 0, 3600.0)
         exporter.start()
         deadline = time.monotonic() + 60
@@ -117,7 +146,11 @@ def main(argv: list[str] | None = None) -> int:
         scrapes, size = [], 0
         with httpx.Client(timeout=10) as client:
             started = time.perf_counter()
-            client.get(url)  # renders the evaluation into the cache
+            client.get(url)  # a kind of request not seen before: rendered now
+            render_ms = (time.perf_counter() - started) * 1000
+            exporter.run_once()  # the evaluation thread's step: evaluate, render ahead
+            started = time.perf_counter()
+            client.get(url)
             first_ms = (time.perf_counter() - started) * 1000
             for _ in range(args.scrapes):
                 started = time.perf_counter()
@@ -128,18 +161,21 @@ def main(argv: list[str] | None = None) -> int:
         scrape_ms = statistics.median(scrapes)
         p95 = scrapes[int(len(scrapes) * 0.95) - 1]
         print(f"scrape from the cache: median {scrape_ms:.1f} ms, p95 {p95:.1f} ms, "
-              f"{size:,} bytes (gzip) [{args.scrapes} scrapes]; the first scrape of an "
-              f"evaluation renders it: {first_ms:.1f} ms")
+              f"{size:,} bytes (gzip) [{args.scrapes} scrapes]; the first scrape after an "
+              f"evaluation {first_ms:.1f} ms (rendered ahead); a kind of request never seen "
+              f"before is rendered when asked: {render_ms:.1f} ms")
         emit(f"health of {args.brokers:,} brokers, {args.records:,}-report topic",
-             {"cold_s": round(cold_s, 3), "warm_s": round(warm_s, 3)},
+             {"cold_s": round(cold_s, 3), "warm_s": round(warm_s, 3),
+              "command_s": round(cli_s, 3)},
              {"bound_s": BOUND_S},
-             {"within_bound": "yes" if cold_s < BOUND_S else "NO",
+             {"within_bound": "yes" if max(cold_s, cli_s) < BOUND_S else "NO",
               "runs": f"median of {args.runs}"})
         emit(f"exporter scrape from cache ({args.brokers:,} brokers)",
              {"median_ms": round(scrape_ms, 1), "p95_ms": round(p95, 1),
-              "first_ms": round(first_ms, 1), "bytes": size},
+              "first_after_evaluation_ms": round(first_ms, 1),
+              "render_ms": round(render_ms, 1), "bytes": size},
              {"bound_ms": SCRAPE_BOUND_MS},
-             {"within_bound": "yes" if p95 < SCRAPE_BOUND_MS else "NO"})
+             {"within_bound": "yes" if max(p95, first_ms) < SCRAPE_BOUND_MS else "NO"})
     finally:
         if exporter is not None:
             exporter.stop()

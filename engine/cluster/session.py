@@ -22,8 +22,12 @@ from engine.cluster.zookeeper import start_kazoo, stop_kazoo
 from engine.errors import ConnectionFailure, NotFound, PsError, UsageError
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from confluent_kafka.admin import AdminClient
     from kazoo.client import KazooClient
+
+    from engine.cluster.model import Broker
 
 # librdkafka's own log lines go to this logger, and only when debugging: commands report
 # failures in one line of their own.
@@ -137,11 +141,25 @@ class ClusterSession:
         """The bootstrap list once `bootstrap_servers` resolved it, else None."""
         return self._bootstrap
 
+    def adopt_registrations(self, brokers: Sequence[Broker]) -> None:
+        """Take the bootstrap list from broker registrations this session already read
+        (a discovery), instead of reading them all again on first use of Kafka: with a
+        thousand brokers that second read costs a noticeable part of a second. Nothing
+        changes once the list is resolved, or when it was given."""
+        if self._bootstrap is None and not self.location.bootstrap and self.has_zookeeper:
+            try:
+                self._bootstrap = self._endpoints(list(brokers))
+            except NotFound:
+                pass  # no usable listener: the first use of Kafka says so, as before
+
     def _endpoints_from_zookeeper(self) -> str:
         from engine.cluster.znodes import read_registrations
 
         connect = self.location.zookeeper_text
-        brokers = read_registrations(self.zookeeper(), connect, self.timeout)
+        return self._endpoints(read_registrations(self.zookeeper(), connect, self.timeout))
+
+    def _endpoints(self, brokers: list[Broker]) -> str:
+        connect = self.location.zookeeper_text
         protocol = self.location.security_protocol
         chosen = [e.address for b in brokers if (e := b.endpoint_for(protocol)) is not None]
         if not chosen:

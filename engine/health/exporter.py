@@ -38,8 +38,18 @@ class _Quiet(WSGIRequestHandler):
         pass
 
 
+# How many kinds of request (Accept and Accept-Encoding headers) are rendered ahead: a
+# Prometheus server or two, a person with curl.
+MAX_VARIANTS = 8
+
+
 class MetricsApp:
-    """The WSGI application: `/metrics` (and `/`) from the cached evaluation."""
+    """The WSGI application: `/metrics` (and `/`) from the cached evaluation.
+
+    Each evaluation is rendered once per kind of request, and `prerender` (called by the
+    evaluation thread) renders it ahead for the kinds scrapers asked for before, so the
+    first scrape after an evaluation is served from the cache too.
+    """
 
     def __init__(self, source: Callable[[], Evaluation | None]) -> None:
         self._source = source
@@ -47,11 +57,22 @@ class MetricsApp:
         self._lock = threading.Lock()
         self._cache: dict[tuple[str, bool], tuple[str, bytes]] = {}
         self._cached_for: Evaluation | None = None
+        self._variants: dict[tuple[str, str], None] = {}
 
-    def render(self, accept: str, accept_encoding: str) -> tuple[str, bytes, bool]:
+    def prerender(self) -> None:
+        """Render the current evaluation for every kind of request seen so far."""
+        for accept, encoding in list(self._variants):
+            self.render(accept, encoding, remember=False)
+
+    def render(self, accept: str, accept_encoding: str, remember: bool = True
+               ) -> tuple[str, bytes, bool]:
         """(content type, body, gzipped) for these request headers."""
         from prometheus_client.exposition import choose_encoder, gzip_accepted
 
+        if remember and (accept, accept_encoding) not in self._variants:
+            self._variants[(accept, accept_encoding)] = None
+            while len(self._variants) > MAX_VARIANTS:
+                del self._variants[next(iter(self._variants))]
         encoder, content_type = choose_encoder(accept)
         zipped = gzip_accepted(accept_encoding)
         evaluation = self._source()
@@ -106,6 +127,7 @@ class HealthExporter:
         self._latest: Evaluation | None = None
         self._stop = threading.Event()
         self._server: WSGIServer | None = None
+        self._app: MetricsApp | None = None
         self._serving: threading.Thread | None = None
         self._evaluating: threading.Thread | None = None
         self.evaluations = 0
@@ -122,7 +144,8 @@ class HealthExporter:
 
     def start(self) -> None:
         """Listen, then start evaluating. OSError when the address cannot be bound."""
-        self._server = _server(self.host, self._port, MetricsApp(lambda: self._latest))
+        self._app = MetricsApp(lambda: self._latest)
+        self._server = _server(self.host, self._port, self._app)
         self._serving = threading.Thread(target=self._server.serve_forever,
                                          name="health-metrics", daemon=True)
         self._serving.start()
@@ -137,6 +160,8 @@ class HealthExporter:
         evaluation = self.monitor.evaluate()
         self._latest = evaluation
         self.evaluations += 1
+        if self._app is not None:
+            self._app.prerender()
         if self.webhook is not None:
             for transition in evaluation.transitions:
                 self.webhook.send(event_json(
