@@ -256,7 +256,10 @@ def version_drift(facts: HealthFacts, config: HealthConfig, memory: Memory
                   ) -> list[Finding]:
     """The registered brokers' latest reports name different Kafka or CP versions."""
     latest = _registered_latest(facts)
-    kafka = {b: r.kafka_version or "unknown" for b, r in latest.items()}
+    # An agent that could not tell the broker's version says "unknown": that is no version
+    # to differ from. A missing CP version is one: Apache Kafka without CP.
+    kafka = {b: r.kafka_version for b, r in latest.items()
+             if r.kafka_version and r.kafka_version.lower() != "unknown"}
     cp = {b: r.cp_version or "none" for b, r in latest.items()}
     parts, details = [], []
     if len(set(kafka.values())) > 1:

@@ -168,6 +168,9 @@ def test_version_drift_names_who_runs_what():
     assert "Kafka 3.9.2 (brokers 1, 2); 3.8.1 (broker 3)" in drift[0].message
     assert "CP none (brokers 1, 2); 7.8.0 (broker 3)" in drift[0].message
     assert "2.0" not in drift[0].message  # broker 9 is not registered
+    # An agent that could not tell its broker's version differs from no one.
+    same = [report(1, 60), report(2, 60, kafka="unknown"), report(3, 60)]
+    assert [x for x in found(facts([1, 2, 3], latest=same)) if x.rule == f.VERSION_DRIFT] == []
 
 
 def test_config_drift_compares_the_listed_keys_of_enhanced_reports():
