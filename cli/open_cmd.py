@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from cli.options import Subparsers, add_json_option, print_json
 from engine.reading.bundle import BundleReader, open_bundle, summarize
@@ -22,7 +23,8 @@ def register(subparsers: Subparsers) -> None:
     parser.add_argument("--interval-hours", type=_hours, default=DEFAULT_INTERVAL_S / 3600,
                         metavar="H", help="the brokers' report interval, for telling gaps "
                                           "(default: %(default)g)")
-    add_json_option(parser)
+    add_json_option(parser, help="print JSON Lines: one JSON object per entry, in bundle "
+                                 "order, streamed (entry, ok, schema and record, or error)")
     parser.set_defaults(handler=run_open)
 
 
@@ -44,11 +46,21 @@ def entry_json(report: Report) -> dict[str, object]:
     return {"entry": report.entry, "ok": False, "error": report.error}
 
 
+def _unicode_out() -> bool:
+    """Whether standard output can take the timeline's block characters."""
+    try:
+        "▁█·".encode(sys.stdout.encoding or "ascii")
+    except (LookupError, UnicodeEncodeError):
+        return False
+    return True
+
+
 def run_open(args: argparse.Namespace) -> int:
-    """--json: one line per entry, streamed; otherwise a readable summary."""
+    """--json: JSON Lines, one object per entry, streamed; otherwise a readable summary
+    with each broker's story."""
     if not args.json:
         opened = open_bundle(args.file)
-        print(summarize(opened, args.interval_hours * 3600))
+        print(summarize(opened, args.interval_hours * 3600, unicode=_unicode_out()))
         return 0 if opened.decoded else 1
     decoded = 0
     with BundleReader(args.file) as reader:

@@ -79,8 +79,9 @@ def add_cluster_options(parser: argparse.ArgumentParser, required: bool = True,
                         help=f"connection timeout (default {timeout:g})")
 
 
-def add_json_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--json", action="store_true", help="print JSON for scripts")
+def add_json_option(parser: argparse.ArgumentParser, help: str = "print JSON for scripts"
+                    ) -> None:
+    parser.add_argument("--json", action="store_true", help=help)
 
 
 def print_json(obj: Any) -> None:

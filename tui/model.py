@@ -1,5 +1,5 @@
 """What the screens show, as plain data: the cluster snapshot, its warnings, and how values
-read (times, ages, fields, bytes).
+read (times, ages, bytes; a report's fields are worded by `engine.reading.detail`).
 
 Nothing here does I/O or imports Textual. Reports are the engine's
 (`engine.reading.report`), and the rules over them (newer, overdue) are the engine's
@@ -9,12 +9,11 @@ Nothing here does I/O or imports Textual. Reports are the engine's
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from engine.reading import rules
-from engine.reading.report import BASIC, STATE_NAMES, Report
+from engine.reading.report import BASIC, Report
 
 if TYPE_CHECKING:
     from engine.cluster.model import Broker
@@ -22,10 +21,6 @@ if TYPE_CHECKING:
 DEFAULT_INTERVAL_HOURS = 24.0
 MIN_SUPPORT_REPLICAS = 3
 
-# Record fields holding points in time, and their unit; the detail pane shows them as a
-# UTC date plus an age. `jvmUptimeMs` is a duration, shown as one.
-_TIME_FIELDS = {"timestamp": 1.0, "jvmStartTimeMs": 0.001}
-_DURATION_FIELDS = {"jvmUptimeMs": 0.001}
 
 
 @dataclass
@@ -128,35 +123,6 @@ def customer_kind(report: Report | None, configured: str | None = None) -> str:
 
         return customer_id_kind(cid)
     return "customer"
-
-
-def flatten(record: dict[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
-    """Every leaf field of a decoded record as (dotted path, value), in schema order."""
-    for name, value in record.items():
-        path = f"{prefix}{name}"
-        if isinstance(value, dict) and value:
-            yield from flatten(value, path + ".")
-        elif isinstance(value, list) and value and isinstance(value[0], dict):
-            for i, item in enumerate(value):
-                yield from flatten(item, f"{path}[{i}].")
-        else:
-            yield path, value
-
-
-def describe_value(path: str, value: Any, now: float) -> str:
-    """A field's value for the detail pane: times as dates with their age."""
-    name = path.rsplit(".", 1)[-1]
-    if name in _TIME_FIELDS and isinstance(value, int):
-        seconds = value * _TIME_FIELDS[name]
-        return f"{value}  ({fmt_time(int(seconds * 1000))} UTC, {fmt_age(now - seconds)} ago)"
-    if name in _DURATION_FIELDS and isinstance(value, int):
-        return f"{value}  ({fmt_age(value * _DURATION_FIELDS[name])})"
-    if name == "collectorState" and isinstance(value, int):
-        state = STATE_NAMES.get(value, "unknown")
-        return f"{value}  ({state})"
-    if value is None:
-        return "null"
-    return str(value)
 
 
 def hex_dump(value: bytes, limit: int = 4096) -> str:

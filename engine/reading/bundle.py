@@ -238,6 +238,74 @@ class OpenedBundle:
         return sum(1 for e in self.entries if e.ok)
 
 
+@dataclass(frozen=True)
+class BundleFacts:
+    """What a bundle says about itself (the archive comment), and what its entries say
+    when the comment is silent: for the console's header and identity line."""
+
+    name: str
+    cluster_id: str | None
+    cluster_from_records: bool  # the comment named no cluster: the records' own id
+    topic: str | None
+    records: int | None  # as the comment says
+    total_offsets: int | None
+    complete: bool | None
+    created: str | None
+    tool: str | None
+    entries: int
+    decoded: int
+
+    @classmethod
+    def of(cls, opened: OpenedBundle) -> BundleFacts:
+        """The facts of an opened bundle (comment values of the wrong type are dropped)."""
+        meta = opened.metadata or {}
+        cluster = _meta_text(meta, "cluster_id")
+        from_records = cluster is None
+        if cluster is None:
+            ids = Counter(e.cluster_id for e in opened.entries
+                          if e.ok and e.cluster_id not in (None, "NA"))
+            cluster = ids.most_common(1)[0][0] if ids else None
+        tool = _meta_text(meta, "tool")
+        version = _meta_text(meta, "tool_version")
+        complete = meta.get("complete")
+        return cls(name=os.path.basename(opened.path), cluster_id=cluster,
+                   cluster_from_records=from_records, topic=_meta_text(meta, "topic"),
+                   records=_meta_int(meta, "records"),
+                   total_offsets=_meta_int(meta, "total_offsets"),
+                   complete=complete if isinstance(complete, bool) else None,
+                   created=_meta_text(meta, "created"),
+                   tool=f"{tool} {version}" if tool and version else tool,
+                   entries=len(opened.entries), decoded=opened.decoded)
+
+    def describe(self) -> str:
+        """One line: topic, records (complete or partial), when and by what."""
+        parts = [f"topic {self.topic}" if self.topic else "topic not recorded"]
+        if self.records is not None:
+            of = f" of {self.total_offsets:,} offsets" if self.total_offsets is not None \
+                else ""
+            parts.append(f"{self.records:,} records{of}")
+        else:
+            parts.append(f"{self.entries:,} entries")
+        if self.complete is not None:
+            parts.append("complete" if self.complete else "PARTIAL")
+        if self.created or self.tool:
+            parts.append(f"made {self.created or '(time not recorded)'}"
+                         + (f" by {self.tool}" if self.tool else ""))
+        if not (self.topic or self.created or self.tool):
+            parts.append("no archive comment (a bundle from Confluent's tool?)")
+        return printable(", ".join(parts))
+
+
+def _meta_text(meta: dict[str, Any], key: str) -> str | None:
+    value = meta.get(key)
+    return value if isinstance(value, str) and value else None
+
+
+def _meta_int(meta: dict[str, Any], key: str) -> int | None:
+    value = meta.get(key)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 class BundleReader:
     """An open bundle whose entries are decoded one at a time (flat memory).
 
@@ -367,11 +435,12 @@ def _ordered(infos: list[zipfile.ZipInfo]) -> list[zipfile.ZipInfo]:
 _MAX_LISTED_ERRORS = 20
 
 
-def summarize(opened: OpenedBundle, interval_s: float = DEFAULT_INTERVAL_S) -> str:
+def summarize(opened: OpenedBundle, interval_s: float = DEFAULT_INTERVAL_S,
+              unicode: bool = True) -> str:
     """A readable account of a bundle: metadata, records per broker token and schema,
     time range, versions seen, the story of each broker (tokens, states, events between
-    its reports, gaps judged against `interval_s`), undecodable entries. Control
-    characters from the bundle are escaped."""
+    its reports, gaps judged against `interval_s`, a timeline strip, in ASCII when not
+    `unicode`), undecodable entries. Control characters from the bundle are escaped."""
     from engine.reading.story import story_lines
 
     lines = [f"Bundle {opened.path}"]
@@ -412,7 +481,7 @@ def summarize(opened: OpenedBundle, interval_s: float = DEFAULT_INTERVAL_S) -> s
         lines += [f"    {v}: {n}" for v, n in versions.most_common()]
         lines.append("  cluster ids in records: " +
                      ", ".join(f"{c} ({n})" for c, n in clusters.most_common()))
-        lines += story_lines(entries, interval_s)
+        lines += story_lines(entries, interval_s, unicode)
     if bad:
         lines.append("  undecodable entries:")
         lines += [f"    {e.entry}: {e.error}" for e in bad[:_MAX_LISTED_ERRORS]]

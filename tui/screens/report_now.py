@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, cast
 
+from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 from textual import on, work
@@ -16,9 +17,10 @@ from textual.widgets import Footer, Select, Static
 
 from engine.errors import PsError
 from tui.messages import DryRunReady, ReportSent, ServiceError
-from tui.model import describe_value, flatten, fmt_time
+from tui.model import fmt_time
 from tui.screens.confirm import ConfirmDialog
 from tui.widgets.header import ConsoleHeader
+from tui.widgets.report_detail import report_detail
 
 if TYPE_CHECKING:
     from tui.app import ConsoleApp
@@ -26,32 +28,27 @@ if TYPE_CHECKING:
 
 def outcome_table(outcome: Any, now: float, fields: bool,
                   plan: list[tuple[str, str]] | None = None, destinations: bool = True,
-                  title: str | None = None) -> Table:
+                  title: str | None = None, width: int = 100) -> Table:
     """A report as rows: the plan (dry run) or each destination's result (sent), the
-    size, and with `fields` every field of the record."""
-    table = Table(box=None, show_header=False, expand=True, padding=(0, 1), title=title,
-                  title_justify="left", title_style="bold")
-    table.add_column("what", style="bold", no_wrap=True)
-    table.add_column("value", overflow="fold")
-    table.add_row("broker", str(outcome.broker_id))
+    size, and with `fields` every field of the record, grouped as the Reports detail
+    shows them (`tui.widgets.report_detail`), in `width` columns."""
+    head: list[tuple[str, RenderableType]] = [("broker", str(outcome.broker_id))]
     for warning in outcome.warnings:
-        table.add_row("warning", Text(warning, style="yellow"))
+        head.append(("warning", Text(warning, style="yellow")))
     if not outcome.enabled:
-        table.add_row("state", "Proactive Support is disabled for this broker")
+        head.append(("state", "Proactive Support is disabled for this broker"))
     for destination, where in plan or ():
-        table.add_row(destination, Text.assemble(("would send", "cyan"), "  ", where))
+        head.append((destination, Text.assemble(("would send", "cyan"), "  ", where)))
     for dest in [] if plan is not None or not destinations else outcome.destinations:
         if dest.skipped:
             mark = Text("skipped", style="dim")
         else:
             mark = Text("ok", style="bold green") if dest.ok else Text("FAILED", style="bold red")
-        table.add_row(dest.destination, Text.assemble(mark, "  ", dest.detail))
+        head.append((dest.destination, Text.assemble(mark, "  ", dest.detail)))
     if outcome.value is not None:
-        table.add_row("size", f"{len(outcome.value)} bytes ({outcome.schema})")
-    if fields and outcome.record:
-        for path, value in flatten(outcome.record):
-            table.add_row(path, describe_value(path, value, now))
-    return table
+        head.append(("size", f"{len(outcome.value)} bytes ({outcome.schema})"))
+    record = outcome.record if fields and outcome.record else None
+    return report_detail(record, now, width, head, title)
 
 
 class ReportNowScreen(Screen[None]):
@@ -93,6 +90,10 @@ class ReportNowScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.action_dry_run()
+
+    def _width(self) -> int:
+        """The width the report's fields are laid out in (the body less its padding)."""
+        return max(40, self.query_one("#report-body").content_size.width)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "send_report":
@@ -152,7 +153,7 @@ class ReportNowScreen(Screen[None]):
         self.query_one("#report-result", Static).update("")
         self.query_one("#report-detail", Static).update(outcome_table(
             self.dry, self.console.clock(), fields=True, plan=self.plan,
-            title="Dry run: nothing was sent"))
+            title="Dry run: nothing was sent", width=self._width()))
 
     def on_report_sent(self, message: ReportSent) -> None:
         message.stop()
@@ -171,7 +172,7 @@ class ReportNowScreen(Screen[None]):
             title=f"Sent {fmt_time(int(now * 1000))} UTC: result per destination"))
         self.query_one("#report-detail", Static).update(outcome_table(
             self.sent, now, fields=True, destinations=False,
-            title="The report that was sent"))
+            title="The report that was sent", width=self._width()))
 
     def on_service_error(self, message: ServiceError) -> None:
         if message.what != "report-now":
