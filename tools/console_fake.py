@@ -233,8 +233,8 @@ class FakeBackend:
         return [("topic", TOPIC), ("https", "https://support-metrics.confluent.io")]
 
     def report_now(self, broker_config: str, dry_run: bool) -> ReportOutcome:
-        record = _record(1, 0)
-        value = encode(record, "basic")
+        record = enhanced_record(1, 0)  # its customer id is set: an Enhanced report
+        value = encode(record, "enhanced")
         if dry_run:
             dests = [DestinationResult(d, False, "dry run", skipped=True)
                      for d in ("topic", "https", "http")]
@@ -243,7 +243,7 @@ class FakeBackend:
                      DestinationResult("https", True, "HTTP 200"),
                      DestinationResult("http", False, "insecure endpoint disabled",
                                        skipped=True)]
-        return ReportOutcome(1, enabled=True, dry_run=dry_run, schema="basic",
+        return ReportOutcome(1, enabled=True, dry_run=dry_run, schema="enhanced",
                              record=record, value=value, destinations=dests)
 
 

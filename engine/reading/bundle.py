@@ -281,19 +281,31 @@ class BundleFacts:
         """One line: topic, records (complete or partial), when and by what."""
         parts = [f"topic {self.topic}" if self.topic else "topic not recorded"]
         if self.records is not None:
-            of = f" of {self.total_offsets:,} offsets" if self.total_offsets is not None \
-                else ""
-            parts.append(f"{self.records:,} records{of}")
+            of = f" of {self.total_offsets:,}" if self.total_offsets is not None and \
+                self.total_offsets != self.records else ""
+            parts.append(f"{self.records:,}{of} records")
         else:
             parts.append(f"{self.entries:,} entries")
         if self.complete is not None:
             parts.append("complete" if self.complete else "PARTIAL")
         if self.created or self.tool:
-            parts.append(f"made {self.created or '(time not recorded)'}"
+            parts.append(f"made {_readable_time(self.created)}"
                          + (f" by {self.tool}" if self.tool else ""))
         if not (self.topic or self.created or self.tool):
             parts.append("no archive comment (a bundle from Confluent's tool?)")
         return printable(", ".join(parts))
+
+
+def _readable_time(created: str | None) -> str:
+    """The comment's `2026-09-21T12:53:20Z` as `2026-09-21 12:53:20 UTC` (as written when
+    it is not such a time)."""
+    if created is None:
+        return "(time not recorded)"
+    try:
+        stamp = datetime.strptime(created, "%Y-%m-%dT%H:%M:%SZ")
+    except ValueError:
+        return created
+    return stamp.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def _meta_text(meta: dict[str, Any], key: str) -> str | None:

@@ -27,7 +27,7 @@ from engine.reading import rules
 from engine.reading.report import ReportSummary
 from engine.reading.report_log import ReportLog
 from engine.reading.rules import Event
-from engine.reading.timeline import Timeline, build_timeline
+from engine.reading.timeline import Timeline, arrival_ms, build_timeline
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,7 +161,7 @@ class ListHistory(History):
         return list(self._events)
 
     def timeline(self, cells: int) -> Timeline | None:
-        times = [ms for r in self._log if (ms := _arrival_ms(r)) is not None]
+        times = [ms for r in self._log if (ms := arrival_ms(r)) is not None]
         if not times:
             return None
         start, end = self._span if self._span is not None else (min(times), max(times))
@@ -178,11 +178,6 @@ class ListHistory(History):
             return self
         hits = self._log.matching(text)
         return _Picked(self, [self._log[i] for i in hits])
-
-
-def _arrival_ms(report: ReportSummary) -> int | None:
-    """When a report reached its source: Kafka's time, else (a bundle entry) its own."""
-    return report.kafka_ms if report.kafka_ms is not None else report.collected_ms
 
 
 class _Picked(History):

@@ -357,7 +357,7 @@ def span_ms(reports: Iterable[ReportSummary]) -> tuple[int, int] | None:
     """The first and last arrival (Kafka time, else collected time) among `reports`, for
     timelines that line up across brokers; None when no report has a time."""
     low = high = None
-    for report in reports:
+    for report in reports:  # arrival time, as engine.reading.timeline.arrival_ms says
         ms = report.kafka_ms if report.kafka_ms is not None else report.collected_ms
         if ms is None:
             continue

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 from engine.reading.report import ReportSummary
 from engine.reading.rules import DEFAULT_INTERVAL_S, Subject, events, histories, span_ms
-from engine.reading.timeline import LEGEND, build_timeline
+from engine.reading.timeline import LEGEND, arrival_ms, build_timeline
 
 # A story lists this many events per subject, the newest; the rest are counted.
 MAX_EVENTS = 50
@@ -59,9 +59,7 @@ def subject_lines(subject: Subject, reports: Sequence[ReportSummary],
                                                   for t, n in tokens.items()))
     found = events(reports, interval_s)
     if span is not None:
-        arrivals = [ms for r in reports
-                    if (ms := r.kafka_ms if r.kafka_ms is not None else r.collected_ms)
-                    is not None]
+        arrivals = [ms for r in reports if (ms := arrival_ms(r)) is not None]
         strip = build_timeline(arrivals, found, span[0], span[1], TIMELINE_CELLS)
         bars = strip.arrivals_line() if unicode else strip.ascii_arrivals_line()
         lines.append(f"      arrivals |{bars}|")

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
+from engine.reading.report import ReportSummary
 from engine.reading.rules import GAP, RESTART, SCHEMA_CHANGE, SHUTDOWN, UNDECODABLE, Event
 
 # One character per event kind on the marks line; when several fall in one cell the first
@@ -88,6 +89,12 @@ class Timeline:
         return sum(c.count for c in self.cells)
 
 
+def arrival_ms(report: ReportSummary) -> int | None:
+    """When a report reached its source, the strip's axis: Kafka's time, else (a bundle
+    entry) its own."""
+    return report.kafka_ms if report.kafka_ms is not None else report.collected_ms
+
+
 def count_arrivals(arrivals_ms: Iterable[int], start_ms: int, end_ms: int,
                    cells: int) -> list[int]:
     """Arrivals per cell of the strip over [start_ms, end_ms] (outside: the first or last
@@ -108,9 +115,9 @@ def build_timeline(arrivals_ms: Iterable[int], events: Iterable[Event], start_ms
     """The strip of `cells` cells over [start_ms, end_ms].
 
     Arrivals and events outside the span are clamped into its first or last cell; `counts`
-    (from `count_arrivals`) replaces `arrivals_ms` when given. A gap marks every cell it
-    covers; other events the cell of their time (`Event.at_ms`; an event without a time
-    is left out). `unread` lists [from, to) stretches (ms) not read yet: a cell entirely
+    (from `count_arrivals`) replaces `arrivals_ms` when given. Events are placed by the
+    arrival of their report (`arrival_ms`): a gap marks every cell between its two
+    reports, other events the cell of theirs (an event without a time is left out). `unread` lists [from, to) stretches (ms) not read yet: a cell entirely
     inside one, with no arrival, is not known.
     """
     n = max(1, cells)
@@ -129,14 +136,15 @@ def build_timeline(arrivals_ms: Iterable[int], events: Iterable[Event], start_ms
             return n - 1
         return min(n - 1, (ms - start_ms) * n // span)
     for event in events:
+        at = arrival_ms(event.after)
         if event.kind == GAP and event.before is not None:
-            since = event.before.collected_ms
-            if since is not None and event.at_ms is not None:
-                for i in range(cell_of(since), cell_of(event.at_ms) + 1):
+            since = arrival_ms(event.before)
+            if since is not None and at is not None:
+                for i in range(cell_of(min(since, at)), cell_of(max(since, at)) + 1):
                     marks[i].add(GAP)
             continue
-        if event.at_ms is not None:
-            marks[cell_of(event.at_ms)].add(event.kind)
+        if at is not None:
+            marks[cell_of(at)].add(event.kind)
     known = [True] * n
     for lo, hi in unread:
         for i in range(cell_of(lo), cell_of(hi) + 1):

@@ -731,10 +731,12 @@ class TopicHistory(History):
                 self._changed()
             context = self._context(block, begin)
             block.log.extend(fresh)
-            self._learn(fresh)
             self._set_events(context, fresh)
             if block.decoded == len(block.offsets):
                 self._after_block_decoded(block)
+            # Last: a token learnt here may bring records without a header into this or
+            # another block, which then works its events out again.
+            self._learn(fresh)
 
     def _learn(self, fresh: list[ReportSummary]) -> None:
         """Tokens of the subject's own records: header-less Basic reports waiting for one
@@ -768,6 +770,8 @@ class TopicHistory(History):
             block.log = ReportLog(rows)
             block.decode_gen += 1
             self._recompute_block_events(block)
+            if block.decoded == len(block.offsets):
+                self._after_block_decoded(block)  # its last row may be the new one
         else:
             self._page[summary.offset] = summary
         self._changed()

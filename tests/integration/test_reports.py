@@ -125,12 +125,21 @@ def test_reports_cli_json_and_all(sandbox):
     assert "Traceback" not in run.stderr
 
 
-def test_the_console_adapter_reads_a_history_and_one_report_again(sandbox):
-    """The live adapter: latest reports carry their fields; a history is summaries in
-    collected order (a CP Basic report joins the broker that owns its token); the detail
-    pane's report is read again by position, with the history's attribution."""
+def _settle(history, steps: int = 5_000) -> None:
     import threading
 
+    never = threading.Event()
+    for _ in range(steps):
+        if not history.work(never) and history.idle:
+            return
+    raise AssertionError(f"the history never settled: {history.progress()}")
+
+
+def test_the_console_adapter_reads_a_history_and_one_report_again(sandbox):
+    """The live adapter: latest reports carry their fields; a history is summaries in
+    arrival order, newest first (a CP Basic report joins the broker that owns its
+    token); the detail pane's report is read again by position, with the history's
+    attribution; the latest view's look at the end of the topic sees what came since."""
     from tests.support.cluster import location
     from tui.backend import ClusterBackend
 
@@ -145,15 +154,50 @@ def test_the_console_adapter_reads_a_history_and_one_report_again(sandbox):
         latest = backend.latest_reports([1, 2])
         assert [(r.broker_id, r.offset) for r in latest] == [(1, 0), (2, 2)]
         assert backend.report(latest[0]) is latest[0]  # it has its fields already
-        batches = list(backend.history(1, threading.Event()))
-        history = [r for batch in batches for r in batch]
+        opened = backend.open_history(1, 86_400)
+        try:
+            _settle(opened)
+            history = opened.rows(0, len(opened))
+        finally:
+            opened.close()
         assert [(r.offset, r.attributed_by) for r in history] == [(1, "token"), (0, "header")]
         assert all(not hasattr(r, "fields") for r in history)
         again = backend.report(history[0])
         assert again is not None and again.fields["timestamp"] == 100
         assert (again.broker_id, again.attributed_by) == (1, "token")
         assert backend.raw_value(history[1]) == later
-        every = [r for batch in backend.history(None, threading.Event()) for r in batch]
-        assert [r.offset for r in every] == [0, 1, 2]
+        every = backend.open_history(None, 86_400)
+        try:
+            _settle(every)
+            assert [r.offset for r in every.rows(0, 9)] == [2, 1, 0]
+        finally:
+            every.close()
+
+        _, mark, _ = backend.poll_latest(None)
+        _produce(sandbox, topic, [(_basic(400, "tok-1"), {"broker.id": "1"})])
+        found, mark2, overflow = backend.poll_latest(mark)
+        assert [(r.offset, r.broker_id) for r in found] == [(3, 1)] and not overflow
+        assert mark2 == {0: 4} and backend.poll_latest(mark2)[0] == []
     finally:
         backend.close()
+
+
+def test_a_history_of_several_partitions_is_read_whole_in_the_rules_order(sandbox):
+    from engine.reading.history import ListHistory
+    from engine.reading.topic_history import open_topic_history
+
+    topic = _topic(sandbox, partitions=2)
+    _produce(sandbox, topic, [(_basic(300, "t"), {"broker.id": "1"})], partition=0)
+    _produce(sandbox, topic, [(_basic(100, "t"), {"broker.id": "1"}),
+                              (_basic(200, "u"), {"broker.id": "2"})], partition=1)
+    with _session(sandbox) as session:
+        history = open_topic_history(session, topic, 1)
+    assert isinstance(history, ListHistory)
+    assert [(r.partition, r.time_s) for r in history.rows(0, 5)] == [(0, 300), (1, 100)]
+
+
+def _session(sandbox):
+    from engine.cluster.session import ClusterSession
+    from tests.support.cluster import location
+
+    return ClusterSession(location(bootstrap=sandbox.bootstrap, timeout=10))

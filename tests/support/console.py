@@ -19,6 +19,18 @@ from tui.config import load_config
 
 SIZE = (120, 40)
 
+
+def table_rows(table) -> list[list[str]]:
+    """The cells of every row of a Reports table (a `VirtualTable`) as text; a row not
+    read yet is an empty list."""
+    return [[c.plain for c in (table.cells_at(r) or ())] for r in range(table.row_count)]
+
+
+def status_of(screen) -> str:
+    """The Reports screen's status line."""
+    return str(screen.query_one("#reports-status").visual)
+
+
 def basic_report(ts: int, token: str, kafka: str = "3.9.2") -> bytes:
     return encode({"timestamp": ts, "kafkaVersion": kafka, "confluentPlatformVersion": None,
                    "collectorState": 2, "brokerProcessUUID": token, "clusterId": "abc"},

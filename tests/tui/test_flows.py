@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import time
 import zipfile
 from pathlib import Path
 
@@ -13,11 +14,20 @@ from textual.widgets import DataTable, Input
 from engine.config.settings import BLOCK_LABEL
 from engine.reading.bundle import open_bundle
 from engine.reporting.records import decode
-from tests.support.console import SIZE, sandbox_app, wait_for
+from tests.support.console import (
+    SIZE,
+    basic_report,
+    produce,
+    sandbox_app,
+    status_of,
+    table_rows,
+    wait_for,
+)
 from tui.screens.confirm import ConfirmDialog
 from tui.screens.export import ExportDialog
 from tui.screens.report_now import ReportNowScreen
 from tui.screens.settings import SettingsScreen
+from tui.widgets.virtual_table import VirtualTable
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.anyio]
 
@@ -55,18 +65,50 @@ async def test_reports_screen_shows_latest_detail_and_undecodable(sandbox, repor
     app = sandbox_app(sandbox, report_topic)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("2")
-        table = app.screen.query_one("#reports", DataTable)
+        screen = app.screen
+        table = screen.query_one("#reports", VirtualTable)
         await wait_for(pilot, lambda: table.row_count == 4)
-        rows = [[str(c) for c in table.get_row_at(r)] for r in range(4)]
+        rows = table_rows(table)
         assert [r[1] for r in rows] == ["1", "2", "3", "-"]
         assert rows[3][4] == "undecodable"
-        detail = app.screen.query_one("#detail-body")
-        assert "brokerProcessUUID" in str(detail.visual) or table.cursor_row == 0
+        detail = screen.query_one("#detail-body")
+        await wait_for(pilot, lambda: "brokerProcessUUID" in _text(detail))
+        assert "identity" in _text(detail)  # the fields under their headings
         await pilot.press("h")  # history of broker 1: both of its reports
-        await wait_for(pilot, lambda: "history of broker 1: 2 rows" in
-                       str(app.screen.query_one("#reports-status").visual))
+        await wait_for(pilot, lambda: "history of broker 1: 2 rows" in status_of(screen)
+                       and all(table_rows(table)))
+        assert [r[0] for r in table_rows(table)] == ["0@3", "0@0"]  # newest first
+        assert all(r[5] == "tok-1" for r in table_rows(table))
         await pilot.press("l", "slash", *"tok-3", "enter")
         await wait_for(pilot, lambda: table.row_count == 1)
+
+
+async def test_reports_follow_the_topic_and_an_open_history_grows(sandbox, report_topic):
+    """New reports appear without `r`: in the latest view (a look at the end of the topic
+    every few seconds) and in an open history (it follows the end too)."""
+    app = sandbox_app(sandbox, report_topic)
+    now = int(time.time())
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2")
+        screen = app.screen
+        table = screen.query_one("#reports", VirtualTable)
+        await wait_for(pilot, lambda: table.row_count == 4)
+        produce(sandbox.bootstrap, report_topic,
+                [(basic_report(now, "tok-new", kafka="4.0.0"), {"broker.id": "1"})])
+        await wait_for(pilot, lambda: any(r[:2] == ["0@7", "1"] and "4.0.0" in r
+                                          for r in table_rows(table)), timeout=30)
+        assert table.row_count == 4  # broker 1's newer report took its place
+        table.move_cursor(0)
+        await pilot.press("h")
+        await wait_for(pilot, lambda: "history of broker 1: 3 rows" in status_of(screen)
+                       and all(table_rows(table)))
+        assert "restart" in table_rows(table)[0][-1]  # tok-1 -> tok-new
+        produce(sandbox.bootstrap, report_topic,
+                [(basic_report(now + 1, "tok-new"), {"broker.id": "1"}),
+                 (basic_report(now + 1, "tok-2"), {"broker.id": "2"})])
+        await wait_for(pilot, lambda: "history of broker 1: 4 rows" in status_of(screen)
+                       and table_rows(table)[0][:1] == ["0@8"], timeout=30)
+        assert table.cursor_row == 0  # following the newest
 
 
 async def test_e_then_enter_writes_a_bundle_of_the_topic(sandbox, report_topic, tmp_path,
@@ -98,7 +140,7 @@ async def test_t_sends_a_report_that_appears_in_reports(sandbox, report_topic, t
     app = sandbox_app(sandbox, report_topic, broker_configs=(str(config),))
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("2")
-        table = app.screen.query_one("#reports", DataTable)
+        table = app.screen.query_one("#reports", VirtualTable)
         await wait_for(pilot, lambda: table.row_count == 4)
         await pilot.press("t")
         await wait_for(pilot, lambda: isinstance(app.screen, ReportNowScreen))
@@ -120,8 +162,7 @@ async def test_t_sends_a_report_that_appears_in_reports(sandbox, report_topic, t
         assert "SENT: 1 of 1" in _text(screen.query_one("#report-status"))
         await pilot.press("escape")
         await pilot.press("r")
-        await wait_for(pilot, lambda: table.row_count >= 1 and any(
-            str(table.get_row_at(r)[0]) == "0@7" for r in range(table.row_count)))
+        await wait_for(pilot, lambda: any(r[0] == "0@7" for r in table_rows(table)))
 
 
 async def open_settings(pilot) -> SettingsScreen:

@@ -48,11 +48,41 @@ def test_reports_raw_view_of_undecodable(snap_compare):
 
 def test_reports_history_filtered(snap_compare):
     assert snap_compare(fake_app(), terminal_size=SIZE,
-                        run_before=_keys("2", "h", "slash", "3", "enter"))
+                        run_before=_keys("2", "h", "slash", *"shutting", "enter"))
 
 
 def test_bundle_offline(snap_compare):
+    """The header names the bundle's cluster; the identity line its comment's facts."""
     assert snap_compare(fake_app(bundle=True), terminal_size=SIZE, run_before=_keys())
+
+
+def test_reports_history_with_events(snap_compare):
+    """Broker 1's history: token and state per row, every event marked, the strip of
+    arrivals above; the cursor on the restart."""
+    assert snap_compare(fake_app(), terminal_size=SIZE,
+                        run_before=_keys("2", "h", "down", "down", "down", "down"))
+
+
+def test_reports_enhanced_detail_120(snap_compare):
+    assert snap_compare(fake_app(), terminal_size=SIZE,
+                        run_before=_keys("2", "h", "down", "down"))
+
+
+def test_reports_enhanced_detail_80x24(snap_compare):
+    """At 80 columns the detail goes under the table, each value beside its key; the
+    footer and the strip stay inside the screen."""
+    assert snap_compare(fake_app(), terminal_size=(80, 24),
+                        run_before=_keys("2", "h", "down", "down"))
+
+
+def test_reports_latest_80x24(snap_compare):
+    assert snap_compare(fake_app(), terminal_size=(80, 24), run_before=_keys("2"))
+
+
+def test_bundle_history_at_200_columns(snap_compare):
+    """Side by side at 200 columns: every column whole, the detail beside the table."""
+    assert snap_compare(fake_app(bundle=True), terminal_size=(200, 50),
+                        run_before=_keys("h", "down", "down"))
 
 
 def test_help(snap_compare):

@@ -111,11 +111,14 @@ def _history_columns(position_width: int) -> list[Column]:
 
 class ReportsScreen(Screen[None]):
     BINDINGS = [
-        Binding("r", "refresh", "Refresh", id="refresh"),
-        Binding("slash", "filter", "Filter", id="filter"),
-        Binding("h", "history", "History of broker", id="history"),
-        Binding("l", "latest", "Latest per broker", id="latest"),
-        Binding("v", "raw", "Raw/decoded", id="raw"),
+        # Short words: at 80 columns the footer holds these and the app's keys.
+        Binding("r", "refresh", "Refresh", id="refresh", tooltip="Read the reports again"),
+        Binding("slash", "filter", "Filter", id="filter", tooltip="Filter the rows by text"),
+        Binding("h", "history", "History", id="history",
+                tooltip="Every report of the selected broker"),
+        Binding("l", "latest", "Latest", id="latest",
+                tooltip="The latest report of each broker"),
+        Binding("v", "raw", "Raw", id="raw", tooltip="The raw bytes, or the decoded fields"),
         Binding("escape", "clear_filter", "Clear filter", id="clear_filter", show=False),
     ]
     AUTO_FOCUS = "#reports"
@@ -185,7 +188,7 @@ class ReportsScreen(Screen[None]):
             yield VirtualTable(_latest_columns(), id="reports")
             with VerticalScroll(id="detail"):
                 yield Static("", id="detail-body")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         if self.console.backend.offline:
@@ -713,6 +716,14 @@ class ReportsScreen(Screen[None]):
 
     # -- actions -------------------------------------------------------------------------
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # The key of the view on screen is left out of the footer (80 columns are few).
+        if action == "latest":
+            return self._history_mode
+        if action == "history":  # from every report, to one broker's
+            return not self._history_mode or self._history_of is None
+        return True
+
     def action_refresh(self) -> None:
         self.load()
 
@@ -721,11 +732,13 @@ class ReportsScreen(Screen[None]):
         self._history_mode = True
         self._history_of = row.broker_id if row is not None else None
         self.load()
+        self.refresh_bindings()
 
     def action_latest(self) -> None:
         self._history_mode = False
         self._history_of = None
         self.load()
+        self.refresh_bindings()
 
     def action_raw(self) -> None:
         self._raw = not self._raw

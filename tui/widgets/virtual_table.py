@@ -47,7 +47,7 @@ class VirtualTable(ScrollView, can_focus=True):
     """See the module docstring. `cursor_row` is the highlighted row."""
 
     DEFAULT_CSS = """
-    VirtualTable { height: 1fr; overflow-x: hidden; }
+    VirtualTable { height: 1fr; overflow-x: hidden; scrollbar-size-vertical: 1; }
     VirtualTable > .virtual-table--header { text-style: bold; background: $panel; }
     VirtualTable > .virtual-table--cursor { background: $block-cursor-background;
         color: $block-cursor-foreground; text-style: bold; }
@@ -229,7 +229,7 @@ class VirtualTable(ScrollView, can_focus=True):
         width = self.scrollable_content_region.width
         if y == 0:
             style = self.get_component_rich_style("virtual-table--header")
-            titles = [Text(self._columns[i].title) for i, _ in self._layout()]
+            titles = [Text(column.title) for column in self._columns]
             return self._strip(titles, style, width)
         row = round(self.scroll_y) + y - 1
         if row >= self._count:
