@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from cli.options import (
     Subparsers,
@@ -16,8 +16,11 @@ from cli.options import (
 )
 from engine.cluster.location import locate
 from engine.cluster.session import ClusterSession
-from engine.reading.bundle import ExportProgress, NoRecords, export_bundle
 from engine.text import format_size
+
+if TYPE_CHECKING:
+    from engine.reading.bundle import ExportProgress
+
 
 # A terminal redraw costs a write; ten a second looks live and costs nothing.
 _REDRAW_EVERY = 0.1
@@ -84,6 +87,8 @@ class ProgressBar:
 
 def run_bundle(args: argparse.Namespace) -> int:
     """Export; print the path, record count and size. Exit 1 when partial or empty."""
+    from engine.reading.bundle import NoRecords, export_bundle
+
     location = locate(cluster_options(args))
     print_hints(location, getattr(args, "prog", "ps-console"))
     bar = ProgressBar(sys.stderr) if not args.quiet and sys.stderr.isatty() else None

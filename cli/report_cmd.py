@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cli.options import (
     Subparsers,
@@ -19,8 +19,10 @@ from cli.options import (
 )
 from engine.cluster.location import locate
 from engine.config.settings import load_settings
-from engine.reporting.records import decode
-from engine.reporting.report_now import ReportOutcome, report_now
+
+if TYPE_CHECKING:
+    from engine.reporting.report_now import ReportOutcome
+
 
 EPILOG = """\
 The cluster and the broker id come from the file (zookeeper.connect, broker.id) unless
@@ -71,6 +73,8 @@ def register(subparsers: Subparsers) -> None:
 
 def outcome_json(outcome: ReportOutcome) -> dict[str, Any]:
     """The outcome as plain JSON: decoded fields of the exact bytes, not the input dict."""
+    from engine.reporting.records import decode
+
     decoded = decode(outcome.value) if outcome.value is not None else None
     return {
         "broker_id": outcome.broker_id,
@@ -107,6 +111,8 @@ def run_report(args: argparse.Namespace) -> int:
     broker = load_settings(args.broker_config).broker
     location = locate(cluster_options(args), broker)
     print_hints(location)
+    from engine.reporting.report_now import report_now
+
     outcome = report_now(args.broker_config, location, broker_id=args.broker_id,
                          dry_run=args.dry_run, kafka_home=args.kafka_home,
                          token_dir=args.token_dir, http_verify=args.http_ca_file,
