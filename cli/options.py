@@ -60,8 +60,12 @@ Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 
 def add_cluster_options(parser: argparse.ArgumentParser, required: bool = True,
-                        topic: bool = True, timeout: float = DEFAULT_TIMEOUT) -> None:
-    """--zookeeper | --bootstrap-server, --command-config, --topic, --timeout (SPEC §7)."""
+                        topic: bool = True, timeout: float = DEFAULT_TIMEOUT,
+                        topic_short: str | None = None) -> None:
+    """--zookeeper | --bootstrap-server, --command-config, --topic, --timeout (SPEC §7).
+
+    `topic_short` adds a short spelling of --topic (`-t`, as CP's support-metrics-bundle).
+    """
     where = parser.add_mutually_exclusive_group(required=required)
     where.add_argument("--zookeeper", metavar="HOST:PORT[,HOST:PORT...][/CHROOT]",
                        help="ZooKeeper connect string of the Kafka cluster")
@@ -71,7 +75,8 @@ def add_cluster_options(parser: argparse.ArgumentParser, required: bool = True,
                         help="client properties with librdkafka names (security, SASL, SSL)")
     parser.add_argument("--zookeeper-auth", metavar="FILE", help=ZK_AUTH_HELP)
     if topic:
-        parser.add_argument("--topic", default=DEFAULT_TOPIC,
+        flags = ("--topic", topic_short) if topic_short else ("--topic",)
+        parser.add_argument(*flags, default=DEFAULT_TOPIC,
                             help=f"support topic (default {DEFAULT_TOPIC})")
     parser.add_argument("--timeout", type=seconds(0, MAX_TIMEOUT), default=timeout,
                         metavar="SECONDS",
