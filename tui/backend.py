@@ -117,7 +117,7 @@ class Backend:
     def _configured(self) -> tuple[dict[int, float], dict[int, str]]:
         """The report interval and customer id of every broker whose server.properties we
         were given."""
-        from engine.config.settings import CUSTOMER_ID, REPORT_INTERVAL_HOURS, load_settings
+        from engine.config.settings import load_settings
         from engine.errors import PsError
 
         intervals: dict[int, float] = {}
@@ -128,8 +128,10 @@ class Backend:
                 broker_id = sf.broker.require_broker()
             except PsError:
                 continue  # the Settings screen reports a bad file; here it only costs a hint
-            intervals[broker_id] = float(sf.effective[REPORT_INTERVAL_HOURS].value)
-            customer_ids[broker_id] = str(sf.effective[CUSTOMER_ID].value)
+            plan = sf.plan
+            if plan.interval_hours is not None:  # None: the agent does not report
+                intervals[broker_id] = float(plan.interval_hours)
+            customer_ids[broker_id] = plan.customer_id
         return intervals, customer_ids
 
     def watch(self, on_event: Callable[[Any], object]) -> Any:
@@ -237,21 +239,10 @@ class Backend:
         return change.loaded.save(change.changes)
 
     def send_plan(self, broker_config: str) -> list[tuple[str, str]]:
-        """Where a report of this broker would go, from its settings: the engine's dry run
-        marks every destination as skipped, so the console reads the plan here."""
-        from engine.config import settings as ps
-
-        eff = self.load_settings(broker_config).effective
-        plan: list[tuple[str, str]] = []
-        if not eff[ps.METRICS_ENABLE].value:
-            return plan
-        if eff[ps.TOPIC].value:
-            plan.append(("topic", str(eff[ps.TOPIC].value)))
-        if eff[ps.SECURE_ENABLE].value:
-            plan.append(("https", str(eff[ps.SECURE_ENDPOINT].value)))
-        if eff[ps.INSECURE_ENABLE].value:
-            plan.append(("http", str(eff[ps.INSECURE_ENDPOINT].value)))
-        return plan
+        """Where a report of this broker would go: the engine's plan of its file (a dry
+        run marks every destination as skipped, so the console reads the plan here)."""
+        plan = self.load_settings(broker_config).plan
+        return [(r.destination, r.target) for r in plan.routes if r.target is not None]
 
     def report_now(self, broker_config: str, dry_run: bool) -> Any:
         from engine.reporting.report_now import report_now
