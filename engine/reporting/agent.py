@@ -279,8 +279,9 @@ class Agent:
                 if self.reload_settings() and not self.settings.plan.enabled:
                     return
                 try:
+                    # Registered: the next cycle's own check decides (a registration may be
+                    # the one a killed JVM left behind).
                     if read_registration(session, self.broker_id) is not None:
-                        log.info("broker %d is registered", self.broker_id)
                         return
                 except PsError as exc:
                     self._note_waiting(f"broker {self.broker_id}'s registration cannot be "
@@ -345,7 +346,9 @@ class Agent:
             log.info("broker %d runtime: token %s (from %s)", self.broker_id, token,
                      outcome.token_source)
             self._token = token if isinstance(token, str) else None
-        self._waiting = None
+        if self._waiting is not None:
+            log.info("broker %d runs: reporting again", self.broker_id)
+            self._waiting = None
         self.reports_made += 1
         by_dest = {r.destination: r for r in outcome.destinations}
         parts = [f"report broker={self.broker_id}", f"schema={outcome.schema}",

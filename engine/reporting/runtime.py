@@ -14,7 +14,8 @@ checks that the broker is registered with its cluster and finds T, the broker to
   names the same cluster. It cannot tell a restart since that report; the agent reports at
   once after its broker registers again, so that lag is the agent's few seconds.
 - Not registered: `BrokerNotRunning`, nothing is sent (CP's agent lived in the broker
-  and could not report for a stopped one).
+  and could not report for a stopped one). Nor when a sender that saw the broker's JVM on
+  this host finds it gone: a registration outlives a killed broker by a session timeout.
 - The registration cannot be read (ZooKeeper, or in KRaft every broker, unreachable): a
   ZooKeeper-mode broker cannot start while ZooKeeper is away, so the broker JVM that was
   seen registered, still running on this host (same boot, pid and start time), is the same
@@ -111,10 +112,26 @@ def identify(session: ClusterSession, settings_file: SettingsFile, broker_id: in
         raise BrokerNotRunning(f"broker {broker_id} is not registered {where}: it is not "
                                "running, so no report is sent for it")
     jvm = local_jvm(settings_file)
+    cached = cache.get(key) if cache is not None else None
+    seen_here = cached is not None and cached.jvm is not None
+    # A registration outlives a broker killed on this host: ZooKeeper drops it when its
+    # session expires, the controllers when they fence the broker, seconds later. A sender
+    # that saw the broker's JVM here knows sooner.
+    if seen_here and jvm is None:
+        until = ("its ZooKeeper session expires" if session.has_zookeeper
+                 else "the controllers fence it")
+        raise BrokerNotRunning(f"broker {broker_id}'s JVM seen on this host is gone (its "
+                               f"registration lingers until {until}): it is not running, so "
+                               "no report is sent for it")
     if registration.from_zookeeper:
         runtime = BrokerRuntime(broker_id, zookeeper_token(
             registration.cluster_id, registration.cluster_facts, broker_id,
             registration.facts), "its registration in ZooKeeper")
+        if seen_here and cached is not None and jvm != cached.jvm \
+                and runtime.token == cached.token:
+            raise BrokerNotRunning(f"broker {broker_id} restarted on this host and has not "
+                                   "registered again yet (the registration left is its "
+                                   "previous JVM's): no report is sent for it until it has")
     elif jvm is not None:
         runtime = BrokerRuntime(broker_id, jvm_token(registration.cluster_id, broker_id, jvm),
                                 "its JVM on this host")
