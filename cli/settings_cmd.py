@@ -9,12 +9,10 @@ from typing import Any
 from cli.options import Subparsers, add_json_option, print_json
 from engine.config.settings import (
     KEYS,
-    METRICS_ENABLE,
     PROXY,
     Plan,
     Setting,
     load_settings,
-    shown,
     validate,
 )
 from engine.errors import UsageError, ValidationError
@@ -94,11 +92,7 @@ def show_settings(args: argparse.Namespace) -> int:
         shown_value = ("-" if value is None else str(value).lower() if isinstance(value, bool)
                        else str(value) or "(empty)")
         source = f"file:{setting.line}" if setting.source == "file" else "default"
-        does = setting.effect
-        # The opt-in's effect already quotes its text and says why it is off.
-        if setting.problem and setting.raw is not None and setting.key != METRICS_ENABLE:
-            does = f"{shown(setting.key, setting.raw)} {setting.problem}; {does}"
-        rows.append((setting.key, shown_value, source, does))
+        rows.append((setting.key, shown_value, source, setting.explanation))
     widths = [max(len(row[col]) for row in rows) for col in range(3)]
     for row in rows:
         cells = [cell.ljust(width) for cell, width in zip(row[:3], widths, strict=True)]

@@ -96,6 +96,14 @@ class Setting:
     line: int | None = None  # where in the file the deciding line starts
     effect: str = ""
 
+    @property
+    def explanation(self) -> str:
+        """One line for people: what is wrong with the raw text, if anything, then the
+        effect (the opt-in's effect already quotes its text and says why it is off)."""
+        if self.problem and self.raw is not None and self.key != METRICS_ENABLE:
+            return f"{shown(self.key, self.raw)} {self.problem}; {self.effect}"
+        return self.effect
+
 
 STATE_ENABLED = "enabled"
 STATE_DISABLED = "disabled"
@@ -147,8 +155,8 @@ class Plan:
             return f"{self.state}: {self.reason}"
         going = [r.destination for r in self.routes if r.target]
         where = ", ".join(going) if going else "no destination: nothing leaves the host"
-        return (f"enabled: a {self.schema.capitalize()} report every "
-                f"{self.interval_hours} h to {where}")
+        kind = "an Enhanced" if self.schema == "enhanced" else "a Basic"
+        return f"enabled: {kind} report every {self.interval_hours} h to {where}"
 
 
 def customer_id_kind(cid: str) -> str:

@@ -199,7 +199,7 @@ class Agent:
             return False
         self.settings, self._stamp = fresh, current
         self._waiting = None
-        self._log_plan(f"settings: {self.config_path} changed")
+        self._log_plan(f"settings: {self.config_path} changed, re-read")
         return True
 
     # -- the schedule ----------------------------------------------------------------------

@@ -182,10 +182,8 @@ class SettingsScreen(Screen[None]):
             cell.update(Text(problem or "", style="bold red"))
             return
         setting = self.loaded.effective[key]
-        if setting.problem and setting.raw is not None:
-            cell.update(Text(f"{setting.problem}: {setting.effect}", style="bold red"))
-        else:
-            cell.update(Text(setting.effect, style="dim"))
+        bad = bool(setting.problem and setting.raw is not None)
+        cell.update(Text(setting.explanation, style="bold red" if bad else "dim"))
 
     def _status(self, extra: Text | None = None) -> None:
         status = self.query_one("#settings-status", Static)
