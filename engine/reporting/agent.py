@@ -48,7 +48,7 @@ from engine.errors import PsError, ValidationError
 from engine.reading.reports import BROKER_ID_HEADER, REPORT_ID_HEADER
 from engine.reporting.collector import STATE_RUNNING, STATE_SHUTTING_DOWN
 from engine.reporting.outcome import DestinationResult
-from engine.reporting.runtime import BrokerNotRunning, RuntimeUnknown
+from engine.reporting.runtime import BrokerNotRunning, RegistrationUnreadable, RuntimeUnknown
 from engine.reporting.spool import Rejected, Spool, SpooledReport
 
 if TYPE_CHECKING:
@@ -63,8 +63,9 @@ JITTER = 0.03
 SETTINGS_POLL_S = 1.0
 # How often an agent whose broker is not registered asks again.
 REGISTRATION_POLL_S = 2.0
-# How soon an agent tries again when it cannot tell whether its broker runs (ZooKeeper
-# unreachable and no proof from the broker's JVM): at most this, at least the interval.
+# How soon an agent tries again when its broker's runtime cannot be agreed on though its
+# registration can be read (KRaft, away from the broker, no report of it in the topic yet):
+# this, or the interval when shorter.
 UNKNOWN_RETRY_S = 30.0
 # From the signal to the exit. The CLI enforces SHUTDOWN_BUDGET_S as a hard limit;
 # the agent plans its last report to end well before it.
@@ -225,7 +226,7 @@ class Agent:
                 started = time.monotonic()
                 try:
                     self.cycle()
-                except BrokerNotRunning as exc:
+                except (BrokerNotRunning, RegistrationUnreadable) as exc:
                     self._note_waiting(str(exc))
                     self._wait_registered()
                     continue  # registered again (or stopped): report at once
@@ -284,8 +285,8 @@ class Agent:
                     if read_registration(session, self.broker_id) is not None:
                         return
                 except PsError as exc:
-                    self._note_waiting(f"broker {self.broker_id}'s registration cannot be "
-                                       f"read: {exc}")
+                    # Still waiting; the cycle that started the wait said why.
+                    log.debug("broker %d's registration not read: %s", self.broker_id, exc)
                     # A failed session stays failed: the next poll starts a new one.
                     session.close()
                     session = ClusterSession(self.location)

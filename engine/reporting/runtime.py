@@ -54,6 +54,11 @@ class RuntimeUnknown(PsError):
     """Whether the broker runs, and in which runtime, cannot be told right now."""
 
 
+class RegistrationUnreadable(RuntimeUnknown):
+    """The registration cannot be read (and nothing else proves the runtime): it can be
+    told again once the registration can be read."""
+
+
 @dataclass(frozen=True)
 class BrokerRuntime:
     """The runtime a report speaks for: its token, how it was told, and what the sender
@@ -151,14 +156,17 @@ def _unreadable(settings_file: SettingsFile, broker_id: int, cache: TokenCache |
             broker_id, cached.token, "the same JVM as at its last registration",
             f"broker {broker_id}'s registration not read ({exc}); the JVM seen registered "
             "still runs on this host, so the runtime and its token are the same")
-    if jvm is None:
+    if jvm is None and cached is not None and cached.jvm is not None:
+        why = "the JVM seen registered on this host is gone"
+    elif jvm is None:
         why = "its JVM is not visible on this host"
     elif cached is None or cached.jvm is None:
         why = "this sender never saw it registered"
     else:
         why = "its JVM on this host is not the one seen registered (it restarted)"
-    raise RuntimeUnknown(f"broker {broker_id}'s registration cannot be read ({exc}) and {why}:"
-                         " whether it runs cannot be told, so no report is sent") from None
+    raise RegistrationUnreadable(f"broker {broker_id}'s registration cannot be read ({exc}) "
+                                 f"and {why}: whether it runs cannot be told, so no report "
+                                 "is sent") from None
 
 
 def _from_topic(session: ClusterSession, registration: Registration,
