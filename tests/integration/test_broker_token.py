@@ -15,7 +15,7 @@ from kazoo.client import KazooClient
 from engine.cluster.session import ClusterSession
 from engine.reading.reports import iter_reports
 from engine.reporting.report_now import report_now
-from tests.support.agent_helpers import AgentProcess, agent_config, run_cli
+from tests.support.agent_helpers import AgentProcess, agent_config, run_cli, run_elsewhere
 from tests.support.cluster import location
 from tests.support.ps_report_helpers import delete_topics, unique_topic
 from tui.backend import Backend
@@ -47,6 +47,12 @@ def test_agent_report_and_console_send_one_token_for_one_runtime(sandbox, tmp_pa
         out = json.loads(done.stdout)
         assert out["token_source"] == "its registration in ZooKeeper"
 
+        # `report` from a host that does not see the broker's JVM: the same registration.
+        away = run_elsewhere("report", "--broker-config", str(config), "--token-dir",
+                             str(tmp_path / "away-state"), "--json")
+        assert away.returncode == 0, away.stdout + away.stderr
+        assert json.loads(away.stdout)["token_source"] == "its registration in ZooKeeper"
+
         # The console's Report now, with the default state folder of another user.
         monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "console-home"))
         backend = Backend(location(zookeeper=sandbox.zk_connect), topic, (str(config),))
@@ -54,7 +60,7 @@ def test_agent_report_and_console_send_one_token_for_one_runtime(sandbox, tmp_pa
         assert outcome.ok, outcome.destinations
 
         tokens = _tokens_in_topic(sandbox, topic, 1)
-        assert len(tokens) == 3, tokens
+        assert len(tokens) == 4, tokens
         assert set(tokens) == {logged.group(1)}
         assert out["fields"]["brokerProcessUUID"] == logged.group(1)
         assert str(uuid.UUID(tokens[0], version=4)) == tokens[0]

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import time
 
 import pytest
 
-from tests.support.agent_helpers import PS_CONSOLE, AgentProcess, agent_config, run_cli
+from tests.support.agent_helpers import AgentProcess, agent_config, run_cli, run_elsewhere
 from tests.support.cluster import location
 from tests.support.ps_report_helpers import delete_topics, unique_topic
 from tools.sandbox.kafka_sandbox import CACHE
@@ -41,18 +40,6 @@ def _report_json(*args: str, timeout: float = 120) -> dict:
     return json.loads(done.stdout)
 
 
-def _elsewhere(config, state, timeout: float = 120):
-    """`ps-console report` as a host without the broker sees it: a PID namespace of its
-    own, whose /proc shows no broker JVM (same network, same files)."""
-    import subprocess
-
-    unshare = shutil.which("unshare")
-    assert unshare, "unshare (util-linux) is needed to hide the broker's JVM"
-    return subprocess.run([unshare, "--pid", "--fork", "--mount-proc", PS_CONSOLE, "report",
-                           "--broker-config", str(config), "--token-dir", str(state),
-                           "--json"], capture_output=True, text=True, timeout=timeout)
-
-
 def test_kraft_token_is_the_jvm_on_the_host_and_a_restart_changes_it(private_kraft, tmp_path,
                                                                        monkeypatch):
     sandbox = private_kraft
@@ -75,7 +62,8 @@ def test_kraft_token_is_the_jvm_on_the_host_and_a_restart_changes_it(private_kra
             .report_now(str(config), dry_run=True)
         assert outcome.record["brokerProcessUUID"] == first
 
-        away = _elsewhere(config, tmp_path / "away-state")
+        away = run_elsewhere("report", "--broker-config", str(config), "--token-dir",
+                             str(tmp_path / "away-state"), "--json")
         assert away.returncode == 0, away.stdout + away.stderr
         out = json.loads(away.stdout)
         assert out["fields"]["brokerProcessUUID"] == first
