@@ -14,7 +14,7 @@ from engine.errors import ConnectionFailure
 from engine.reading.reports import to_report
 from engine.reporting.receiver import Receiver
 from tests.support.agent_helpers import AgentProcess, agent_config, run_cli
-from tests.support.cluster import registration_owner_of, topic_records
+from tests.support.cluster import topic_records
 from tests.support.ps_report_helpers import delete_topics, unique_topic
 from tools.sandbox.kafka_sandbox import CACHE
 
@@ -57,42 +57,40 @@ def test_a_stopped_broker_gets_no_report_and_its_return_a_new_token(sandbox, pri
                              extra=["--timeout", "3"])
         try:
             agent.wait_log(lambda t: len(_REPORT.findall(t)) >= 2, 90, "two reports")
-            first = _TOKEN.findall(agent.log)
-            assert len(first) == 1, agent.log
+            before = {r.token for r in _reports(sandbox, topic)}
+            assert len(before) == 1
 
             # Killed: ZooKeeper keeps its registration for a session timeout (6 s here),
             # but the agent saw its JVM and knows at once that it is gone.
             private_box.stop_broker(VICTIM, kill=True)
-            down, killed_at = True, time.monotonic()
-            agent.wait_log(lambda t: "waiting, nothing sent: " in t, 30, "the wait")
-            assert time.monotonic() - killed_at < 5.5, "waited for the session to expire"
-            assert registration_owner_of(sandbox.zk_connect, VICTIM) is not None or \
-                time.monotonic() - killed_at > 5  # the registration outlived the JVM
-            time.sleep(1.5)  # a report made just before the kill may still be in flight
+            down = True
+            time.sleep(3)  # a report made just before the kill may still be in flight
             made, posted = len(_REPORT.findall(agent.log)), len(http.received)
             in_topic = len(_reports(sandbox, topic))
             time.sleep(8)  # eight intervals, past the session timeout
-            assert len(_REPORT.findall(agent.log)) == made
+            assert len(_REPORT.findall(agent.log)) == made, agent.log
             assert len(http.received) == posted and len(_reports(sandbox, topic)) == in_topic
             waits = re.findall(r"waiting, nothing sent: (.*)", agent.log)
-            assert len(set(waits)) == len(waits) <= 2, waits  # each reason said once
-            assert f"broker {VICTIM}" in waits[0]
+            assert waits and len(set(waits)) == len(waits) <= 2, waits  # each reason once
+            assert f"broker {VICTIM}'s JVM seen on this host is gone" in waits[0]
 
             # `report` from another state folder: nothing for a broker that does not run.
             refused = run_cli("report", "--broker-config", str(config), "--token-dir",
                               str(tmp_path / "other"), timeout=60)
+            assert len(http.received) == posted
             assert refused.returncode == 1
             lines = refused.stderr.strip().splitlines()
             assert len(lines) == 1 and f"broker {VICTIM} is not registered" in lines[0]
-            assert len(http.received) == posted
 
             private_box.start_broker(VICTIM)
             down = False
             back_at = time.monotonic()
             agent.wait_log(lambda t: len(_REPORT.findall(t)) > made, 30, "a report on return")
             assert time.monotonic() - back_at < 10  # at once, not after an interval
-            tokens = _TOKEN.findall(agent.log)
-            assert len(tokens) == 2 and tokens[1] != tokens[0], agent.log
+            after = {r.token for r in _reports(sandbox, topic)} - before
+            assert len(after) == 1, after  # a new runtime, a new token
+            tokens = [*before, *after]
+            assert _TOKEN.findall(agent.log) == tokens, agent.log
 
             again = run_cli("report", "--broker-config", str(config), "--token-dir",
                             str(tmp_path / "other"), "--json", timeout=120)

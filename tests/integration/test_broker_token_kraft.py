@@ -15,8 +15,9 @@ import time
 
 import pytest
 
+from engine.reading.reports import to_report
 from tests.support.agent_helpers import AgentProcess, agent_config, run_cli, run_elsewhere
-from tests.support.cluster import location
+from tests.support.cluster import location, topic_records
 from tests.support.ps_report_helpers import delete_topics, unique_topic
 from tools.sandbox.kafka_sandbox import CACHE
 from tui.backend import Backend
@@ -25,6 +26,11 @@ pytestmark = pytest.mark.kraft
 
 _TOKEN = re.compile(r"broker 1 runtime: token ([0-9a-f-]{36}) \(from (.*)\)")
 _REPORT = re.compile(r"report broker=1 ")
+
+
+def _reports(sandbox, topic: str) -> list:
+    return [r for r in map(to_report, topic_records(sandbox.bootstrap, topic))
+            if r.broker_id == 1]
 
 
 @pytest.fixture
@@ -50,13 +56,13 @@ def test_kraft_token_is_the_jvm_on_the_host_and_a_restart_changes_it(private_kra
     down = False
     try:
         agent.wait_log(lambda t: "topic=ok(" in t, 120, "the agent's first report")
-        (first, source), = _TOKEN.findall(agent.log)
-        assert source == "its JVM on this host"
+        (first,) = {r.token for r in _reports(sandbox, topic)}
 
         here = _report_json("--broker-config", str(config), "--token-dir",
                             str(tmp_path / "report-state"))
         assert here["fields"]["brokerProcessUUID"] == first
         assert here["token_source"] == "its JVM on this host"
+        assert _TOKEN.findall(agent.log) == [(first, "its JVM on this host")]
         monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "console-home"))
         outcome = Backend(location(bootstrap=sandbox.bootstrap), topic, (str(config),)) \
             .report_now(str(config), dry_run=True)

@@ -70,17 +70,17 @@ def _show(path: Path) -> dict:
 def test_anything_but_true_sends_nothing_anywhere(sandbox, tmp_path, receiver, topic,
                                                   enable, why):
     path = _config(sandbox, tmp_path, topic, receiver, {ENABLE: enable})
+    done = run_cli("report", "--broker-config", str(path), "--token-dir", str(tmp_path / "t"))
+    assert receiver.received == []
+    assert not _topic_exists(sandbox.bootstrap, topic)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[0].startswith("broker 1: Proactive Support is disabled: ")
+    assert why in done.stdout and "nothing is collected or sent" in done.stdout
+
     shown = _show(path)
     assert shown["state"] == "disabled" and why in shown["reason"]
     text = run_cli("settings", "show", "--broker-config", str(path)).stdout.splitlines()[0]
     assert text.startswith(f"reporting: disabled: {ENABLE}") and why in text
-
-    done = run_cli("report", "--broker-config", str(path), "--token-dir", str(tmp_path / "t"))
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines()[0].startswith("broker 1: Proactive Support is disabled: ")
-    assert why in done.stdout and "nothing is collected or sent" in done.stdout
-    assert receiver.received == []
-    assert not _topic_exists(sandbox.bootstrap, topic)
 
 
 @pytest.mark.parametrize("interval", ["0", "-1", "1.5", "abc", "12 ", "0x10",
@@ -88,23 +88,23 @@ def test_anything_but_true_sends_nothing_anywhere(sandbox, tmp_path, receiver, t
 def test_an_interval_cp_refused_stops_report_and_agent_with_exit_2(sandbox, tmp_path,
                                                                    receiver, topic, interval):
     path = _config(sandbox, tmp_path, topic, receiver, {INTERVAL: interval})
-    shown = _show(path)
-    assert shown["state"] == "refused" and INTERVAL in shown["reason"]
-
     for command in (["report", "--broker-config", str(path), "--token-dir",
                      str(tmp_path / "t")],
                     ["agent", "--broker-config", str(path), "--interval-seconds", "1",
                      "--state-dir", str(tmp_path / "state")]):
         started = time.monotonic()
         done = run_cli(*command, timeout=30)
+        assert receiver.received == [], command
         assert done.returncode == 2, (command, done.stdout, done.stderr)
         lines = done.stderr.strip().splitlines()
         assert len(lines) == 1, done.stderr
         assert f"{INTERVAL}={interval!r}" in lines[0]
         assert "whole number of hours from 1 to" in lines[0]
         assert time.monotonic() - started < 20  # at start-up, not after a wait
-    assert receiver.received == []
-    assert not _topic_exists(sandbox.bootstrap, topic)
+        assert receiver.received == []
+        assert not _topic_exists(sandbox.bootstrap, topic)
+    shown = _show(path)
+    assert shown["state"] == "refused" and INTERVAL in shown["reason"]
 
 
 def test_the_agent_watches_a_disabled_file_and_follows_it(sandbox, tmp_path, receiver, topic):
@@ -149,38 +149,39 @@ def test_an_invalid_http_flag_stops_http_and_settings_show_says_so(sandbox, tmp_
                                                                    receiver, topic):
     path = _config(sandbox, tmp_path, topic, receiver, {
         "confluent.support.metrics.endpoint.insecure.enable": "flase"})
+    done = run_cli("report", "--broker-config", str(path), "--token-dir", str(tmp_path / "t"),
+                   "--json")
+    assert receiver.received == []  # not one byte in clear text
+    assert len(topic_records(sandbox.bootstrap, topic)) == 1
+    assert done.returncode == 0, done.stderr
+    states = {d["destination"]: (d["ok"], d["skipped"]) for d in
+              json.loads(done.stdout)["destinations"]}
+    assert states == {"topic": (True, False), "https": (False, True), "http": (False, True)}
+
+    # What settings show says is what happened, and never "using the default".
+    text = run_cli("settings", "show", "--broker-config", str(path)).stdout
+    assert "using the default" not in text and "default used" not in text
+    assert "default" not in text.split("insecure.enable", 1)[1].splitlines()[0]
     shown = _show(path)
     assert shown["state"] == "enabled"
     assert shown["destinations"]["topic"]["sent"]
     for dest in ("https", "http"):
         assert not shown["destinations"][dest]["sent"]
         assert "which stops HTTPS and HTTP" in shown["destinations"][dest]["reason"]
-    text = run_cli("settings", "show", "--broker-config", str(path)).stdout
-    assert "default" not in text.split("insecure.enable", 1)[1].splitlines()[0]
-    assert "using the default" not in text and "default used" not in text
-
-    done = run_cli("report", "--broker-config", str(path), "--token-dir", str(tmp_path / "t"),
-                   "--json")
-    assert done.returncode == 0, done.stderr
-    states = {d["destination"]: (d["ok"], d["skipped"]) for d in
-              json.loads(done.stdout)["destinations"]}
-    assert states == {"topic": (True, False), "https": (False, True), "http": (False, True)}
-    assert receiver.received == []  # not one byte in clear text
-    assert len(topic_records(sandbox.bootstrap, topic)) == 1
 
 
 def test_an_invalid_topic_sends_to_no_topic_at_all(sandbox, tmp_path, receiver):
     default_had = _topic_exists(sandbox.bootstrap, "__confluent.support.metrics")
     path = _config(sandbox, tmp_path, "a b", receiver, {})
-    shown = _show(path)
-    assert not shown["destinations"]["topic"]["sent"]
-    assert "'a b'" in shown["destinations"]["topic"]["reason"]
     done = run_cli("report", "--broker-config", str(path), "--token-dir", str(tmp_path / "t"),
                    "--json")
+    # Not the default topic in its place.
+    assert _topic_exists(sandbox.bootstrap, "__confluent.support.metrics") == default_had
     assert done.returncode == 0, done.stderr
     topic = next(d for d in json.loads(done.stdout)["destinations"]
                  if d["destination"] == "topic")
     assert topic["skipped"] and "legal Kafka topic" in topic["detail"]
     assert len(receiver.received) == 1  # HTTP is not a topic: it still goes
-    # Not the default topic in its place.
-    assert _topic_exists(sandbox.bootstrap, "__confluent.support.metrics") == default_had
+    shown = _show(path)
+    assert not shown["destinations"]["topic"]["sent"]
+    assert "'a b'" in shown["destinations"]["topic"]["reason"]
