@@ -4,23 +4,28 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 SANDBOX := $(PY) -m tools.sandbox.kafka_sandbox
-# BROKERS=1 or MODE=kraft select a smaller sandbox for sandbox-up; SECURE=1 adds SASL/SSL
-# listeners and ZooKeeper logins (read by tools/sandbox/kafka_sandbox.py from the environment).
+# MODE=zk (Kafka 3.9 + ZooKeeper, .sandbox/run) or MODE=kraft (Kafka 4.x KRaft,
+# .sandbox/run-kraft); BROKERS=N brokers; CONTROLLERS=M (KRaft) a split quorum of M
+# controller-only nodes; SECURE=1 adds the SASL, SSL and mutual-TLS listeners (and ZooKeeper
+# logins and TLS), read by tools/sandbox/kafka_sandbox.py from the environment.
 BROKERS ?= 3
 MODE ?= zk
+CONTROLLERS ?= 0
 PYTEST_ARGS ?=
 
-.PHONY: help venv kafka test lint demo example-bundle dist bench sandbox-up sandbox-down sandbox-status screenshots clean
+.PHONY: help venv kafka kafka-configs test lint demo example-bundle dist bench sandbox-up sandbox-down sandbox-status screenshots clean
 
 help:
 	@echo "make demo            a local 3-broker sandbox with agents, then the console"
 	@echo "make test            install everything, run the whole suite against a real sandbox"
-	@echo "make sandbox-up      start ZooKeeper + 3 brokers (BROKERS=1, MODE=kraft, SECURE=1)"
-	@echo "make sandbox-status  connection facts and process state"
-	@echo "make sandbox-down    stop every process the sandbox started"
+	@echo "make sandbox-up      start ZooKeeper + 3 brokers of Kafka 3.9 (MODE=kraft: 3 KRaft"
+	@echo "                     nodes of Kafka 4.x; BROKERS=N, CONTROLLERS=M, SECURE=1)"
+	@echo "make sandbox-status  connection facts and process state (MODE=kraft for KRaft)"
+	@echo "make sandbox-down    stop every process both sandboxes started"
 	@echo "make dist            build the wheel and sdist into dist/"
 	@echo "make example-bundle  regenerate examples/support-metrics-example.zip"
 	@echo "make bench           every benchmark, one table, bench/RESULTS.md"
+	@echo "make kafka-configs   regenerate the privacy filter's Kafka broker config lists"
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,6 +35,7 @@ $(VENV)/.installed: pyproject.toml
 
 venv: $(VENV)/.installed
 
+# Kafka 3.9 (ZooKeeper mode) and Kafka 4.x (KRaft), each once into .sandbox/lib.
 kafka: venv
 	$(SANDBOX) fetch
 
@@ -61,6 +67,13 @@ bench: kafka
 example-bundle: kafka
 	$(PY) -m examples.make_example_bundle
 
+# engine/reporting/kafka_configs/broker-{3.9,4.x}.json, the keys the privacy filter may send:
+# Kafka's own broker ConfigDef read by tools/kafka_configs/BrokerConfigDefs.java (javac and
+# java against the jars, which Maven fetches once into .sandbox/lib/configdefs-kafka-*).
+# The generator is plain Python: it needs no virtual environment.
+kafka-configs:
+	$(PYTHON) -m tools.kafka_configs.generate
+
 dist: venv
 	rm -rf dist
 	$(PY) -m build --outdir dist .
@@ -70,13 +83,13 @@ screenshots: venv
 	$(PY) -m tools.screenshots
 
 sandbox-up: kafka
-	$(SANDBOX) start --brokers $(BROKERS) --mode $(MODE)
+	$(SANDBOX) start --mode $(MODE) --brokers $(BROKERS) --controllers $(CONTROLLERS)
 
 sandbox-down:
-	@test -x $(PY) && $(SANDBOX) stop || true
+	@test -x $(PY) && $(SANDBOX) stop --mode zk && $(SANDBOX) stop --mode kraft || true
 
 sandbox-status:
-	@$(SANDBOX) status
+	@$(SANDBOX) status --mode $(MODE)
 
 clean: sandbox-down
 	rm -rf $(VENV) .pytest_cache .ruff_cache build dist *.egg-info

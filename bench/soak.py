@@ -7,8 +7,8 @@ then for `--duration` seconds (default 180) runs:
 - three real `ps-console agent` processes, one per broker, `--interval-seconds 1`, each
   sending to the soak's topic and over HTTP to a local `Receiver` on 127.0.0.1;
 - a console stand-in: a child process that does what the console's refresh does, through
-  the console's own `tui.backend.Backend` (`snapshot()` then `latest_reports()`), every 2 s
-  (the Textual screen itself is not drawn: with 2 cores shared, a headless pilot would
+  the console's own `tui.backend.ClusterBackend` (`snapshot()` then `latest_reports()`),
+  every 2 s (the Textual screen itself is not drawn: with 2 cores shared, a headless pilot would
   measure the terminal emulator more than the engine);
 - two `ps-console bundle` exports running side by side at one third and again at two
   thirds of the run.
@@ -55,8 +55,8 @@ _MADE = re.compile(r"report broker=(\d+) .*? id=([0-9a-f]{8}) ")
 CONSOLE_LOOP = """
 import sys, time
 from engine.cluster.location import ClusterOptions, locate
-from tui.backend import Backend
-backend = Backend(locate(ClusterOptions(zookeeper=sys.argv[1], timeout=5.0)), topic=sys.argv[2])
+from tui.backend import ClusterBackend
+backend = ClusterBackend(locate(ClusterOptions(zookeeper=sys.argv[1], timeout=5.0)), topic=sys.argv[2])
 refreshes = failures = 0
 while True:
     started = time.monotonic()
@@ -208,7 +208,7 @@ def main() -> int:  # noqa: C901, PLR0912, PLR0915 - one linear script
                     last[name] = idle_sample(p.pid)
             codes = {name: stop(p) for name, p in procs.items()}
             elapsed = time.monotonic() - started
-            http_received = len(receiver.received)
+            http_received = receiver.count
 
         # -- every report made is in the topic exactly once -----------------------------
         made: dict[str, int] = {}

@@ -47,7 +47,7 @@ def version_text() -> str:
     from engine import __version__
 
     parts = [f"{PROG} {__version__}", f"python {sys.version.split()[0]}"]
-    for dist in ("textual", "confluent-kafka", "kazoo", "httpx", "fastavro"):
+    for dist in ("textual", "confluent-kafka", "kazoo", "httpx", "aiohttp", "fastavro"):
         try:
             parts.append(f"{dist} {version(dist)}")
         except PackageNotFoundError:

@@ -9,7 +9,14 @@ import sys
 import threading
 import time
 
-from cli.options import Subparsers, add_cluster_options, cluster_options, seconds
+from cli.options import (
+    Subparsers,
+    add_cluster_options,
+    add_http_token_option,
+    cluster_options,
+    http_token_from,
+    seconds,
+)
 from engine.config.settings import MAX_INTERVAL_HOURS
 from engine.errors import PsError, UsageError
 from engine.reporting.agent import DEFAULT_TIMEOUT, SHUTDOWN_BUDGET_S, Agent, check
@@ -52,6 +59,7 @@ def register(subparsers: Subparsers) -> None:
     parser.add_argument("--http-ca-file", metavar="FILE",
                         help="CA bundle (PEM) that signs the HTTPS endpoint's certificate, "
                              "for an endpoint with a private CA (default: public CAs)")
+    add_http_token_option(parser)
     parser.add_argument("--once", action="store_true",
                         help="send one report and exit (no shutdown report)")
     parser.add_argument("--check", action="store_true",
@@ -80,7 +88,8 @@ def run_agent(args: argparse.Namespace) -> int:
         logging.getLogger(name).setLevel(logging.INFO)
     agent = Agent(args.broker_config, kafka_home=args.kafka_home,
                   options=cluster_options(args), interval_seconds=args.interval_seconds,
-                  state_dir=args.state_dir, http_ca_file=args.http_ca_file)
+                  state_dir=args.state_dir, http_ca_file=args.http_ca_file,
+                  http_token=http_token_from(args))
     return _supervise(agent, once=args.once)
 
 

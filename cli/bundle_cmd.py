@@ -7,7 +7,13 @@ import sys
 import time
 from typing import TextIO
 
-from cli.options import Subparsers, add_cluster_options, cluster_options, seconds
+from cli.options import (
+    Subparsers,
+    add_cluster_options,
+    cluster_options,
+    print_hints,
+    seconds,
+)
 from engine.cluster.location import locate
 from engine.cluster.session import ClusterSession
 from engine.reading.bundle import ExportProgress, NoRecords, export_bundle
@@ -80,6 +86,7 @@ class ProgressBar:
 def run_bundle(args: argparse.Namespace) -> int:
     """Export; print the path, record count and size. Exit 1 when partial or empty."""
     location = locate(cluster_options(args))
+    print_hints(location, getattr(args, "prog", "ps-console"))
     bar = ProgressBar(sys.stderr) if not args.quiet and sys.stderr.isatty() else None
     try:
         with ClusterSession(location) as session:

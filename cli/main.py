@@ -13,15 +13,6 @@ from engine.errors import PsError
 from tui.config import ConsoleConfig, load_config
 
 
-def _bundle_path(args: argparse.Namespace) -> str | None:
-    """The zip named by `ps-console open FILE.zip` (whatever the engine calls the option)."""
-    for name in ("path", "file", "bundle", "zip"):
-        value = getattr(args, name, None)
-        if isinstance(value, str):
-            return value
-    return None
-
-
 def wants_console_on_bundle(args: argparse.Namespace) -> bool:
     """`open` without `--json` on a terminal opens the console; piped, the engine's readable
     summary is what a script or a pager wants."""
@@ -65,10 +56,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{name:<{width}}  {value}    ({source})")
         return 0
 
-    from tui.backend import Backend
+    from tui.backend import BundleBackend, ClusterBackend, ConsoleBackend
 
+    backend: ConsoleBackend
     if args.command == "open":
-        backend = Backend(None, config.topic, config.broker_configs, bundle=_bundle_path(args))
+        backend = BundleBackend(args.file, config.topic, config.broker_configs)
     else:
         if not (config.zookeeper or config.bootstrap):
             parser.print_usage(sys.stderr)
@@ -80,7 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         except PsError as exc:
             print(f"{PROG}: {exc}", file=sys.stderr)
             return exc.exit_code
-        backend = Backend(location, config.topic, config.broker_configs)
+        backend = ClusterBackend(location, config.topic, config.broker_configs)
 
     from tui.app import ConsoleApp
 

@@ -6,32 +6,53 @@ import argparse
 
 from cli.options import Subparsers, add_json_option, print_json
 from engine.reading.bundle import BundleReader, open_bundle, summarize
+from engine.reading.report import Report
+from engine.reading.rules import DEFAULT_INTERVAL_S
 
 
 def register(subparsers: Subparsers) -> None:
     """Add the `open` subcommand."""
     parser = subparsers.add_parser(
         "open", help="read a support bundle (zip) offline",
-        description="Decode every entry of a support bundle. Exit 0 if at least one entry "
-                    "decoded, 1 if none did or the file is not a readable zip.")
+        description="Decode every entry of a support bundle and tell each broker's story "
+                    "(tokens, states, restarts, schema changes, shutdowns, gaps). Exit 0 "
+                    "if at least one entry decoded, 1 if none did or the file is not a "
+                    "readable zip.")
     parser.add_argument("file", metavar="FILE.zip", help="the bundle to read")
+    parser.add_argument("--interval-hours", type=_hours, default=DEFAULT_INTERVAL_S / 3600,
+                        metavar="H", help="the brokers' report interval, for telling gaps "
+                                          "(default: %(default)g)")
     add_json_option(parser)
     parser.set_defaults(handler=run_open)
+
+
+def _hours(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 < value <= 24 * 365:  # also refuses nan and inf
+        raise argparse.ArgumentTypeError("give hours between 0 and 8760")
+    return value
+
+
+def entry_json(report: Report) -> dict[str, object]:
+    """One line of `open --json`: the entry's name and its decoded record, or its error."""
+    if report.ok:
+        return {"entry": report.entry, "ok": True, "schema": report.schema,
+                "record": report.fields}
+    return {"entry": report.entry, "ok": False, "error": report.error}
 
 
 def run_open(args: argparse.Namespace) -> int:
     """--json: one line per entry, streamed; otherwise a readable summary."""
     if not args.json:
         opened = open_bundle(args.file)
-        print(summarize(opened))
+        print(summarize(opened, args.interval_hours * 3600))
         return 0 if opened.decoded else 1
     decoded = 0
     with BundleReader(args.file) as reader:
-        for entry in reader:
-            if entry.ok:
-                decoded += 1
-                print_json({"entry": entry.name, "ok": True, "schema": entry.schema,
-                            "record": entry.record})
-            else:
-                print_json({"entry": entry.name, "ok": False, "error": entry.error})
+        for report in reader:
+            decoded += report.ok
+            print_json(entry_json(report))
     return 0 if decoded else 1

@@ -62,17 +62,17 @@ Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 def add_cluster_options(parser: argparse.ArgumentParser, required: bool = True,
                         topic: bool = True, timeout: float = DEFAULT_TIMEOUT,
                         topic_short: str | None = None) -> None:
-    """--zookeeper | --bootstrap-server, --command-config, --topic, --timeout (SPEC §7).
-
-    `topic_short` adds a short spelling of --topic (`-t`, as CP's support-metrics-bundle).
-    """
+    """--zookeeper | --bootstrap-server, --command-config, --topic, --timeout: every command
+    spells them the same way. `topic_short` adds a short spelling of --topic (`-t`, as CP's
+    support-metrics-bundle)."""
     where = parser.add_mutually_exclusive_group(required=required)
     where.add_argument("--zookeeper", metavar="HOST:PORT[,HOST:PORT...][/CHROOT]",
                        help="ZooKeeper connect string of the Kafka cluster")
     where.add_argument("--bootstrap-server", metavar="HOST:PORT[,HOST:PORT...]",
                        help="Kafka brokers to bootstrap from (clusters without ZooKeeper)")
     parser.add_argument("--command-config", metavar="FILE",
-                        help="client properties with librdkafka names (security, SASL, SSL)")
+                        help="client properties: a Java client.properties (as for "
+                             "kafka-topics.sh) or librdkafka names (security, SASL, SSL)")
     parser.add_argument("--zookeeper-auth", metavar="FILE", help=ZK_AUTH_HELP)
     if topic:
         flags = ("--topic", topic_short) if topic_short else ("--topic",)
@@ -105,3 +105,19 @@ def print_hints(location: ClusterLocation, prog: str = "ps-console") -> None:
     """What was changed in the --command-config file (Java-only names), one line each."""
     for hint in location.client.hints:
         print(f"{prog}: hint: {hint}", file=sys.stderr)
+
+
+def add_http_token_option(parser: argparse.ArgumentParser) -> None:
+    """--http-token-file, for an HTTPS endpoint (`ps-console receive --token-file`) that
+    requires a bearer token."""
+    parser.add_argument("--http-token-file", metavar="FILE",
+                        help="a file holding the bearer token the HTTPS endpoint requires "
+                             "(sent over HTTPS only, never printed)")
+
+
+def http_token_from(args: argparse.Namespace) -> str | None:
+    """The token of --http-token-file, read now; UsageError (exit 2) when unusable."""
+    from engine.reporting.http_token import read_token_file
+
+    path = getattr(args, "http_token_file", None)
+    return read_token_file(path, "--http-token-file") if path else None

@@ -2,11 +2,13 @@
 
 For air-gapped sites and the demo: point the agents' `...endpoint.secure`/`.insecure`
 settings at this host, and every report they post is logged (and kept with `--dir`).
+The endpoint's limits and authentication are the engine's (engine/reporting/receiver.py).
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import signal
 import ssl
 import sys
@@ -17,8 +19,9 @@ from types import FrameType
 from cli.options import Subparsers
 from engine.config.settings import customer_id_kind
 from engine.errors import PsError, UsageError
+from engine.reporting.http_token import read_token_file
 from engine.reporting.receiver import Received, Receiver
-from engine.reporting.records import decode
+from engine.text import printable
 
 DEFAULT_LISTEN = "127.0.0.1:8080"
 
@@ -36,6 +39,13 @@ def register(subparsers: Subparsers) -> None:
     parser.add_argument("--dir", metavar="DIR", help="also keep each report as a file here")
     parser.add_argument("--tls-cert", metavar="FILE", help="PEM certificate chain: serve HTTPS")
     parser.add_argument("--tls-key", metavar="FILE", help="PEM private key for --tls-cert")
+    parser.add_argument("--tls-client-ca", metavar="FILE",
+                        help="PEM CA bundle: only clients with a certificate it signed may "
+                             "connect (mutual TLS; needs --tls-cert)")
+    parser.add_argument("--token-file", metavar="FILE",
+                        help="a file holding a shared token: every post must carry it as "
+                             "'Authorization: Bearer ...' (agents: --http-token-file; needs "
+                             "--tls-cert, the token never travels in clear text)")
     parser.set_defaults(handler=receive)
 
 
@@ -50,13 +60,17 @@ def parse_listen(text: str) -> tuple[str, int]:
 
 
 def describe(item: Received, stored: Path | None) -> str:
-    """One log line for a received report: path, kind of customer id, size, schema."""
+    """One log line for a received report: path, kind of customer id, size, schema, and
+    where it was stored. The schema name comes from the peer: it is escaped."""
     kind = customer_id_kind(item.cid) if item.cid is not None else "missing"
-    decoded = decode(item.body)
-    schema = decoded.schema if decoded.ok else f"undecodable ({decoded.error})"
-    where = f" -> {stored}" if stored is not None else ""
-    return (f"received {item.path} cid={kind} {len(item.body)} bytes "
-            f"schema={schema}{where}")
+    if stored is not None:
+        where = f" -> {printable(str(stored))}"
+    elif item.status == 200:
+        where = ""
+    else:
+        where = f" NOT STORED (answered {item.status or 'nothing: the client left'})"
+    return (f"received {item.path} cid={kind} {item.size} bytes "
+            f"schema={printable(item.schema[:120])}{where}")
 
 
 def receive(args: argparse.Namespace) -> int:
@@ -65,6 +79,14 @@ def receive(args: argparse.Namespace) -> int:
     if bool(args.tls_cert) != bool(args.tls_key):
         raise UsageError("--tls-cert and --tls-key go together")
     tls = (args.tls_cert, args.tls_key) if args.tls_cert else None
+    if args.tls_client_ca and tls is None:
+        raise UsageError("--tls-client-ca needs --tls-cert and --tls-key")
+    if args.token_file and tls is None:
+        raise UsageError("--token-file needs --tls-cert and --tls-key: agents send the "
+                         "token over HTTPS only")
+    token = read_token_file(args.token_file, "--token-file") if args.token_file else None
+    # One line per refused request too (unknown path, bad form, wrong token), on stderr.
+    logging.getLogger("engine.reporting.receiver").setLevel(logging.INFO)
     count = 0
     lock = threading.Lock()
 
@@ -75,14 +97,18 @@ def receive(args: argparse.Namespace) -> int:
             print(describe(item, stored), flush=True)
 
     try:
+        # Nothing is kept in memory: each report is logged (and stored) and let go.
         receiver = Receiver(host=host, port=port, tls=tls, store_dir=args.dir,
-                            on_report=on_report)
+                            on_report=on_report, token=token, client_ca=args.tls_client_ca,
+                            keep_records=0, keep_bodies=0)
     except (OSError, ssl.SSLError) as exc:
-        raise UsageError(f"cannot load the TLS certificate or key: {exc}") from None
+        raise UsageError(f"cannot load the TLS certificate, key or client CA: "
+                         f"{exc}") from None
     try:
         receiver.start()
     except OSError as exc:
-        raise PsError(f"cannot listen on {args.listen}: {exc.strerror or exc}") from None
+        raise PsError(f"cannot listen on {args.listen} or use --dir: "
+                      f"{exc.strerror or exc}") from None
 
     stop = threading.Event()
 
@@ -91,8 +117,11 @@ def receive(args: argparse.Namespace) -> int:
 
     previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
+        auth = [name for name, on in (("bearer token", token), ("client certificates",
+                                                                  args.tls_client_ca)) if on]
         print(f"listening on {receiver.url} (POST /anon, /test, /submit)"
-              + (f", storing reports in {args.dir}" if args.dir else ""), flush=True)
+              + (f", storing reports in {printable(args.dir)}" if args.dir else "")
+              + (f", requiring {' and '.join(auth)}" if auth else ""), flush=True)
         while not stop.wait(0.5):  # wakes up for signals; ends only when asked to stop
             pass
     finally:

@@ -9,8 +9,11 @@ from typing import Any
 from cli.options import (
     Subparsers,
     add_cluster_options,
+    add_http_token_option,
     add_json_option,
     cluster_options,
+    http_token_from,
+    print_hints,
     print_json,
     whole_number,
 )
@@ -64,6 +67,10 @@ def register(subparsers: Subparsers) -> None:
                              "when ZooKeeper cannot be read (default: the user state folder)")
     parser.add_argument("--dry-run", action="store_true",
                         help="print what would be sent, send nothing")
+    parser.add_argument("--http-ca-file", metavar="FILE",
+                        help="CA bundle (PEM) that signs the HTTPS endpoint's certificate, "
+                             "for an endpoint with a private CA (default: public CAs)")
+    add_http_token_option(parser)
     add_json_option(parser)
     parser.set_defaults(handler=run_report)
 
@@ -79,6 +86,8 @@ def outcome_json(outcome: ReportOutcome) -> dict[str, Any]:
         "schema": outcome.schema,
         "size": outcome.size,
         "fields": decoded.record if decoded is not None else None,
+        "withheld": {"configuration_keys": outcome.withheld,
+                     "jvm_properties": outcome.withheld_jvm},
         "destinations": [{"destination": d.destination, "ok": d.ok, "skipped": d.skipped,
                           "detail": d.detail} for d in outcome.destinations],
         "warnings": outcome.warnings,
@@ -86,13 +95,29 @@ def outcome_json(outcome: ReportOutcome) -> dict[str, Any]:
     }
 
 
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def withheld_line(outcome: ReportOutcome) -> str:
+    """One line telling how much the privacy filter kept out of the report (counts only)."""
+    line = (f"  {_count(outcome.withheld, 'configuration key', 'configuration keys')} and "
+            f"{_count(outcome.withheld_jvm, 'JVM property', 'JVM properties')} withheld by "
+            "the privacy filter")
+    if outcome.schema == "basic":
+        line += " (a basic report carries neither)"
+    return line
+
+
 def run_report(args: argparse.Namespace) -> int:
     """Run one report now and print the outcome; exit codes as in the epilog."""
     broker = load_settings(args.broker_config).broker
     location = locate(cluster_options(args), broker)
+    print_hints(location)
     outcome = report_now(args.broker_config, location, broker_id=args.broker_id,
                          dry_run=args.dry_run, kafka_home=args.kafka_home,
-                         token_dir=args.token_dir)
+                         token_dir=args.token_dir, http_verify=args.http_ca_file,
+                         http_token=http_token_from(args))
     if args.json:
         print_json(outcome_json(outcome))
         return 0 if outcome.ok else 1
@@ -105,6 +130,7 @@ def run_report(args: argparse.Namespace) -> int:
     head = "would send" if outcome.dry_run else "sent"
     print(f"broker {outcome.broker_id}: {head} the {outcome.schema} report of "
           f"{outcome.size} bytes")
+    print(withheld_line(outcome))
     if outcome.dry_run:
         print(json.dumps(data["fields"], indent=2, sort_keys=False, default=str))
     for d in outcome.destinations:

@@ -12,11 +12,14 @@ from cli.options import (
     add_cluster_options,
     add_json_option,
     cluster_options,
+    print_hints,
     print_json,
 )
 from engine.cluster.location import locate
 from engine.cluster.session import ClusterSession
-from engine.reading.reports import Report, iter_reports, latest_per_broker
+from engine.reading.report import Report, iso_time
+from engine.reading.reports import iter_reports, latest_per_broker
+from engine.text import printable
 
 EPILOG = """\
 Output: without --all, the latest report of each live broker (plus CP reports without a
@@ -24,7 +27,9 @@ broker id, grouped by broker token, and undecodable records met on the way). --j
 one JSON document: a list of report objects. With --all, --json prints JSON Lines, one
 report object per line in topic order, so large topics stream. Each object has partition,
 offset, timestamp_ms, time, broker_id, token, report_id, size, ok, schema, schema_kind,
-error and fields (the decoded record, or null when undecodable).
+error, fields (the decoded record, or null when undecodable), collected_ms (the report's
+own timestamp, else Kafka's), attributed_by (header, enhanced or token), state,
+kafka_version, cp_version and cluster_id.
 """
 
 
@@ -45,7 +50,9 @@ def register(subparsers: Subparsers) -> None:
 
 def show_reports(args: argparse.Namespace) -> int:
     """Print the reports; exit 0 also when none are found (an empty list)."""
-    with ClusterSession(locate(cluster_options(args))) as session:
+    location = locate(cluster_options(args))
+    print_hints(location)
+    with ClusterSession(location) as session:
         return _show(session, args)
 
 
@@ -58,7 +65,7 @@ def _show(session: ClusterSession, args: argparse.Namespace) -> int:
                 sys.stdout.write(json.dumps(report.to_json(), separators=(",", ":"),
                                             default=str) + "\n")
             else:
-                print(_one_line(report))
+                print(printable(_one_line(report)))
         if not args.json:
             print(f"{count} report(s) in {args.topic}")
         return 0
@@ -81,13 +88,16 @@ def _who(report: Report) -> str:
     return "unattributed"
 
 
+def _time(report: Report) -> str:
+    return iso_time(report.kafka_ms) if report.kafka_ms is not None else "-"
+
+
 def _one_line(report: Report) -> str:
-    d = report.to_json()
-    if not report.decoded.ok:
-        return f"{report.position} {d['time']} {_who(report)} UNDECODABLE {report.decoded.error}"
-    fields = report.decoded.record or {}
-    return (f"{report.position} {d['time']} {_who(report)} {report.decoded.schema} "
-            f"state={fields.get('collectorState')} token={report.token} {report.size} B")
+    if not report.ok:
+        return f"{report.position} {_time(report)} {_who(report)} UNDECODABLE {report.error}"
+    state = "-" if report.state is None else report.state
+    return (f"{report.position} {_time(report)} {_who(report)} {report.schema} "
+            f"state={state} token={report.token or '-'} {report.size} B")
 
 
 def _value(value: Any) -> str:
@@ -97,10 +107,11 @@ def _value(value: Any) -> str:
 
 
 def _block(report: Report) -> str:
-    d = report.to_json()
-    head = f"{_who(report)}  offset {report.position}  {d['time']}  {report.size} B"
-    if not report.decoded.ok:
-        return f"{head}\n  UNDECODABLE: {report.decoded.error}\n"
-    lines = [f"{head}  {report.decoded.schema}"]
-    lines += [f"  {key}: {_value(val)}" for key, val in (report.decoded.record or {}).items()]
-    return "\n".join(lines) + "\n"
+    """The report as lines of text, control characters from the topic escaped."""
+    head = f"{_who(report)}  offset {report.position}  {_time(report)}  {report.size} B"
+    if not report.ok:
+        lines = [head, f"  UNDECODABLE: {report.error}"]
+    else:
+        lines = [f"{head}  {report.schema}"]
+        lines += [f"  {key}: {_value(val)}" for key, val in (report.fields or {}).items()]
+    return "\n".join(printable(line) for line in lines) + "\n"

@@ -6,7 +6,7 @@ one-line message; the CLI prints the message and exits, never a traceback.
 
 
 class PsError(Exception):
-    """Base of every error meant for the user. `exit_code` follows SPEC.md §7."""
+    """Base of every error meant for the user. `exit_code`: 0 success, 1 runtime or connection error, 2 usage or validation error."""
 
     exit_code = 1
 

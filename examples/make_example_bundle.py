@@ -38,7 +38,9 @@ from pathlib import Path
 
 from engine.cluster.location import ClusterOptions, locate
 from engine.cluster.session import ClusterSession
+from engine.reading import rules
 from engine.reading.bundle import export_bundle, open_bundle
+from engine.reading.report import STATE_SHUTTING_DOWN
 from tools.sandbox import kafka_sandbox as sandbox
 
 REPO = Path(__file__).resolve().parent.parent
@@ -143,22 +145,22 @@ def damage(path: Path, started: float, finished: float) -> str:
 def verify(path: Path, damaged: str) -> None:
     """The bundle shows every event it is meant to show, or the script fails."""
     opened = open_bundle(str(path))
-    good = [e for e in opened.entries if e.ok]
-    bad = [e.name for e in opened.entries if not e.ok]
+    bad = [e.entry for e in opened.entries if not e.ok]
     problems = []
     if bad != [damaged]:
         problems.append(f"undecodable entries {bad}, expected only {damaged}")
-    ids = {e.record.get("brokerId") for e in good}
+    ids = {e.broker_id for e in opened.entries if e.attributed_by == "enhanced"}
     if not {1, 2, 3} <= ids:
         problems.append(f"Enhanced reports name brokers {sorted(i for i in ids if i)}")
-    tokens2 = {e.record["brokerProcessUUID"] for e in good if e.record.get("brokerId") == 2}
-    if len(tokens2) < 2:
+    seen = {(subject.broker_id, event.kind)
+            for subject, history in rules.histories(opened.entries).items()
+            if subject is not None for event in rules.events(history)}
+    if (2, rules.RESTART) not in seen:
         problems.append("broker 2 has one token: the restart does not show")
-    basic = [e for e in good if "Basic" in (e.schema or "")]
-    if not basic:
-        problems.append("no Basic (anonymous) report")
-    stops = [e for e in good if e.record.get("collectorState") == 1]
-    if len(stops) != 1 or stops[0].record.get("brokerId") != 3:
+    if (1, rules.SCHEMA_CHANGE) not in seen:
+        problems.append("broker 1 does not go from Basic (anonymous) to Enhanced")
+    stops = [e for e in opened.entries if e.state == STATE_SHUTTING_DOWN]
+    if len(stops) != 1 or stops[0].broker_id != 3:
         problems.append(f"{len(stops)} shutdown reports, expected one from broker 3")
     if problems:
         raise SystemExit("the bundle is not what it should be: " + "; ".join(problems))

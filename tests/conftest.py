@@ -1,91 +1,102 @@
-"""Session fixtures: the real Kafka sandbox (ZooKeeper + 3 brokers, or one KRaft node).
+"""Session fixtures: real Kafka sandboxes of both kinds (tests/support/sandboxes.py).
 
-`make test` lets these fixtures start a fresh sandbox and stop it at the end, even when tests
-fail. To iterate quickly, start one with `make sandbox-up` and run pytest with
-`PS_SANDBOX_REUSE=1` (or `PS_SANDBOX_REUSE=/path/to/state-dir`): the running sandbox is used
-and left running. A sandbox that cannot start fails the tests loudly; nothing is skipped.
+    sandbox               Kafka 3.9, ZooKeeper + 3 brokers, chroot /kafka
+    secure_sandbox        Kafka 3.9, ZooKeeper with SASL logins and TLS + 1 broker with
+                          every secured listener
+    kraft_sandbox         Kafka 4.x, 3 combined broker+controller KRaft nodes
+    secure_kraft_sandbox  the same with every secured listener
+    cluster               parametrised over ("zk", "kraft"): `sandbox` or `kraft_sandbox`,
+                          for tests that must hold on both kinds
+    secure_cluster        parametrised over ("zk", "kraft"): the secured ones
+
+Each yields a `SandboxFacts`. `make test` lets these fixtures start fresh sandboxes; the
+tests are grouped by kind and each kind's sandbox is stopped right after its last test, so
+that two cores never carry both kinds for long, and everything is stopped at the end even
+when tests fail. A fixture of session scope must not depend on these (it would outlive its
+sandbox). To iterate quickly, start one with `make sandbox-up` (MODE=kraft, SECURE=1) and
+run pytest with PS_SANDBOX_REUSE=1 (ZooKeeper) or PS_SANDBOX_REUSE_KRAFT=1 (KRaft), or a
+state folder: PS_SANDBOX_REUSE=..., PS_SANDBOX_REUSE_KRAFT=..., PS_SANDBOX_REUSE_SECURE=...,
+PS_SANDBOX_REUSE_SECURE_KRAFT=...; a reused sandbox is left running. A sandbox that cannot
+start fails the tests loudly; nothing is skipped.
 """
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Generator
 
 import pytest
 
 from tests.support.cluster import open_session, silent_port  # noqa: F401 - fixtures for all
-from tools.sandbox import kafka_sandbox
+from tests.support.sandboxes import PARAM_FIXTURES, SANDBOXES, SandboxFacts, kinds_of, order_by_kind
+
+__all__ = ["SandboxFacts"]
 
 
-@dataclass
-class SandboxFacts:
-    """How to reach a running sandbox, and the handle to stop or start its processes."""
-
-    box: kafka_sandbox.Sandbox
-    bootstrap: str
-    zk_connect: str | None  # None for KRaft
-    zk_hosts: str | None  # host:port without the chroot
-    broker_ids: list[int]
-
-
-def _facts(box) -> SandboxFacts:
-    facts = box.state.facts()
-    zk = facts.get("KAFKA_ZK_CONNECT")
-    return SandboxFacts(
-        box=box, bootstrap=facts["KAFKA_BOOTSTRAP"], zk_connect=zk,
-        zk_hosts=zk.split("/", 1)[0] if zk else None,
-        broker_ids=[int(b.name.split("-")[1]) for b in box.state.brokers])
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests grouped by the sandbox kind they need (after pytest's own reordering), and
+    marked `sandbox` (ZooKeeper kinds) or `kraft` (KRaft kinds) for -m."""
+    items[:] = order_by_kind(items)
+    for item in items:
+        kinds = kinds_of(item)
+        if any(k.endswith("zk") for k in kinds):
+            item.add_marker(pytest.mark.sandbox)
+        if any(k.endswith("kraft") for k in kinds):
+            item.add_marker(pytest.mark.kraft)
 
 
-def _reuse_dir(mode: str) -> Path | None:
-    suffix = {"kraft": "_KRAFT", "secure": "_SECURE"}.get(mode, "")
-    reuse = os.environ.get(f"PS_SANDBOX_REUSE{suffix}")
-    if mode == "secure":
-        # Only an explicit state folder: "1" would name the shared, unsecured sandbox.
-        return Path(reuse) if reuse and reuse != "1" else None
-    if not reuse:
-        return None
-    if reuse == "1":
-        return kafka_sandbox.CACHE / ("run-kraft" if mode == "kraft" else "run")
-    return Path(reuse)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    SANDBOXES.check_needed(item)
 
 
-def _sandbox(mode: str, brokers: int, tmp_name: str):
-    reuse = _reuse_dir(mode)
-    if reuse is not None:
-        box = kafka_sandbox.Sandbox(reuse)
-        if not box.is_running():
-            pytest.fail(f"PS_SANDBOX_REUSE names {reuse}, but no sandbox runs there")
-        yield _facts(box)
-        return
-    box = kafka_sandbox.Sandbox(kafka_sandbox.CACHE / f"{tmp_name}-{os.getpid()}")
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None
+                            ) -> Generator[None, None, None]:
     try:
-        box.start(brokers=brokers, mode="zk" if mode == "secure" else mode,
-                  secure=mode == "secure")
-    except kafka_sandbox.SandboxError as exc:
-        pytest.fail(f"the Kafka sandbox did not start: {exc}")
-    try:
-        yield _facts(box)
+        return (yield)
     finally:
-        box.stop()
+        SANDBOXES.release_after(item, item.session.items)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    SANDBOXES.release_all()
 
 
 @pytest.fixture(scope="session")
-def sandbox():
-    """ZooKeeper + 3 brokers, chroot /kafka."""
-    yield from _sandbox("zk", 3, "test-zk")
+def sandbox() -> SandboxFacts:
+    """Kafka 3.9: ZooKeeper + 3 brokers, chroot /kafka."""
+    return SANDBOXES.get("zk")
 
 
 @pytest.fixture(scope="session")
-def kraft_sandbox():
-    """One KRaft node (broker and controller), no ZooKeeper."""
-    yield from _sandbox("kraft", 1, "test-kraft")
+def kraft_sandbox() -> SandboxFacts:
+    """Kafka 4.x: 3 combined broker+controller KRaft nodes (static quorum), no ZooKeeper."""
+    return SANDBOXES.get("kraft")
 
 
 @pytest.fixture(scope="session")
-def secure_sandbox():
-    """ZooKeeper (SASL logins required) + 1 broker with PLAINTEXT, SASL_PLAINTEXT
-    (SCRAM-SHA-256) and SSL listeners; `box.state.facts()` holds the credentials.
-    PS_SANDBOX_REUSE_SECURE=<state dir> reuses one started with `start --secure`."""
-    yield from _sandbox("secure", 1, "test-secure")
+def secure_sandbox() -> SandboxFacts:
+    """Kafka 3.9: ZooKeeper (SASL logins required, TLS on a second port) + 1 broker with
+    PLAINTEXT, SASL_PLAINTEXT (SCRAM-SHA-256), SSL, SASL_SSL (SCRAM-SHA-512) and MTLS
+    (client certificate required) listeners; the broker reaches ZooKeeper over TLS.
+    `facts` (and `box.state.facts()`) hold the credentials and the TLS files."""
+    return SANDBOXES.get("secure-zk")
+
+
+@pytest.fixture(scope="session")
+def secure_kraft_sandbox() -> SandboxFacts:
+    """Kafka 4.x: 3 KRaft nodes with the same secured listeners as `secure_sandbox`."""
+    return SANDBOXES.get("secure-kraft")
+
+
+@pytest.fixture(scope="session", params=sorted(PARAM_FIXTURES["cluster"]))
+def cluster(request: pytest.FixtureRequest) -> SandboxFacts:
+    """Each kind in turn: `sandbox` (zk) and `kraft_sandbox` (kraft); `mode`, `version`,
+    `zk_connect` (None on KRaft) and `broker_configs` say which."""
+    return SANDBOXES.get(PARAM_FIXTURES["cluster"][request.param])
+
+
+@pytest.fixture(scope="session", params=sorted(PARAM_FIXTURES["secure_cluster"]))
+def secure_cluster(request: pytest.FixtureRequest) -> SandboxFacts:
+    """Each secured kind in turn: `secure_sandbox` (zk) and `secure_kraft_sandbox`."""
+    return SANDBOXES.get(PARAM_FIXTURES["secure_cluster"][request.param])

@@ -1,22 +1,27 @@
 """A deterministic in-memory backend for snapshot tests and screenshots only: a fixed
-cluster, fixed reports and a fixed clock, so every render is the same byte for byte."""
+cluster, fixed reports and a fixed clock, so every render is the same byte for byte.
+
+`FakeBackend` implements `tui.backend.ConsoleBackend` (a type checker holds it to that) and
+answers through the same engine rules as the real adapters: only the data is fixed."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
-from engine.cluster.model import Broker, Endpoint
-from engine.config.settings import load_settings
+from engine.cluster.model import Broker, ClusterEvent, Endpoint
+from engine.config.settings import SettingsFile, load_settings
+from engine.reading import rules
+from engine.reading.bundle import ExportProgress, ExportResult
+from engine.reading.report import Report, ReportSummary, build_report
 from engine.reporting.outcome import DestinationResult
-from engine.reporting.records import decode, encode
+from engine.reporting.records import encode
 from engine.reporting.report_now import ReportOutcome
-from tui.backend import SettingsChange
+from tui.backend import HISTORY_BATCH, SettingsChange, Stoppable
 from tui.config import ConsoleConfig
-from tui.model import ClusterSnapshot, ReportRow
+from tui.model import ClusterSnapshot
 
 NOW = 1_790_000_000.0  # 2026-09-21 12:53:20 UTC
 TOPIC = "__confluent.support.metrics"
@@ -30,12 +35,10 @@ def _record(broker: int, age_s: int, kafka: str = "3.9.2") -> dict[str, Any]:
             "clusterId": CLUSTER_ID}
 
 
-def _row(offset: int, broker: int | None, value: bytes) -> ReportRow:
-    decoded = decode(value)
-    ts = (decoded.record or {}).get("timestamp")
-    return ReportRow(key=f"0@{offset}", broker_id=broker,
-                     timestamp_ms=ts * 1000 if isinstance(ts, int) else int(NOW * 1000) - 60_000,
-                     decoded=decoded, size=len(value), partition=0, offset=offset, value=value)
+def _report(offset: int, broker: int | None, value: bytes, written_s: int) -> Report:
+    headers = {"broker.id": str(broker).encode()} if broker is not None else {}
+    return build_report(value, partition=0, offset=offset, headers=headers,
+                        kafka_ms=written_s * 1000)
 
 
 def _fixed_sync(value: bytes) -> bytes:
@@ -44,15 +47,16 @@ def _fixed_sync(value: bytes) -> bytes:
     return value.replace(sync, bytes(range(16)))
 
 
-def fixed_rows() -> list[ReportRow]:
-    rows = []
+def fixed_reports() -> list[Report]:
+    """The fake topic: five Basic reports of brokers 1-3 and one undecodable record."""
+    reports = []
     for offset, (broker, age, kafka) in enumerate(
             [(1, 90_000, "3.9.2"), (2, 3_000, "3.9.2"), (3, 2_400, "3.8.1"),
              (1, 600, "3.9.2"), (2, 540, "3.9.2")]):
-        rows.append(_row(offset, broker, _fixed_sync(encode(_record(broker, age, kafka),
-                                                            "basic"))))
-    rows.append(_row(5, None, b"\x00\x01not an avro container"))
-    return rows
+        value = _fixed_sync(encode(_record(broker, age, kafka), "basic"))
+        reports.append(_report(offset, broker, value, int(NOW) - age + 1))  # sent 1 s later
+    reports.append(_report(5, None, b"\x00\x01not an avro container", int(NOW) - 60))
+    return reports
 
 
 def fixed_brokers() -> list[Broker]:
@@ -63,59 +67,73 @@ def fixed_brokers() -> list[Broker]:
                    raw_version=5) for i in (1, 2, 3)]
 
 
+class _NoWatch:
+    def stop(self) -> None:
+        pass
+
+
 class FakeBackend:
-    """Same methods as `tui.backend.Backend`, answered from memory (and the settings file
-    the test gives, which is real: the form reads and diffs it)."""
+    """`tui.backend.ConsoleBackend` answered from memory (and the settings file the test
+    gives, which is real: the form reads and diffs it). Listings are summaries, as the
+    real adapters give them; `report` hands the fields over like a read by position."""
 
     def __init__(self, bundle: str | None = None, broker_configs: tuple[str, ...] = ()) -> None:
         self.topic = TOPIC
         self.bundle = bundle
         self.broker_configs = broker_configs
-        self.watchable = bundle is None
-        self.rows = fixed_rows()
+        self.reports = fixed_reports()
 
     @property
     def offline(self) -> bool:
         return self.bundle is not None
 
     @property
+    def watchable(self) -> bool:
+        return self.bundle is None
+
+    @property
     def description(self) -> str:
         return f"bundle {Path(self.bundle).name}" if self.bundle else "zk zk-1:2181/kafka"
 
     def snapshot(self) -> ClusterSnapshot:
-        latest: dict[int, ReportRow] = {}
-        for row in self.rows:
-            if row.broker_id is not None:
-                latest[row.broker_id] = row
+        latest = {r.broker_id: r for r in rules.latest_per_subject(self.reports)
+                  if r.broker_id is not None}
         return ClusterSnapshot(cluster_id=CLUSTER_ID, controller_id=2,
                                brokers=fixed_brokers(), latest=latest, topic=TOPIC,
                                support_replicas=2, intervals_hours={1: 24.0, 2: 24.0, 3: 0.5})
 
-    def watch(self, on_event: Callable[[Any], None]) -> Any:
-        return SimpleNamespace(stop=lambda: None)
+    def watch(self, on_event: Callable[[ClusterEvent], None]) -> Stoppable:
+        return _NoWatch()
 
-    def latest_reports(self, broker_ids: list[int] | None = None) -> list[ReportRow]:
-        latest: dict[Any, ReportRow] = {}
-        for row in self.rows:
-            latest[row.broker_id if row.broker_id is not None else row.key] = row
-        return list(latest.values())
+    def latest_reports(self, broker_ids: Sequence[int] | None = None
+                       ) -> list[ReportSummary]:
+        return list(rules.latest_per_subject(self.reports))
 
     def history(self, broker_id: int | None, cancel: threading.Event
-                ) -> Iterator[list[ReportRow]]:
-        yield [r for r in self.rows if broker_id is None or r.broker_id == broker_id]
+                ) -> Iterator[list[ReportSummary]]:
+        chosen = (self.reports if broker_id is None
+                  else rules.history(self.reports, broker_id))
+        yield from rules.chunks([r.summary() for r in chosen], HISTORY_BATCH)
 
-    def raw_value(self, row: ReportRow) -> bytes | None:
-        return row.value
+    def report(self, summary: ReportSummary) -> Report | None:
+        return next((r for r in self.reports if r.key == summary.key), None)
+
+    def raw_value(self, summary: ReportSummary) -> bytes | None:
+        found = self.report(summary)
+        return found.value if found is not None else None
+
+    def close(self) -> None:
+        pass
 
     def default_bundle_name(self) -> str:
         return f"support-metrics-{TOPIC}.20260921-125320.zip"
 
-    def export(self, path: str, runtime: float, progress: Callable[[Any], None],
-               cancel: threading.Event) -> Any:
-        progress(SimpleNamespace(records=6, total=6, elapsed=0.2))
-        return SimpleNamespace(path=path, records=6, total=6, size_bytes=4_410, complete=True)
+    def export(self, path: str, runtime: float, progress: Callable[[ExportProgress], None],
+               cancel: threading.Event) -> ExportResult:
+        progress(ExportProgress(records=6, total=6, size_bytes=4_410, elapsed=0.2))
+        return ExportResult(path=path, records=6, total=6, size_bytes=4_410, complete=True)
 
-    def load_settings(self, path: str) -> Any:
+    def load_settings(self, path: str) -> SettingsFile:
         return load_settings(path)
 
     def save_settings(self, change: SettingsChange) -> Path:
@@ -124,7 +142,7 @@ class FakeBackend:
     def send_plan(self, broker_config: str) -> list[tuple[str, str]]:
         return [("topic", TOPIC), ("https", "https://support-metrics.confluent.io")]
 
-    def report_now(self, broker_config: str, dry_run: bool) -> Any:
+    def report_now(self, broker_config: str, dry_run: bool) -> ReportOutcome:
         record = _record(1, 0)
         value = encode(record, "basic")
         if dry_run:
@@ -160,7 +178,7 @@ def fake_app(read_only: bool = False, bundle: bool = False,
                         broker_configs=broker_configs, read_only=read_only)
     backend = FakeBackend(bundle="support-metrics-ticket-4711.zip" if bundle else None,
                           broker_configs=cfg.broker_configs)
-    return ConsoleApp(cfg, backend, clock=lambda: NOW, watch=False)  # type: ignore[arg-type]
+    return ConsoleApp(cfg, backend, clock=lambda: NOW, watch=False)
 
 
 def write_broker_config(folder: Path) -> Path:

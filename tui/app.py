@@ -24,9 +24,9 @@ from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
 from textual.worker import Worker, WorkerState
 
-from engine.cluster.model import BrokerLeft, ConnectionChanged, ControllerChanged
+from engine.cluster.model import BrokerLeft, ClusterEvent, ConnectionChanged, ControllerChanged
 from engine.errors import PsError
-from tui.backend import Backend
+from tui.backend import ConsoleBackend, Stoppable
 from tui.config import ConsoleConfig
 from tui.messages import ClusterChanged, ClusterLoaded, ServiceError
 from tui.model import ClusterSnapshot
@@ -119,7 +119,7 @@ class ConsoleApp(App[int]):
     conn_state: reactive[str] = reactive("starting")
     snapshot: reactive[ClusterSnapshot | None] = reactive(None, always_update=True)
 
-    def __init__(self, config: ConsoleConfig, backend: Backend,
+    def __init__(self, config: ConsoleConfig, backend: ConsoleBackend,
                  clock: Callable[[], float] = time.time, watch: bool = True) -> None:
         super().__init__()
         self.config = config
@@ -127,7 +127,7 @@ class ConsoleApp(App[int]):
         self.read_only = config.read_only
         self.clock = clock
         self._use_watch = watch
-        self._watch: Any = None
+        self._watch: Stoppable | None = None
         # Guards _watch between the worker that starts the watch and on_unmount, so that a
         # watch started while the app closes is stopped rather than left running.
         self._watch_lock = threading.Lock()
@@ -170,6 +170,10 @@ class ConsoleApp(App[int]):
             # kazoo's stop() can wait on its connection thread; never on the UI thread.
             threading.Thread(target=watch.stop, name="ps-console-watch-stop",
                              daemon=True).start()
+        # The backend may hold a reader open (Kafka consumer, zip file); closing one can
+        # wait on the network too.
+        threading.Thread(target=self.backend.close, name="ps-console-backend-close",
+                         daemon=True).start()
 
     def _tick(self) -> None:
         if self.snapshot is not None:
@@ -239,7 +243,7 @@ class ConsoleApp(App[int]):
         try:
             # post_message is thread-safe and returns at once: the kazoo thread never waits
             # for the UI.
-            watch = self.backend.watch(lambda ev: self.post_message(ClusterChanged(ev)))
+            watch = self.backend.watch(self._post_cluster_event)
         except PsError as exc:
             self.post_message(ServiceError("watch", f"live updates off: {exc}"))
             return
@@ -248,6 +252,9 @@ class ConsoleApp(App[int]):
                 self._watch = watch
                 return
         watch.stop()  # the console closed while the watch was starting
+
+    def _post_cluster_event(self, event: ClusterEvent) -> None:
+        self.post_message(ClusterChanged(event))
 
     def on_cluster_changed(self, message: ClusterChanged) -> None:
         event = message.event

@@ -1,23 +1,39 @@
-"""The only place the console calls the engine.
+"""The only place the console calls the engine: a typed `ConsoleBackend` protocol and its two
+adapters, `ClusterBackend` (a live cluster) and `BundleBackend` (a bundle opened offline).
 
-Every method here may block (ZooKeeper, Kafka, disk), so the app calls them from thread
-workers only and turns what they return into messages. Engine modules are imported inside
-the methods: importing confluent-kafka and kazoo takes a noticeable part of a second, and
-the first frame must not wait for it.
+The adapters hold no rules of their own: which report is the latest, whose a Basic report
+is and what a history holds come from `engine.reading.rules`; where a report would be sent
+from `engine.config.settings`. The test fake (`tools.console_fake.FakeBackend`) implements
+the same protocol.
+
+Every method may block (ZooKeeper, Kafka, disk), so the app calls them from thread workers
+only and turns what they return into messages. Engine modules that pull in kazoo,
+confluent-kafka or fastavro are imported inside the methods: importing them takes a
+noticeable part of a second, and the first frame must not wait for it.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Protocol
 
 from engine.cluster.location import DEFAULT_TOPIC, ClusterLocation
-from engine.cluster.session import ClusterSession
-from tui.model import ClusterSnapshot, ReportRow
+from engine.errors import UsageError
+from engine.reading import rules
+from engine.reading.report import Report, ReportSummary
+from tui.model import ClusterSnapshot
+
+if TYPE_CHECKING:
+    from engine.cluster.model import ClusterEvent
+    from engine.cluster.session import ClusterSession
+    from engine.config.settings import SettingsFile
+    from engine.reading.bundle import BundleReader, ExportProgress, ExportResult, OpenedBundle
+    from engine.reading.topic_reader import TopicReader
+    from engine.reporting.report_now import ReportOutcome
 
 # The console waits less than the CLI: a screen that stays empty for 10 s looks dead, and
 # the retry loop brings it back once the service answers.
@@ -32,63 +48,154 @@ class SettingsChange:
 
     path: str
     changes: dict[str, str]
-    loaded: Any  # engine.config.settings.SettingsFile, to detect a file changed meanwhile
+    loaded: SettingsFile  # to detect a file changed meanwhile
 
 
-def _row_from_report(report: Any) -> ReportRow:
-    return ReportRow(key=report.position, broker_id=report.broker_id,
-                     timestamp_ms=report.collected_ms, decoded=report.decoded,
-                     size=report.size,
-                     partition=report.partition, offset=report.offset,
-                     value=getattr(report, "value", None))
+class Stoppable(Protocol):
+    """A running watch: `stop()` ends it (may block briefly; never on the UI thread)."""
+
+    def stop(self) -> None: ...
 
 
-def _row_from_entry(entry: Any) -> ReportRow:
-    from engine.reporting.records import DecodedRecord
+class ConsoleBackend(Protocol):
+    """What the console asks of the engine, for a live cluster or an offline bundle."""
 
-    decoded = DecodedRecord(entry.ok, entry.schema, entry.record, entry.error)
-    record = entry.record or {}
-    seconds = record.get("timestamp")
-    broker = record.get("brokerId")
-    return ReportRow(key=entry.name if entry.index is None else f"entry {entry.index}",
-                     name=entry.name, broker_id=broker if isinstance(broker, int)
-                     else None, timestamp_ms=seconds * 1000 if isinstance(seconds, int)
-                     else None, decoded=decoded, size=entry.size, index=entry.index,
-                     value=getattr(entry, "value", None))
+    @property
+    def topic(self) -> str:
+        """The support topic."""
+        ...
 
-
-class Backend:
-    """Blocking engine calls for one cluster (or one bundle opened offline)."""
-
-    def __init__(self, location: ClusterLocation | None, topic: str = DEFAULT_TOPIC,
-                 broker_configs: tuple[str, ...] = (), bundle: str | None = None) -> None:
-        self.location = location
-        self.topic = topic
-        self.broker_configs = broker_configs
-        self.bundle = bundle
-
-    # -- describing ----------------------------------------------------------------------
+    @property
+    def broker_configs(self) -> tuple[str, ...]:
+        """The brokers' server.properties files the console was given."""
+        ...
 
     @property
     def offline(self) -> bool:
-        return self.bundle is not None
+        """True for a bundle: no cluster, nothing to write."""
+        ...
 
     @property
     def watchable(self) -> bool:
         """Whether `watch` can follow the cluster live (ZooKeeper-mode clusters)."""
-        return self.location is not None and self.location.zookeeper is not None
+        ...
 
     @property
     def description(self) -> str:
-        if self.bundle is not None:
-            return f"bundle {Path(self.bundle).name}"
-        return self.location.description if self.location else "no cluster"
+        """Where the console looks, for the header."""
+        ...
 
-    # -- the cluster ---------------------------------------------------------------------
+    def snapshot(self) -> ClusterSnapshot:
+        """Discovery plus each broker's latest report."""
+        ...
+
+    def watch(self, on_event: Callable[[ClusterEvent], None]) -> Stoppable:
+        """Start following the cluster; `on_event` runs on another thread, must not block."""
+        ...
+
+    def latest_reports(self, broker_ids: Sequence[int] | None = None
+                       ) -> list[ReportSummary]:
+        """The latest report of every broker and token group, and the strays."""
+        ...
+
+    def history(self, broker_id: int | None, cancel: threading.Event
+                ) -> Iterator[list[ReportSummary]]:
+        """Every report of one broker oldest first (None: every report in source order),
+        in batches."""
+        ...
+
+    def report(self, summary: ReportSummary) -> Report | None:
+        """One report with its fields and bytes, read again by position when the listing
+        did not keep them; None when it is gone."""
+        ...
+
+    def raw_value(self, summary: ReportSummary) -> bytes | None:
+        """The bytes of one report (read again when the listing did not keep them)."""
+        ...
+
+    def default_bundle_name(self) -> str:
+        """The file name an export suggests."""
+        ...
+
+    def export(self, path: str, runtime: float, progress: Callable[[ExportProgress], None],
+               cancel: threading.Event) -> ExportResult:
+        """Export the support topic into a bundle."""
+        ...
+
+    def load_settings(self, path: str) -> SettingsFile:
+        """A broker's server.properties, for the Settings form."""
+        ...
+
+    def save_settings(self, change: SettingsChange) -> Path:
+        """Write a form's changes; returns the backup's path."""
+        ...
+
+    def send_plan(self, broker_config: str) -> list[tuple[str, str]]:
+        """Where a report of this broker would go, from its settings."""
+        ...
+
+    def report_now(self, broker_config: str, dry_run: bool) -> ReportOutcome:
+        """Collect (and unless `dry_run`, send) one report of a broker now."""
+        ...
+
+    def close(self) -> None:
+        """Release what the backend holds open (readers, files); idempotent."""
+        ...
+
+
+class _SettingsFiles:
+    """The settings files part, the same whether or not a cluster is there."""
+
+    def load_settings(self, path: str) -> SettingsFile:
+        from engine.config.settings import load_settings
+
+        return load_settings(path)
+
+    def save_settings(self, change: SettingsChange) -> Path:
+        return change.loaded.save(change.changes)
+
+    def send_plan(self, broker_config: str) -> list[tuple[str, str]]:
+        return self.load_settings(broker_config).send_plan()
+
+
+def _with_detail(summary: ReportSummary) -> Report | None:
+    """The summary itself when it already carries its fields (or has none to carry)."""
+    if isinstance(summary, Report) and (summary.fields is not None or not summary.ok):
+        return summary
+    return None
+
+
+# ------------------------------------------------------------------------------ live
+
+class ClusterBackend(_SettingsFiles):
+    """A live cluster: one cluster session per refresh, export or report; one topic reader
+    kept for reading single reports again (the detail pane asks often)."""
+
+    offline = False
+
+    def __init__(self, location: ClusterLocation, topic: str = DEFAULT_TOPIC,
+                 broker_configs: tuple[str, ...] = ()) -> None:
+        self.location = location
+        self.topic = topic
+        self.broker_configs = broker_configs
+        self._lock = threading.Lock()
+        self._reader: TopicReader | None = None
+        self._reader_session: ClusterSession | None = None
+
+    @property
+    def watchable(self) -> bool:
+        return self.location.zookeeper is not None
+
+    @property
+    def description(self) -> str:
+        return self.location.description
 
     def _session(self) -> ClusterSession:
-        assert self.location is not None
+        from engine.cluster.session import ClusterSession
+
         return ClusterSession(self.location)
+
+    # -- the cluster ---------------------------------------------------------------------
 
     def snapshot(self) -> ClusterSnapshot:
         """Discovery, then each broker's latest report, in one cluster session; a topic that
@@ -102,21 +209,23 @@ class Backend:
         from engine.reading.reports import latest_per_broker
 
         view = discover(session)
+        intervals, customer_ids = self._configured()
         snap = ClusterSnapshot(cluster_id=view.cluster_id, controller_id=view.controller_id,
                                brokers=sorted(view.brokers, key=lambda b: b.id),
                                topic=self.topic,
-                               support_replicas=view.replication_factors.get(self.topic))
-        snap.intervals_hours, snap.customer_ids = self._configured()
+                               support_replicas=view.replication_factors.get(self.topic),
+                               intervals_hours=intervals, customer_ids=customer_ids)
         try:
-            snap.latest = {r.broker_id: r for r in map(_row_from_report, latest_per_broker(
-                session, self.topic, [b.id for b in snap.brokers])) if r.broker_id is not None}
+            found = latest_per_broker(session, self.topic, [b.id for b in snap.brokers])
         except PsError as exc:
             snap.reports_problem = str(exc)
+        else:
+            snap.latest = {r.broker_id: r for r in found if r.broker_id is not None}
         return snap
 
     def _configured(self) -> tuple[dict[int, float], dict[int, str]]:
-        """The report interval and customer id of every broker whose server.properties we
-        were given."""
+        """The report interval (hours) and customer id of every broker whose
+        server.properties we were given."""
         from engine.config.settings import load_settings
         from engine.errors import PsError
 
@@ -134,86 +243,93 @@ class Backend:
             customer_ids[broker_id] = plan.customer_id
         return intervals, customer_ids
 
-    def watch(self, on_event: Callable[[Any], object]) -> Any:
+    def watch(self, on_event: Callable[[ClusterEvent], None]) -> Stoppable:
         """Start ZooKeeper watches; `on_event` runs on a kazoo thread and must not block."""
         from engine.cluster.watch import ClusterWatch
 
-        assert self.location is not None
         watch = ClusterWatch(self.location, on_event)
         watch.start()
         return watch
 
     # -- reports -------------------------------------------------------------------------
 
-    def latest_reports(self, broker_ids: list[int] | None = None) -> list[ReportRow]:
-        if self.bundle is not None:
-            rows = self.bundle_rows()
-            latest: dict[Any, ReportRow] = {}
-            for row in rows:
-                latest[row.broker_id if row.broker_id is not None else row.key] = row
-            return list(latest.values())
+    def latest_reports(self, broker_ids: Sequence[int] | None = None
+                       ) -> list[ReportSummary]:
         from engine.reading.reports import latest_per_broker
 
         with self._session() as session:
-            return [_row_from_report(r) for r in
-                    latest_per_broker(session, self.topic, broker_ids)]
+            return list(latest_per_broker(session, self.topic, broker_ids))
 
     def history(self, broker_id: int | None, cancel: threading.Event
-                ) -> Iterator[list[ReportRow]]:
-        """Every report of one broker (None: all brokers), in batches, oldest first."""
-        if self.bundle is not None:
-            rows = [r for r in self.bundle_rows()
-                    if broker_id is None or r.broker_id == broker_id]
-            for i in range(0, len(rows), HISTORY_BATCH):
-                yield rows[i:i + HISTORY_BATCH]
-            return
+                ) -> Iterator[list[ReportSummary]]:
+        """The whole topic is read (summaries only) before the first batch: a Basic
+        report may belong to its broker through a token met later, and a broker's history
+        is ordered by collected time, not by where the records sit."""
+        from engine.reading.report_log import ReportLog
         from engine.reading.reports import iter_reports
 
-        batch: list[ReportRow] = []
+        log = ReportLog()
         with self._session() as session:
             for report in iter_reports(session, self.topic, cancel=cancel):
                 if cancel.is_set():
                     return
-                if broker_id is None or report.broker_id == broker_id:
-                    batch.append(_row_from_report(report))
-                    if len(batch) >= HISTORY_BATCH:
-                        yield batch
-                        batch = []
-        if batch:
+                log.append(report)
+        if cancel.is_set():
+            return
+        chosen: Sequence[ReportSummary]
+        if broker_id is None:
+            chosen = rules.attribute(log)
+        else:
+            chosen = rules.history(log, broker_id)
+        for batch in rules.chunks(chosen, HISTORY_BATCH):
+            if cancel.is_set():
+                return
             yield batch
 
-    def raw_value(self, row: ReportRow) -> bytes | None:
-        """The bytes of one report, read again when the listing did not keep them."""
-        if row.value is not None:
-            return row.value
-        if self.bundle is not None and row.name is not None:
-            import zipfile
+    def report(self, summary: ReportSummary) -> Report | None:
+        held = _with_detail(summary)
+        if held is not None:
+            return held
+        from engine.errors import PsError
+        from engine.reading.reports import read_one
 
-            # The engine's reader decodes and drops the bytes; the raw view reads the one
-            # entry again (bounded by the size the listing saw).
-            with zipfile.ZipFile(self.bundle) as zf, zf.open(row.name) as fh:
-                return fh.read(row.size + 1)
-        if row.partition is None or row.offset is None:
-            return None
-        from engine.reading.topic_reader import TopicReader
+        with self._lock:
+            try:
+                return read_one(self._detail_reader(), self.topic, summary)
+            except PsError:
+                self._drop_reader()  # the next ask starts afresh
+                raise
 
-        with self._session() as session, TopicReader(session) as reader:
-            found = reader.read_window(self.topic, row.partition, row.offset, row.offset + 1)
-        return found[0].value if found else None
+    def _detail_reader(self) -> TopicReader:
+        if self._reader is None:
+            from engine.reading.topic_reader import TopicReader
 
-    def bundle_rows(self) -> list[ReportRow]:
-        from engine.reading.bundle import open_bundle
+            session = self._session()
+            try:
+                self._reader = TopicReader(session)
+            except BaseException:
+                session.close()
+                raise
+            self._reader_session = session
+        return self._reader
 
-        assert self.bundle is not None
-        opened = open_bundle(self.bundle)
-        rows = [_row_from_entry(e) for e in opened.entries]
-        # A bundle keeps no `broker.id` header, and Basic reports name no broker; but a
-        # broker token belongs to one broker's runtime, so a Basic report whose token an
-        # Enhanced report (which names its broker) also carries is that broker's.
-        owner = {r.record.get("brokerProcessUUID"): r.broker_id for r in rows
-                 if r.broker_id is not None}
-        return [replace(r, broker_id=owner.get(r.record.get("brokerProcessUUID")))
-                if r.broker_id is None and r.ok else r for r in rows]
+    def _drop_reader(self) -> None:
+        reader, self._reader = self._reader, None
+        session, self._reader_session = self._reader_session, None
+        if reader is not None:
+            reader.close()
+        if session is not None:
+            session.close()
+
+    def raw_value(self, summary: ReportSummary) -> bytes | None:
+        if isinstance(summary, Report) and summary.value is not None:
+            return summary.value
+        found = self.report(summary)
+        return found.value if found is not None else None
+
+    def close(self) -> None:
+        with self._lock:
+            self._drop_reader()
 
     # -- writing -------------------------------------------------------------------------
 
@@ -222,30 +338,128 @@ class Backend:
 
         return default_bundle_name(self.topic, datetime.now(UTC))
 
-    def export(self, path: str, runtime: float, progress: Callable[[Any], None],
-               cancel: threading.Event) -> Any:
+    def export(self, path: str, runtime: float, progress: Callable[[ExportProgress], None],
+               cancel: threading.Event) -> ExportResult:
         from engine.reading.bundle import export_bundle
 
         with self._session() as session:
             return export_bundle(session, self.topic, path=path, runtime=runtime,
                                  progress=progress, cancel=cancel)
 
-    def load_settings(self, path: str) -> Any:
-        from engine.config.settings import load_settings
-
-        return load_settings(path)
-
-    def save_settings(self, change: SettingsChange) -> Path:
-        return change.loaded.save(change.changes)
-
-    def send_plan(self, broker_config: str) -> list[tuple[str, str]]:
-        """Where a report of this broker would go: the engine's plan of its file (a dry
-        run marks every destination as skipped, so the console reads the plan here)."""
-        plan = self.load_settings(broker_config).plan
-        return [(r.destination, r.target) for r in plan.routes if r.target is not None]
-
-    def report_now(self, broker_config: str, dry_run: bool) -> Any:
+    def report_now(self, broker_config: str, dry_run: bool) -> ReportOutcome:
         from engine.reporting.report_now import report_now
 
-        assert self.location is not None
         return report_now(broker_config, self.location, dry_run=dry_run)
+
+
+# ------------------------------------------------------------------------------ offline
+
+class BundleBackend(_SettingsFiles):
+    """A bundle opened offline: read once (summaries of every entry, attributed by the
+    rules), then kept open so one entry can be read again for the detail pane."""
+
+    offline = True
+    watchable = False
+
+    def __init__(self, path: str, topic: str = DEFAULT_TOPIC,
+                 broker_configs: tuple[str, ...] = ()) -> None:
+        self.path = path
+        self.topic = topic
+        self.broker_configs = broker_configs
+        self._lock = threading.Lock()
+        self._reader: BundleReader | None = None
+        self._opened: OpenedBundle | None = None
+
+    @property
+    def description(self) -> str:
+        return f"bundle {Path(self.path).name}"
+
+    def opened(self) -> OpenedBundle:
+        """The bundle, read on first use (in a worker: it decodes every entry once)."""
+        with self._lock:
+            if self._opened is None:
+                from engine.reading.bundle import BundleReader
+
+                reader = BundleReader(self.path)
+                try:
+                    self._opened = reader.opened()
+                except BaseException:
+                    reader.close()
+                    raise
+                self._reader = reader
+            return self._opened
+
+    def _offline(self, what: str) -> UsageError:
+        return UsageError(f"{what} needs a cluster; {self.description} is read offline")
+
+    def snapshot(self) -> ClusterSnapshot:
+        raise self._offline("the cluster view")
+
+    def watch(self, on_event: Callable[[ClusterEvent], None]) -> Stoppable:
+        raise self._offline("watching")
+
+    def latest_reports(self, broker_ids: Sequence[int] | None = None
+                       ) -> list[ReportSummary]:
+        latest = rules.latest_per_subject(self.opened().entries)
+        if broker_ids is None:
+            return latest
+        wanted = set(broker_ids)
+        return [r for r in latest if r.broker_id is None or r.broker_id in wanted]
+
+    def history(self, broker_id: int | None, cancel: threading.Event
+                ) -> Iterator[list[ReportSummary]]:
+        entries = self.opened().entries
+        chosen = entries if broker_id is None else rules.history(entries, broker_id)
+        for batch in rules.chunks(chosen, HISTORY_BATCH):
+            if cancel.is_set():
+                return
+            yield batch
+
+    def report(self, summary: ReportSummary) -> Report | None:
+        held = _with_detail(summary)
+        if held is not None:
+            return held
+        self.opened()
+        assert self._reader is not None
+        if summary.partition is not None or not 0 <= summary.offset < len(self._reader):
+            return None
+        found = self._reader.report(summary.offset)
+        # The listing's attribution may come from other entries (a token's owner).
+        return summary.with_detail(found.fields, found.value)
+
+    def raw_value(self, summary: ReportSummary) -> bytes | None:
+        if isinstance(summary, Report) and summary.value is not None:
+            return summary.value
+        self.opened()
+        assert self._reader is not None
+        if summary.partition is not None or not 0 <= summary.offset < len(self._reader):
+            return None
+        return self._reader.raw(summary.offset)
+
+    def close(self) -> None:
+        with self._lock:
+            reader, self._reader = self._reader, None
+            self._opened = None
+        if reader is not None:
+            reader.close()
+
+    def default_bundle_name(self) -> str:
+        raise self._offline("an export")
+
+    def export(self, path: str, runtime: float, progress: Callable[[ExportProgress], None],
+               cancel: threading.Event) -> ExportResult:
+        raise self._offline("an export")
+
+    def report_now(self, broker_config: str, dry_run: bool) -> ReportOutcome:
+        raise self._offline("a report")
+
+
+def open_backend(location: ClusterLocation | None, topic: str = DEFAULT_TOPIC,
+                 broker_configs: tuple[str, ...] = (), bundle: str | None = None
+                 ) -> ConsoleBackend:
+    """The adapter for a bundle when one is given, else for the cluster at `location`."""
+    if bundle is not None:
+        return BundleBackend(bundle, topic, broker_configs)
+    if location is None:
+        raise UsageError("give a cluster (--zookeeper or --bootstrap-server) or a bundle")
+    return ClusterBackend(location, topic, broker_configs)

@@ -6,12 +6,13 @@ from typing import TYPE_CHECKING
 
 from textual.message import Message
 
-from tui.model import ClusterSnapshot, ReportRow
+from tui.model import ClusterSnapshot
 
 if TYPE_CHECKING:
     from engine.cluster.model import ClusterEvent
     from engine.config.settings import SettingsFile
     from engine.reading.bundle import ExportResult
+    from engine.reading.report import Report, ReportSummary
     from engine.reporting.report_now import ReportOutcome
 
 
@@ -35,7 +36,7 @@ class ClusterChanged(Message):
 class ReportsLoaded(Message):
     """One batch of report rows for the Reports table; `generation` drops stale loads."""
 
-    def __init__(self, rows: list[ReportRow], generation: int, first: bool,
+    def __init__(self, rows: list[ReportSummary], generation: int, first: bool,
                  last: bool, total: int | None = None) -> None:
         super().__init__()
         self.rows = rows
@@ -46,10 +47,21 @@ class ReportsLoaded(Message):
 
 
 class RawLoaded(Message):
-    def __init__(self, row: ReportRow, value: bytes | None) -> None:
+    """The bytes of one report, read again for the raw view."""
+
+    def __init__(self, row: ReportSummary, value: bytes | None) -> None:
         super().__init__()
         self.row = row
         self.value = value
+
+
+class ReportFetched(Message):
+    """One report with its fields, read again for the detail pane (None: gone)."""
+
+    def __init__(self, row: ReportSummary, report: Report | None) -> None:
+        super().__init__()
+        self.row = row
+        self.report = report
 
 
 class BundleProgress(Message):

@@ -1,7 +1,9 @@
-"""What the screens show, as plain data: report rows, the cluster snapshot and its warnings.
+"""What the screens show, as plain data: the cluster snapshot, its warnings, and how values
+read (times, ages, fields, bytes).
 
-Nothing here does I/O or imports Textual, so the rules (when is a report stale, how a
-timestamp reads) are tested without a terminal and shared by every screen.
+Nothing here does I/O or imports Textual. Reports are the engine's
+(`engine.reading.report`), and the rules over them (newer, overdue) are the engine's
+(`engine.reading.rules`); this module only words them for the screens.
 """
 
 from __future__ import annotations
@@ -9,7 +11,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from engine.reading import rules
+from engine.reading.report import BASIC, STATE_NAMES, Report
+
+if TYPE_CHECKING:
+    from engine.cluster.model import Broker
 
 DEFAULT_INTERVAL_HOURS = 24.0
 MIN_SUPPORT_REPLICAS = 3
@@ -20,45 +28,15 @@ _TIME_FIELDS = {"timestamp": 1.0, "jvmStartTimeMs": 0.001}
 _DURATION_FIELDS = {"jvmUptimeMs": 0.001}
 
 
-@dataclass(frozen=True)
-class ReportRow:
-    """One report as the Reports screen lists it, from the topic or from a bundle."""
-
-    key: str  # unique in one listing: "p0@41" on a topic, "entry 3" in a bundle
-    broker_id: int | None
-    timestamp_ms: int | None  # when the report was written (record time, else its field)
-    decoded: Any  # engine.reporting.records.DecodedRecord
-    size: int
-    partition: int | None = None
-    offset: int | None = None
-    index: int | None = None  # bundle entry number
-    name: str | None = None  # bundle entry name
-    value: bytes | None = None
-
-    @property
-    def ok(self) -> bool:
-        return bool(self.decoded.ok)
-
-    @property
-    def record(self) -> dict[str, Any]:
-        return self.decoded.record or {} if self.decoded.ok else {}
-
-    @property
-    def schema_short(self) -> str:
-        if not self.decoded.ok:
-            return "undecodable"
-        return (self.decoded.schema or "?").rsplit(".", 1)[-1].replace(
-            "SupportKafkaMetrics", "")
-
-
 @dataclass
 class ClusterSnapshot:
     """Discovery plus the latest report of each broker, taken in one worker run."""
 
     cluster_id: str | None
     controller_id: int | None
-    brokers: list[Any]  # engine.cluster.discovery.Broker
-    latest: dict[int, ReportRow] = field(default_factory=dict)
+    brokers: list[Broker]
+    # Each broker's latest report, with its fields (the customer id column reads them).
+    latest: dict[int, Report] = field(default_factory=dict)
     intervals_hours: dict[int, float] = field(default_factory=dict)
     # The customer id in each broker's server.properties, where the console was given it.
     customer_ids: dict[int, str] = field(default_factory=dict)
@@ -68,9 +46,13 @@ class ClusterSnapshot:
 
 
 def fmt_time(ms: int | None) -> str:
+    """`YYYY-MM-DD HH:MM:SS` (UTC), `-` when unknown, the number when out of range."""
     if ms is None:
         return "-"
-    return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+    try:
+        return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+    except (OverflowError, OSError, ValueError):
+        return str(ms)
 
 
 def fmt_age(seconds: float | None) -> str:
@@ -93,7 +75,7 @@ def age_of(ms: int | None, now: float) -> float | None:
     return None if ms is None else now - ms / 1000
 
 
-def listeners(broker: Any) -> str:
+def listeners(broker: Broker) -> str:
     """`NAME://host:port, ...`; a listener read from the AdminClient (KRaft) shows its
     security protocol, which is all the metadata tells."""
     return ", ".join(str(e) for e in broker.endpoints)
@@ -105,18 +87,18 @@ def warnings_for(snap: ClusterSnapshot, now: float) -> list[str]:
     if snap.reports_problem:
         out.append(f"reports unavailable: {snap.reports_problem}")
     for broker in snap.brokers:
-        row = snap.latest.get(broker.id)
+        report = snap.latest.get(broker.id)
         interval = snap.intervals_hours.get(broker.id, DEFAULT_INTERVAL_HOURS)
-        if row is None:
+        if report is None:
             if not snap.reports_problem:
                 out.append(f"broker {broker.id}: no report on {snap.topic}")
             continue
-        age = age_of(row.timestamp_ms, now)
-        if age is not None and age > interval * 3600:
+        age = rules.age_s(report, now)
+        if age is not None and rules.is_overdue(report, now, interval * 3600):
             out.append(f"broker {broker.id}: latest report is {fmt_age(age)} old, "
                        f"older than its {interval:g} h interval")
-    versions = {str(v) for r in snap.latest.values() if r.ok
-                if (v := r.record.get("kafkaVersion")) is not None}
+    versions = {r.kafka_version for r in snap.latest.values()
+                if r.ok and r.kafka_version is not None}
     if len(versions) > 1:
         out.append("brokers run different Kafka versions: " + ", ".join(sorted(versions)))
     if snap.support_replicas is not None and snap.support_replicas < MIN_SUPPORT_REPLICAS:
@@ -125,7 +107,7 @@ def warnings_for(snap: ClusterSnapshot, now: float) -> list[str]:
     return out
 
 
-def customer_kind(row: ReportRow | None, configured: str | None = None) -> str:
+def customer_kind(report: Report | None, configured: str | None = None) -> str:
     """The kind of a broker's customer id: from its server.properties when the console has
     it, else from what its latest report says. Basic reports are only sent anonymously;
     enhanced ones carry the id in the broker configuration when the privacy filter kept
@@ -134,11 +116,12 @@ def customer_kind(row: ReportRow | None, configured: str | None = None) -> str:
         from engine.config.settings import customer_id_kind
 
         return customer_id_kind(configured)
-    if row is None or not row.ok:
+    if report is None or not report.ok:
         return "-"
-    if row.decoded.schema_kind == "basic":
+    if report.schema_kind == BASIC:
         return "anonymous"
-    config = (row.record.get("brokerMetrics") or {}).get("brokerConfiguration") or {}
+    metrics = (report.fields or {}).get("brokerMetrics") or {}
+    config = metrics.get("brokerConfiguration") or {} if isinstance(metrics, dict) else {}
     cid = config.get("confluent.support.customer.id")
     if cid:
         from engine.config.settings import customer_id_kind
@@ -169,7 +152,7 @@ def describe_value(path: str, value: Any, now: float) -> str:
     if name in _DURATION_FIELDS and isinstance(value, int):
         return f"{value}  ({fmt_age(value * _DURATION_FIELDS[name])})"
     if name == "collectorState" and isinstance(value, int):
-        state = {0: "Stopped", 1: "ShuttingDown", 2: "Running"}.get(value, "unknown")
+        state = STATE_NAMES.get(value, "unknown")
         return f"{value}  ({state})"
     if value is None:
         return "null"

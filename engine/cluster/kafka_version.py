@@ -43,10 +43,13 @@ API_PRODUCE = 0
 API_FETCH = 1
 API_LIST_OFFSETS = 2
 API_METADATA = 3
+API_DESCRIBE_LOG_DIRS = 35
 
 # (release line label, api key, lowest max version that proves the line), newest first.
-# Each marker is the API version a release introduced, from the version comments of
-# apache/kafka clients/src/main/resources/common/message/*.json:
+# Each marker is the API version a release introduced. For 4.x they were read off each
+# release's kafka-clients (ApiKeys, broker listener, stable versions only):
+#   ApiVersions v5 (4.4); DescribeLogDirs v5 (4.3); ListOffsets v11 (4.2);
+# before, from the version comments of the protocol's message definitions:
 #   Fetch v18 adds the high-watermark of KIP-1166 (4.1); Produce v12 is KIP-890 part 2 (4.0);
 #   ApiVersions v4 fixes KAFKA-17011 and Fetch v17 adds the KIP-853 directory id (3.9);
 #   Produce v11 adds TRANSACTION_ABORTABLE of KIP-890 (3.8); Produce v10 is KIP-951 (3.7);
@@ -56,7 +59,10 @@ API_METADATA = 3
 #   Fetch v10 allows ZStandard (2.1); Fetch v7 is the incremental fetch of KIP-227 (1.1);
 #   Fetch v6 (1.0); Fetch v5 adds the log start offset (0.11); ApiVersions exists (0.10).
 RELEASE_MARKERS: tuple[tuple[str, int, int], ...] = (
-    ("4.1.x or newer", API_FETCH, 18),
+    ("4.4.x or newer", API_APIVERSIONS, 5),
+    ("4.3.x", API_DESCRIBE_LOG_DIRS, 5),
+    ("4.2.x", API_LIST_OFFSETS, 11),
+    ("4.1.x", API_FETCH, 18),
     ("4.0.x", API_PRODUCE, 12),
     ("3.9.x", API_APIVERSIONS, 4),
     ("3.8.x", API_PRODUCE, 11),

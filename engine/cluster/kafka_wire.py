@@ -17,6 +17,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from engine.cluster.keystores import load_client_certificate
 from engine.errors import ConnectionFailure
 
 CLIENT_ID = b"ps-console"
@@ -29,15 +30,15 @@ class WireError(ConnectionFailure):
 
 
 def ssl_context(client_props: Mapping[str, str]) -> ssl.SSLContext:
-    """A TLS context from librdkafka-named client settings (CA, optional client cert)."""
-    ctx = ssl.create_default_context(cafile=client_props.get("ssl.ca.location") or None)
+    """A TLS context from librdkafka-named client settings: the CA (ssl.ca.location or the
+    in-memory ssl.ca.pem a Java PKCS12 truststore becomes) and the client certificate, when
+    there is one (PEM files, PEM text or a PKCS12 keystore: see `load_client_certificate`)."""
+    ctx = ssl.create_default_context(cafile=client_props.get("ssl.ca.location") or None,
+                                     cadata=client_props.get("ssl.ca.pem") or None)
     algo = client_props.get("ssl.endpoint.identification.algorithm", "https").lower()
     if algo == "none":
         ctx.check_hostname = False
-    cert = client_props.get("ssl.certificate.location")
-    if cert:
-        ctx.load_cert_chain(cert, client_props.get("ssl.key.location") or None,
-                            client_props.get("ssl.key.password") or None)
+    load_client_certificate(ctx, client_props)
     return ctx
 
 

@@ -3,8 +3,9 @@
 Every command, agent and console names its cluster the same way: `ClusterOptions` holds what
 the user gave (flags, or a console profile), `locate` turns it, and the broker's own
 `server.properties` when there is one, into a `ClusterLocation`. Building one reads only the
-small local files it names (the client properties of `--command-config`, the ZooKeeper
-credentials of `--zookeeper-auth`); reaching the cluster is `ClusterSession`'s work.
+small local files it names (the client properties of `--command-config` and the key and
+trust stores they name, the ZooKeeper credentials of `--zookeeper-auth`); reaching the
+cluster is `ClusterSession`'s work.
 
 How the cluster is found, first match wins:
 
@@ -49,7 +50,7 @@ def check_timeout(value: float, name: str = "--timeout") -> float:
 
 @dataclass(frozen=True)
 class ClusterOptions:
-    """The cluster options a user gives (SPEC §7), unparsed: None means not given."""
+    """The cluster options a user gives, unparsed: None means not given."""
 
     zookeeper: str | None = None
     bootstrap: str | None = None
@@ -140,9 +141,8 @@ def locate(options: ClusterOptions, broker: BrokerConfig | None = None,
             if wanted is None and listener.protocol != "PLAINTEXT":
                 # The listener says how to talk to it; credentials still come from
                 # --command-config, and their absence is reported by the client.
-                client = ClientConfig(props={**client.props,
-                                             "security.protocol": listener.protocol},
-                                      hints=client.hints)
+                client = replace(client, props={**client.props,
+                                                "security.protocol": listener.protocol})
         else:
             raise UsageError(f"{broker.path} has neither zookeeper.connect nor process.roles: "
                              "give --zookeeper or --bootstrap-server")

@@ -165,7 +165,7 @@ class ClusterSession:
         }
         conf.update(self.location.client.props)
         if self.location.security_protocol != "PLAINTEXT" and not self._auth_checked:
-            check_kafka_auth(conf, self.timeout)
+            check_kafka_auth(conf, self.timeout, self.location.client.origin)
             self._auth_checked = True
         if logging.getLogger("engine").isEnabledFor(logging.DEBUG):
             conf["logger"] = KAFKA_LOG

@@ -1,4 +1,4 @@
-"""What Kafka writes in ZooKeeper (ZooKeeper mode, KAFKA-NOTES §1), parsed and read.
+"""What Kafka writes in ZooKeeper (ZooKeeper mode), parsed and read.
 
 `/cluster/id`, `/controller`, `/brokers/ids/<id>` and `/brokers/topics/<t>`: the parsers
 accept every version Kafka wrote and tolerate junk; the readers send all their reads at once

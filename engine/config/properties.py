@@ -308,8 +308,13 @@ class PropertiesDocument:
         if text:
             if not text.endswith(("\n", "\r")):
                 text += eol
+            # After a lone CR, an LF would join it into one CRLF terminator, and a
+            # continuation backslash before it would then swallow the new lines.
+            joiner = "\r" if text.endswith("\r") and eol == "\n" else eol
             if separate and self.entries[-1].kind != "blank":
-                text += eol
+                text += joiner
+            elif joiner != eol:
+                text += joiner
         text += "".join(line + eol for line in lines)
         self.entries = PropertiesDocument.parse(text).entries
 
@@ -358,6 +363,10 @@ def load_properties(text: str) -> dict[str, str]:
     return PropertiesDocument.parse(text).effective()
 
 
+# A client or credentials file holds a few settings (inline PEM certificates included).
+MAX_SMALL_FILE = 1 << 20
+
+
 def read_properties_file(path: str, what: str) -> dict[str, str]:
     """Key → value of a small properties file the user named (`what` names it in errors:
     "command config", "ZooKeeper auth file"). ISO-8859-1, as Java reads it.
@@ -369,11 +378,16 @@ def read_properties_file(path: str, what: str) -> dict[str, str]:
     from engine.errors import NotFound
 
     try:
-        text = Path(path).read_text(encoding="iso-8859-1")
+        with Path(path).open("rb") as f:
+            data = f.read(MAX_SMALL_FILE + 1)
     except FileNotFoundError:
         raise NotFound(f"{what} {path} does not exist") from None
     except OSError as exc:
         raise NotFound(f"cannot read {what} {path}: {exc.strerror}") from None
+    if len(data) > MAX_SMALL_FILE:
+        raise UsageError(f"{what} {path} is larger than {MAX_SMALL_FILE >> 20} MiB; "
+                         "it should hold a few settings")
+    text = data.decode("iso-8859-1")
     try:
         return load_properties(text)
     except PropertiesSyntaxError as exc:

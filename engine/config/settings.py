@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 from engine.config.broker import BrokerConfig
 from engine.config.properties import PropertiesDocument, escape_key, escape_value
 from engine.errors import NotFound, PsError, UsageError, ValidationError
-from engine.files import atomic_write
+from engine.files import TooLarge, atomic_write, read_bounded
 
 PREFIX = "confluent.support."
 
@@ -75,6 +75,10 @@ _LONG_MAX = 2**63 - 1
 _TOPIC = re.compile(r"[a-zA-Z0-9._-]{1,249}")
 
 BOOLEAN_KEYS = frozenset({METRICS_ENABLE, INSECURE_ENABLE, SECURE_ENABLE})
+
+# The largest broker config read: real ones are a few KiB; beyond this a file is something
+# else, and parsing it would only cost time and memory.
+MAX_CONFIG_BYTES = 1024 * 1024
 
 
 class FileChangedError(PsError):
@@ -505,9 +509,24 @@ def _ends_with_our_block(doc: PropertiesDocument) -> bool:
     return False
 
 
+def _check_only_changes(before: dict[str, str], text: str, changes: dict[str, str]) -> None:
+    """Refuse a rendered file that Java would read with any other key changed than those
+    set (a dangling continuation could merge the appended block into the line before)."""
+    after = PropertiesDocument.parse(text).effective()
+    for key in sorted(set(before) | set(after)):
+        wanted = changes.get(key, before.get(key))
+        if after.get(key) != wanted:
+            raise ValidationError(f"refusing to save: the edit would also change how {key!r} "
+                                  "reads (the file ends in a way Java would join with the "
+                                  "new lines); fix the end of the file first")
+
+
 def _read(path: Path) -> bytes:
     try:
-        return path.read_bytes()
+        return read_bounded(path, MAX_CONFIG_BYTES)
+    except TooLarge:
+        raise UsageError(f"broker config {path} is larger than "
+                         f"{MAX_CONFIG_BYTES // 1024} KiB: not a server.properties") from None
     except FileNotFoundError:
         raise NotFound(f"broker config {path} does not exist") from None
     except IsADirectoryError:
@@ -579,6 +598,13 @@ class SettingsFile:
                 settings[key] = replace(settings[key], line=entry.line)
         return settings, plan
 
+    def send_plan(self) -> list[tuple[str, str]]:
+        """Where a report of this broker would go, in the order it is sent: (`topic`, the
+        topic), (`https`, URL), (`http`, URL), as the plan has them; empty when reporting is
+        not enabled. A dry run skips every destination, so this is what the console shows
+        as the plan."""
+        return [(r.destination, r.target) for r in self.plan.routes if r.target is not None]
+
     def render(self, changes: dict[str, str]) -> str:
         """The file's text after `changes` (validated first): existing keys changed in
         place, missing ones appended in one labelled block with the file's line ending."""
@@ -591,6 +617,7 @@ class SettingsFile:
             doc.append_lines(lines, separate=False)
         elif lines:
             doc.append_lines([BLOCK_LABEL, *lines])
+        _check_only_changes(self.properties, doc.text, changes)
         return doc.text
 
     def diff(self, changes: dict[str, str]) -> str:

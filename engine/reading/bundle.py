@@ -9,7 +9,10 @@ The zip is written by `engine.reading.zip_stream.ZipStream`, in flat memory what
 size (`zipfile` keeps ~450 bytes per entry until it closes).
 
 Opening never extracts anything: entries are read in memory, each capped in size, and a
-damaged archive or entry becomes a message, never a crash.
+damaged archive or entry becomes a message, never a crash. An opened bundle is a source of
+`engine.reading.report` reports like the topic: `open_bundle` keeps the summaries of every
+entry (attributed by the rules of `engine.reading.rules`), not their decoded records, and
+`BundleReader.report` reads one entry again when a view needs its fields.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import time
 import zipfile
 import zlib
 from collections import Counter
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -33,8 +36,12 @@ from engine import __version__
 from engine.cluster.session import ClusterSession
 from engine.errors import NotFound, PsError
 from engine.files import TargetExists, atomic_file
+from engine.reading.report import Report, ReportSummary, build_report
+from engine.reading.report_log import ReportLog
+from engine.reading.rules import DEFAULT_INTERVAL_S, token_owners
 from engine.reading.topic_reader import PartitionRange, TopicReader
 from engine.reading.zip_stream import ZipStream
+from engine.text import printable
 
 _LOG = logging.getLogger(__name__)
 
@@ -42,7 +49,9 @@ _LOG = logging.getLogger(__name__)
 # zip bomb must not exhaust memory.
 MAX_ENTRY_BYTES = 16 * 1024 * 1024
 _ZIP_COMMENT_MAX = 65535
-_TRAILING_NUMBER = re.compile(r"\.(\d+)$")
+# An entry's name ends with its number; more digits than this is no number of ours (and
+# int() refuses thousands of them).
+_TRAILING_NUMBER = re.compile(r"\.(\d{1,20})$")
 
 
 class BundleError(PsError):
@@ -214,25 +223,14 @@ def _steps(reader: TopicReader, zw: ZipStream, topic: str, ranges: list[Partitio
 # ------------------------------------------------------------------------------ open
 
 @dataclass(frozen=True)
-class BundleEntry:
-    """One zip entry and what decoding it gave. `index` is the name's trailing number."""
-
-    name: str
-    index: int | None
-    ok: bool
-    schema: str | None
-    record: dict[str, Any] | None
-    error: str | None
-    size: int
-
-
-@dataclass(frozen=True)
 class OpenedBundle:
-    """A bundle read in memory: archive comment metadata (None if absent) and entries."""
+    """A bundle read once: archive comment metadata (None if absent) and the summary of
+    every entry in bundle order (`offset` is the entry's place, `entry` its name), Basic
+    reports attributed to a broker by their token."""
 
     path: str
     metadata: dict[str, Any] | None
-    entries: list[BundleEntry]
+    entries: Sequence[ReportSummary]
 
     @property
     def decoded(self) -> int:
@@ -243,9 +241,11 @@ class OpenedBundle:
 class BundleReader:
     """An open bundle whose entries are decoded one at a time (flat memory).
 
-    `open_bundle` gathers them all; `ps-console open --json` streams them from here.
+    Iterating gives a `Report` per entry, with its fields (`ps-console open --json` streams
+    them from here); `opened()` keeps only summaries; `report(n)` reads entry n again.
     Raises NotFound for a missing file and BundleError for anything that is not a readable
-    zip. Never writes to disk.
+    zip. Never writes to disk. Entries may be read from several threads (zipfile locks its
+    file).
     """
 
     def __init__(self, path: str) -> None:
@@ -271,30 +271,46 @@ class BundleReader:
     def __len__(self) -> int:
         return len(self._infos)
 
-    def __iter__(self) -> Iterator[BundleEntry]:
-        for index, info in self._infos:
-            yield self._entry(index, info)
+    def __iter__(self) -> Iterator[Report]:
+        for place in range(len(self._infos)):
+            yield self.report(place)
 
-    def _entry(self, index: int | None, info: zipfile.ZipInfo) -> BundleEntry:
-        name = info.filename
+    def report(self, place: int) -> Report:
+        """Entry number `place` in bundle order (0 is the first), decoded; never raises
+        for a damaged entry (it is a report with an error). IndexError past the end."""
+        info = self._infos[place]
+        data, problem = self._read(info)
+        if problem is not None:
+            from engine.reporting.records import DecodedRecord
+
+            return build_report(None, partition=None, offset=place, entry=info.filename,
+                                decoded=DecodedRecord(False, None, None, problem),
+                                size=info.file_size)
+        return build_report(data, partition=None, offset=place, entry=info.filename)
+
+    def raw(self, place: int) -> bytes | None:
+        """The bytes of entry `place`, None when it cannot be read."""
+        return self._read(self._infos[place])[0]
+
+    def _read(self, info: zipfile.ZipInfo) -> tuple[bytes | None, str | None]:
         if info.file_size > MAX_ENTRY_BYTES:
-            return BundleEntry(name, index, False, None, None,
-                               f"entry of {info.file_size} bytes is over the "
-                               f"{MAX_ENTRY_BYTES // (1024 * 1024)} MiB limit", info.file_size)
+            return None, (f"entry of {info.file_size} bytes is over the "
+                          f"{MAX_ENTRY_BYTES // (1024 * 1024)} MiB limit")
         try:
             with self._zip.open(info) as fh:
                 data = fh.read(MAX_ENTRY_BYTES + 1)
         except Exception as exc:  # noqa: BLE001 - a damaged entry is reported, not fatal
-            return BundleEntry(name, index, False, None, None,
-                               f"cannot read entry: {_short(exc)}", info.file_size)
+            return None, f"cannot read entry: {_short(exc)}"
         if len(data) > MAX_ENTRY_BYTES:
-            return BundleEntry(name, index, False, None, None,
-                               "entry is larger than its declared size", info.file_size)
-        from engine.reporting.records import decode  # fastavro: only opening needs it, not export
+            return None, "entry is larger than its declared size"
+        return data, None
 
-        result = decode(data)
-        return BundleEntry(name, index, result.ok, result.schema, result.record,
-                           result.error, len(data))
+    def opened(self) -> OpenedBundle:
+        """Every entry summarised, in bundle order, attributed by the rules."""
+        stated = ReportLog(r.summary() for r in self)
+        owners = token_owners(stated)
+        return OpenedBundle(self.path, self.metadata,
+                            ReportLog(owners.attribute(r) for r in stated))
 
     def close(self) -> None:
         self._zip.close()
@@ -307,14 +323,15 @@ class BundleReader:
 
 
 def open_bundle(path: str) -> OpenedBundle:
-    """Read a bundle made by this project or by CP's tool, decoding every entry in memory.
+    """Read a bundle made by this project or by CP's tool: the summary of every entry.
 
     Entries are ordered by the number their name ends with (CP named them with the path
     the operator typed, e.g. `/tmp/out/support-metrics.zip.3`), unnumbered ones after, in
-    zip order. A damaged, oversized or undecodable entry is an entry with `ok=False`.
+    zip order. A damaged, oversized or undecodable entry is an entry with `ok` False and
+    its `error`.
     """
     with BundleReader(path) as reader:
-        return OpenedBundle(path, reader.metadata, list(reader))
+        return reader.opened()
 
 
 def _short(exc: BaseException) -> str:
@@ -330,7 +347,7 @@ def _parse_comment(comment: bytes) -> dict[str, Any] | None:
     return meta if isinstance(meta, dict) else None
 
 
-def _ordered(infos: list[zipfile.ZipInfo]) -> list[tuple[int | None, zipfile.ZipInfo]]:
+def _ordered(infos: list[zipfile.ZipInfo]) -> list[zipfile.ZipInfo]:
     numbered: list[tuple[int, int, zipfile.ZipInfo]] = []
     others: list[zipfile.ZipInfo] = []
     for position, info in enumerate(infos):
@@ -342,7 +359,7 @@ def _ordered(infos: list[zipfile.ZipInfo]) -> list[tuple[int | None, zipfile.Zip
         else:
             others.append(info)
     numbered.sort(key=lambda t: (t[0], t[1]))
-    return [(n, info) for n, _, info in numbered] + [(None, info) for info in others]
+    return [info for _, _, info in numbered] + others
 
 
 # ------------------------------------------------------------------------------ summary
@@ -350,9 +367,13 @@ def _ordered(infos: list[zipfile.ZipInfo]) -> list[tuple[int | None, zipfile.Zip
 _MAX_LISTED_ERRORS = 20
 
 
-def summarize(opened: OpenedBundle) -> str:
+def summarize(opened: OpenedBundle, interval_s: float = DEFAULT_INTERVAL_S) -> str:
     """A readable account of a bundle: metadata, records per broker token and schema,
-    time range, versions seen, undecodable entries."""
+    time range, versions seen, the story of each broker (tokens, states, events between
+    its reports, gaps judged against `interval_s`), undecodable entries. Control
+    characters from the bundle are escaped."""
+    from engine.reading.story import story_lines
+
     lines = [f"Bundle {opened.path}"]
     meta = opened.metadata
     if meta:
@@ -362,25 +383,25 @@ def summarize(opened: OpenedBundle) -> str:
         lines.append(f"  topic {meta.get('topic', '?')}, cluster {meta.get('cluster_id')}, "
                      f"{meta.get('records', '?')} records of {meta.get('total_offsets', '?')} "
                      f"offsets, {'complete' if complete else 'PARTIAL'}")
-        for p in meta.get("partitions") or []:
+        partitions = meta.get("partitions")
+        for p in partitions if isinstance(partitions, list) else []:
             if isinstance(p, dict):
                 lines.append(f"    partition {p.get('partition')}: offsets "
                              f"{p.get('low')}..{p.get('high')}, {p.get('records')} records")
     else:
         lines.append("  no metadata in the archive comment (a bundle from CP's tool?)")
-    good = [e for e in opened.entries if e.ok]
-    bad = [e for e in opened.entries if not e.ok]
-    lines.append(f"  entries: {len(opened.entries)}, decoded {len(good)}, "
+    entries = opened.entries
+    good = [e for e in entries if e.ok]
+    bad = [e for e in entries if not e.ok]
+    lines.append(f"  entries: {len(entries)}, decoded {len(good)}, "
                  f"undecodable {len(bad)}")
-    by_schema = Counter(e.schema or "?" for e in good)
-    by_token = Counter(str((e.record or {}).get("brokerProcessUUID", "?")) for e in good)
-    stamps = [t for e in good
-              if isinstance(t := (e.record or {}).get("timestamp"), int)]
-    versions = Counter(
-        f"Kafka {(e.record or {}).get('kafkaVersion', '?')} / "
-        f"CP {(e.record or {}).get('confluentPlatformVersion') or '-'}" for e in good)
-    clusters = Counter(str((e.record or {}).get("clusterId", "NA")) for e in good)
     if good:
+        by_schema = Counter(e.schema or "?" for e in good)
+        by_token = Counter(e.token or "?" for e in good)
+        stamps = [e.time_s for e in good if e.time_s is not None]
+        versions = Counter(f"Kafka {e.kafka_version or '?'} / CP {e.cp_version or '-'}"
+                           for e in good)
+        clusters = Counter(e.cluster_id or "NA" for e in good)
         lines.append("  records per schema:")
         lines += [f"    {name}: {n}" for name, n in by_schema.most_common()]
         lines.append("  records per broker token:")
@@ -391,12 +412,15 @@ def summarize(opened: OpenedBundle) -> str:
         lines += [f"    {v}: {n}" for v, n in versions.most_common()]
         lines.append("  cluster ids in records: " +
                      ", ".join(f"{c} ({n})" for c, n in clusters.most_common()))
+        lines += story_lines(entries, interval_s)
     if bad:
         lines.append("  undecodable entries:")
-        lines += [f"    {e.name}: {e.error}" for e in bad[:_MAX_LISTED_ERRORS]]
+        lines += [f"    {e.entry}: {e.error}" for e in bad[:_MAX_LISTED_ERRORS]]
         if len(bad) > _MAX_LISTED_ERRORS:
             lines.append(f"    ... and {len(bad) - _MAX_LISTED_ERRORS} more")
-    return "\n".join(lines)
+    # Names, tokens and versions come from the bundle: no control character reaches a
+    # terminal.
+    return "\n".join(printable(line) for line in lines)
 
 
 def _utc(seconds: int) -> str:

@@ -1,13 +1,14 @@
-"""Reading reports back from the support topic: the latest per broker, or all of them.
+"""The support topic as a source of reports: the latest per broker, every report in order,
+or one record again by its position.
 
-A report is attributed to a broker by its `broker.id` header (written by this project),
-else by the Enhanced schema's `brokerId`, else not at all: CP's Basic reports carry no
-broker id, so they are grouped by their broker token (`broker_id` None).
+Records become `engine.reading.report.Report`s (`build_report`) and go through the rules of
+`engine.reading.rules`: the same newer-than, attribution and latest-per-broker rules the
+bundle source and the console use.
 
 `latest_per_broker` reads backwards from the end of the topic in growing windows and stops
 as soon as every wanted broker has been seen, so its cost follows the number of brokers
 (and how often they report), not the length of the topic. `iter_reports` reads everything,
-in topic order, for `--all` and exports.
+in topic order, for `--all` and histories.
 
 Reports resent from an agent's spool carry the same `report.id` header as their first
 attempt; readers drop such duplicates.
@@ -19,15 +20,21 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any
 
 from engine.cluster.session import ClusterSession
+from engine.reading.report import (
+    BROKER_ID_HEADER,
+    REPORT_ID_HEADER,
+    Report,
+    ReportSummary,
+    build_report,
+)
+from engine.reading.rules import Latest
 from engine.reading.topic_reader import PartitionRange, TopicReader, TopicRecord
-from engine.reporting.records import DecodedRecord, decode
 
-BROKER_ID_HEADER = "broker.id"
-REPORT_ID_HEADER = "report.id"
+__all__ = ["BROKER_ID_HEADER", "REPORT_ID_HEADER", "ReadStats", "Report", "iter_reports",
+           "latest_from_reader", "latest_per_broker", "read_one", "read_reports",
+           "to_report", "unique_reports"]
 
 # Backward windows per partition: start small (a healthy cluster's latest reports are all
 # in the last few records), grow fast so an old or missing broker costs few round trips.
@@ -40,56 +47,6 @@ DEDUPE_MEMORY = 100_000
 # Undecodable, unattributable records met by `latest_per_broker` are listed too (the user
 # should see them), but only this many, newest first.
 MAX_STRAYS = 20
-
-
-@dataclass(frozen=True)
-class Report:
-    """One record of the support topic, decoded (or not) and attributed (or not)."""
-
-    partition: int
-    offset: int
-    timestamp_ms: int
-    broker_id: int | None
-    token: str | None
-    decoded: DecodedRecord
-    size: int
-    report_id: str | None = None
-
-    @property
-    def position(self) -> str:
-        """`partition@offset`, how an operator finds the record again."""
-        return f"{self.partition}@{self.offset}"
-
-    @property
-    def report_time_s(self) -> int | None:
-        """The report's own `timestamp` field (seconds), None if it has none."""
-        rec = self.decoded.record or {}
-        value = rec.get("timestamp")
-        return value if isinstance(value, int) else None
-
-    @property
-    def collected_ms(self) -> int:
-        """When the report was made: its `timestamp` field, else the Kafka timestamp."""
-        seconds = self.report_time_s
-        return seconds * 1000 if seconds is not None else self.timestamp_ms
-
-    def to_json(self) -> dict[str, Any]:
-        """A JSON-ready dict: position, attribution, schema and the decoded fields."""
-        return {
-            "partition": self.partition,
-            "offset": self.offset,
-            "timestamp_ms": self.timestamp_ms,
-            "time": _iso(self.timestamp_ms),
-            "broker_id": self.broker_id,
-            "token": self.token,
-            "report_id": self.report_id,
-            "size": self.size,
-            "ok": self.decoded.ok,
-            "schema": self.decoded.schema,
-            "schema_kind": self.decoded.schema_kind,
-            "error": self.decoded.error,
-            "fields": self.decoded.record,
-        }
 
 
 @dataclass
@@ -106,55 +63,11 @@ class ReadStats:
         return sum(r.offsets for r in self.partitions)
 
 
-def _iso(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")[:-4] + "Z"
-
-
-def _header_text(headers: dict[str, bytes], name: str) -> str | None:
-    raw = headers.get(name)
-    if raw is None:
-        return None
-    try:
-        return raw.decode("utf-8").strip() or None
-    except UnicodeDecodeError:
-        return None
-
-
 def to_report(rec: TopicRecord) -> Report:
-    """Decode and attribute one topic record; never raises."""
-    decoded = decode(rec.value)
-    broker_id: int | None = None
-    text = _header_text(rec.headers, BROKER_ID_HEADER)
-    if text is not None and text.lstrip("-").isdigit():
-        broker_id = int(text)
-    fields = decoded.record or {}
-    if broker_id is None and decoded.schema_kind == "enhanced":
-        value = fields.get("brokerId")
-        broker_id = value if isinstance(value, int) else None
-    token = fields.get("brokerProcessUUID")
-    return Report(
-        partition=rec.partition, offset=rec.offset, timestamp_ms=rec.timestamp_ms,
-        broker_id=broker_id, token=token if isinstance(token, str) else None,
-        decoded=decoded, size=len(rec.value or b""),
-        report_id=_header_text(rec.headers, REPORT_ID_HEADER))
-
-
-def attribution(report: Report) -> tuple[str, str] | None:
-    """The key a report is grouped under: its broker, else its token, else None."""
-    if report.broker_id is not None:
-        return ("broker", str(report.broker_id))
-    if report.token is not None:
-        return ("token", report.token)
-    return None
-
-
-def sort_key(report: Report) -> tuple[int, int, str, int, int]:
-    """Brokers by id, then token groups, then unattributed records by position."""
-    if report.broker_id is not None:
-        return (0, report.broker_id, "", 0, 0)
-    if report.token is not None:
-        return (1, 0, report.token, 0, 0)
-    return (2, 0, "", report.partition, report.offset)
+    """Decode and summarise one topic record (attributed by its header or `brokerId`);
+    never raises."""
+    return build_report(rec.value, partition=rec.partition, offset=rec.offset,
+                        kafka_ms=rec.timestamp_ms, headers=rec.headers)
 
 
 def latest_per_broker(session: ClusterSession, topic: str,
@@ -169,45 +82,54 @@ def latest_per_broker(session: ClusterSession, topic: str,
     that never reported are simply absent. Undecodable records met on the way that cannot
     be attributed are listed too (at most `MAX_STRAYS`). Pass `stats` to learn the cost.
     """
-    stats = stats if stats is not None else ReadStats()
     own = reader is None
     rd = TopicReader(session) if reader is None else reader
     try:
-        ranges = rd.end_offsets(topic)
-        stats.partitions = list(ranges)
         if broker_ids is None:
             from engine.cluster.discovery import live_broker_ids
 
             # Registered in ZooKeeper, or without ZooKeeper every broker in the metadata.
             broker_ids = live_broker_ids(session)
-        wanted = set(broker_ids)
-        return _scan_backwards(rd, topic, ranges, wanted, stats)
+        return latest_from_reader(rd, topic, broker_ids, stats)
     finally:
         if own:
             rd.close()
 
 
-def _scan_backwards(reader: TopicReader, topic: str, ranges: list[PartitionRange],
-                    wanted: set[int], stats: ReadStats) -> list[Report]:
-    best: dict[tuple[str, str], Report] = {}
-    strays: list[Report] = []
+def latest_from_reader(reader: TopicReader, topic: str, broker_ids: Iterable[int],
+                       stats: ReadStats | None = None) -> list[Report]:
+    """`latest_per_broker` on a reader the caller owns, for the brokers `broker_ids`.
+
+    The newest report is decided by `engine.reading.rules` (collected time, then position;
+    Basic reports attributed by token). The read stops early on Kafka time: it assumes a
+    broker's reports reach the topic about when they are made, so once every partition is
+    read back past the Kafka time of the oldest of the reports held, none is left unread
+    that could be newer. (A spooled report resent after an outage is older than what it
+    follows, never newer.)
+    """
+    stats = stats if stats is not None else ReadStats()
+    ranges = reader.end_offsets(topic)
+    stats.partitions = list(ranges)
+    wanted = set(broker_ids)
+    latest: Latest[Report] = Latest(max_strays=MAX_STRAYS)
     # Per partition: the offset the next window ends at, the window size, and the oldest
-    # timestamp read so far there (records of one partition are in time order, roughly).
+    # Kafka timestamp read so far there (records of one partition are in time order,
+    # roughly).
     cursor = {r.partition: r.high for r in ranges if r.high > r.low}
     low = {r.partition: r.low for r in ranges}
     size = dict.fromkeys(cursor, FIRST_WINDOW)
     oldest_seen: dict[int, int] = {}
 
     def done() -> bool:
-        found = {int(k[1]) for k in best if k[0] == "broker"}
-        if not wanted <= found:
+        if not wanted <= latest.brokers():
             return False
         # Another partition may still hide a newer report of a found broker, unless we
         # already read past the time of the oldest of the reports we hold.
-        horizon = min((best[("broker", str(b))].timestamp_ms for b in wanted),
-                      default=None)
-        if horizon is None:
+        held = [latest.of(b) for b in wanted]
+        stamps = [r.kafka_ms for r in held if r is not None and r.kafka_ms is not None]
+        if not stamps:
             return True
+        horizon = min(stamps)
         return all(p in oldest_seen and oldest_seen[p] <= horizon for p in cursor)
 
     while cursor:
@@ -218,13 +140,7 @@ def _scan_backwards(reader: TopicReader, topic: str, ranges: list[PartitionRange
             stats.windows += 1
             stats.records_read += len(window)
             for rec in reversed(window):
-                report = to_report(rec)
-                key = attribution(report)
-                if key is None:
-                    if len(strays) < MAX_STRAYS:
-                        strays.append(report)
-                elif key not in best or best[key].timestamp_ms < report.timestamp_ms:
-                    best[key] = report
+                latest.add(to_report(rec))
                 oldest_seen[partition] = min(oldest_seen.get(partition, rec.timestamp_ms),
                                              rec.timestamp_ms)
             if start <= low[partition]:
@@ -235,7 +151,42 @@ def _scan_backwards(reader: TopicReader, topic: str, ranges: list[PartitionRange
                 size[partition] = min(size[partition] * WINDOW_GROWTH, MAX_WINDOW)
         if done():
             break  # with no broker wanted, that is after the first round: recent reports
-    return sorted([*best.values(), *strays], key=sort_key)
+    return latest.result()
+
+
+def unique_reports(records: Iterable[TopicRecord]) -> Iterator[Report]:
+    """The records as reports, in the order given, resent duplicates (a `report.id` seen
+    in the last `DEDUPE_MEMORY` records) dropped."""
+    seen: OrderedDict[str, None] = OrderedDict()
+    for rec in records:
+        report = to_report(rec)
+        rid = report.report_id
+        if rid is not None:
+            if rid in seen:
+                continue
+            seen[rid] = None
+            if len(seen) > DEDUPE_MEMORY:
+                seen.popitem(last=False)
+        yield report
+
+
+def read_reports(reader: TopicReader, topic: str, deadline: float | None = None,
+                 progress: Callable[[int, int], None] | None = None,
+                 cancel: threading.Event | None = None,
+                 stats: ReadStats | None = None) -> Iterator[Report]:
+    """Every report in the topic through a reader the caller owns, in topic order
+    (partition by partition), resent duplicates dropped. Ends at the end offsets taken at
+    the start, at `deadline` or when `cancel` is set."""
+    records = reader.iter_records(topic, None, deadline, progress, cancel)
+    if stats is not None:
+        records = _counted(records, stats)
+    yield from unique_reports(records)
+
+
+def _counted(records: Iterator[TopicRecord], stats: ReadStats) -> Iterator[TopicRecord]:
+    for rec in records:
+        stats.records_read += 1
+        yield rec
 
 
 def iter_reports(session: ClusterSession, topic: str, deadline: float | None = None,
@@ -244,17 +195,20 @@ def iter_reports(session: ClusterSession, topic: str, deadline: float | None = N
                  stats: ReadStats | None = None) -> Iterator[Report]:
     """Every report in the topic, in topic order (partition by partition), resent
     duplicates (same `report.id`) dropped. Ends at the end offsets taken at the start."""
-    seen: OrderedDict[str, None] = OrderedDict()
     with TopicReader(session) as reader:
-        for rec in reader.iter_records(topic, None, deadline, progress, cancel):
-            if stats is not None:
-                stats.records_read += 1
-            report = to_report(rec)
-            rid = report.report_id
-            if rid is not None:
-                if rid in seen:
-                    continue
-                seen[rid] = None
-                if len(seen) > DEDUPE_MEMORY:
-                    seen.popitem(last=False)
-            yield report
+        yield from read_reports(reader, topic, deadline, progress, cancel, stats)
+
+
+def read_one(reader: TopicReader, topic: str, summary: ReportSummary) -> Report | None:
+    """The record at `summary`'s position read again, with its fields and bytes, and the
+    summary's attribution (which may come from the rest of the sequence). None when the
+    record is gone (retention) or the summary is not a topic record."""
+    if summary.partition is None:
+        return None
+    found = reader.read_window(topic, summary.partition, summary.offset, summary.offset + 1)
+    if not found or found[0].offset != summary.offset:
+        return None
+    report = to_report(found[0])
+    if report.broker_id is None and summary.broker_id is not None:
+        return summary.with_detail(report.fields, report.value)
+    return report

@@ -45,7 +45,7 @@ from engine.cluster.session import ClusterSession
 from engine.config import settings as ps
 from engine.config.settings import STATE_REFUSED, load_settings
 from engine.errors import PsError, ValidationError
-from engine.reading.reports import BROKER_ID_HEADER, REPORT_ID_HEADER
+from engine.reading.report import BROKER_ID_HEADER, REPORT_ID_HEADER
 from engine.reporting.collector import STATE_RUNNING, STATE_SHUTTING_DOWN
 from engine.reporting.outcome import DestinationResult
 from engine.reporting.runtime import BrokerNotRunning, RegistrationUnreadable, RuntimeUnknown
@@ -116,18 +116,21 @@ class Agent:
 
     `interval_seconds` overrides `report.interval.hours` (development and tests).
     `state_dir` holds the broker tokens and the spool. `http_ca_file` is the CA bundle
-    that signs the HTTPS endpoint's certificate, when not a public one.
+    that signs the HTTPS endpoint's certificate, when not a public one; `http_token` a
+    bearer token the HTTPS endpoint requires.
     """
 
     def __init__(self, broker_config: str | Path, kafka_home: str | None = None,
                  options: ClusterOptions | None = None, interval_seconds: float | None = None,
                  state_dir: str | Path | None = None, rng: random.Random | None = None,
-                 http_ca_file: str | None = None) -> None:
+                 http_ca_file: str | None = None, http_token: str | None = None
+                 ) -> None:
         self.config_path = Path(broker_config)
         self.kafka_home = kafka_home
         self.interval_override = interval_seconds
         # A CA bundle for the HTTPS endpoint (one with a private CA); None: the default.
         self.http_ca_file = http_ca_file
+        self.http_token = http_token
         self.rng = rng or random.Random()
         self.settings = load_settings(self.config_path)
         self._stamp = stamp(self.config_path)
@@ -140,6 +143,8 @@ class Agent:
         # Where the cluster is, once; every cycle opens one session to it.
         self.location = locate(options or ClusterOptions(), broker,
                                default_timeout=DEFAULT_TIMEOUT)
+        for hint in self.location.client.hints:
+            log.info("hint: %s", hint)  # what --command-config dropped, once per start
         if state_dir:
             self.state_dir = Path(state_dir)
             self.token_dir = self.state_dir
@@ -334,7 +339,8 @@ class Agent:
                 outcome = report_now(str(self.config_path), broker_id=self.broker_id,
                                      kafka_home=self.kafka_home, token_dir=self.token_dir,
                                      state=state, submitter=submitter,
-                                     http_verify=self.http_ca_file, session=session)
+                                     http_verify=self.http_ca_file, session=session,
+                                     http_token=self.http_token)
             finally:
                 _close_quietly(producer)
             self._bootstrap = session.resolved_bootstrap or self._bootstrap
@@ -475,6 +481,7 @@ def check(broker_config: str | Path, options: ClusterOptions | None = None,
     Returns (exit code, one Nagios-style line): 0 `PS-AGENT OK - ...`, 1
     `PS-AGENT CRITICAL - ...`. Usage problems (no such file, no broker id) raise.
     """
+    from engine.reading import rules
     from engine.reading.reports import latest_per_broker
 
     settings_file = load_settings(broker_config)
@@ -485,8 +492,8 @@ def check(broker_config: str | Path, options: ClusterOptions | None = None,
     hours = plan.interval_hours or int(ps.DEFAULTS[ps.REPORT_INTERVAL_HOURS])
     interval = (float(interval_seconds) if interval_seconds is not None
                 else float(hours * 3600))
-    grace = grace_seconds if grace_seconds is not None else max(60.0, interval * 0.1)
-    limit = interval + grace
+    grace = grace_seconds if grace_seconds is not None else rules.grace_for(interval)
+    limit = rules.overdue_after_s(interval, grace)
 
     def critical(text: str) -> tuple[int, str]:
         return 1, f"PS-AGENT CRITICAL - {text}"
@@ -504,18 +511,17 @@ def check(broker_config: str | Path, options: ClusterOptions | None = None,
             reports = latest_per_broker(session, topic, broker_ids=[broker_id])
     except PsError as exc:
         return critical(f"cannot read {topic}: {exc}")
-    mine = [r for r in reports if r.broker_id == broker_id]
-    if not mine:
+    latest = rules.latest_of(reports, broker_id)
+    if latest is None:
         return critical(f"no report from broker {broker_id} in {topic}")
-    latest = mine[0]
-    if not latest.decoded.ok:
+    if not latest.ok:
         return critical(f"the latest report of broker {broker_id} ({topic} "
-                        f"{latest.position}) is undecodable: {latest.decoded.error}")
-    age = max(0, int((time.time() if now is None else now) - latest.collected_ms / 1000))
+                        f"{latest.position}) is undecodable: {latest.error}")
+    clock = time.time() if now is None else now
+    age = max(0, int(rules.age_s(latest, clock) or 0))
     perf = f"| age={age}s;;{int(limit)}"
-    stopped = " (its agent shut down)" if (latest.decoded.record or {}).get(
-        "collectorState") == STATE_SHUTTING_DOWN else ""
-    if age <= limit:
+    stopped = " (its agent shut down)" if latest.state == STATE_SHUTTING_DOWN else ""
+    if not rules.is_overdue(latest, clock, interval, grace):
         return 0, f"PS-AGENT OK - broker {broker_id} reported {age} s ago{stopped} {perf}"
     return critical(f"broker {broker_id} last reported {age} s ago{stopped}, more than "
                     f"{int(limit)} s (interval {int(interval)} s + grace {int(grace)} s) {perf}")

@@ -33,7 +33,13 @@ from engine.config import settings as ps_settings
 from engine.config.broker import BrokerConfig
 from engine.config.settings import SettingsFile, customer_id_kind
 from engine.errors import PsError
-from engine.reporting.privacy import hosts_named_in, scrub_broker_config, scrub_stats
+from engine.reporting.jvm_runtime import runtime_properties
+from engine.reporting.privacy import (
+    hosts_named_in,
+    scrub_broker_config,
+    scrub_java_properties,
+    scrub_stats,
+)
 
 log = logging.getLogger(__name__)
 
@@ -45,11 +51,17 @@ HISTOGRAM_BUCKETS = 6  # values 0..4, then ">= 5"
 
 @dataclass
 class CollectedReport:
-    """One report ready to encode: which schema, the record, and what the user should know."""
+    """One report ready to encode: which schema, the record, and what the user should know.
+
+    `withheld` counts the broker configuration keys the privacy filter kept out of the
+    report, `withheld_jvm` the observed JVM properties and `-D` flags it kept out (all of
+    them in a basic report); counts only, never names."""
 
     schema: str  # "basic" | "enhanced"
     record: dict[str, Any]
     warnings: list[str] = field(default_factory=list)
+    withheld: int = 0
+    withheld_jvm: int = 0
 
 
 # ---- pure helpers (unit tested) ---------------------------------------------------------
@@ -239,7 +251,7 @@ def jvm_processors(pid: int, args: list[str]) -> int:
 
 
 def system_properties(args: list[str]) -> dict[str, str]:
-    """The `-Dkey=value` flags given to the JVM (before the main class)."""
+    """The `-Dkey=value` flags given to the JVM (before the main class), unfiltered."""
     props: dict[str, str] = {}
     for arg in args:
         if arg == "kafka.Kafka":
@@ -419,11 +431,16 @@ def collect(broker_id: int, settings_file: SettingsFile, session: ClusterSession
         "clusterId": facts.cluster_id or "NA",
     }
     if not enhanced:
-        return CollectedReport("basic", basic, warnings)
+        # Nothing of the configuration or the JVM is in a basic report.
+        jvm = (len(runtime_properties(process.pid)) + len(system_properties(process.args))
+               if process else 0)
+        return CollectedReport("basic", basic, warnings,
+                               withheld=len(settings_file.properties), withheld_jvm=jvm)
 
-    record = _enhanced(broker_id, settings_file, session, basic, facts, process, now_s,
-                       warnings)
-    return CollectedReport("enhanced", record, warnings)
+    report = CollectedReport("enhanced", {}, warnings)
+    report.record = _enhanced(broker_id, settings_file, session, basic, facts, process, now_s,
+                              report)
+    return report
 
 
 def _versions(home: str | None, given_home: str | None, facts: _ClusterFacts,
@@ -450,11 +467,12 @@ def _versions(home: str | None, given_home: str | None, facts: _ClusterFacts,
 
 def _enhanced(broker_id: int, settings_file: SettingsFile, session: ClusterSession,
               basic: dict[str, Any], facts: _ClusterFacts, process: BrokerProcess | None,
-              now_s: float, warnings: list[str]) -> dict[str, Any]:
+              now_s: float, report: CollectedReport) -> dict[str, Any]:
+    warnings = report.warnings
     topics = set(facts.replicas or ())
     props = settings_file.properties
     forbidden = topics | facts.broker_hosts | hosts_named_in(props)
-    broker_config = scrub_broker_config(props, forbidden=forbidden)
+    broker_config, report.withheld = scrub_broker_config(props, forbidden=forbidden)
 
     if process is None:
         warnings.append("the broker's JVM does not run on this host (or is not visible): "
@@ -467,8 +485,8 @@ def _enhanced(broker_id: int, settings_file: SettingsFile, session: ClusterSessi
         uptime_ms = max(0, int(now_s * 1000) - start_ms)
         max_heap = jvm_max_heap(process.args)
         processors = jvm_processors(process.pid, process.args)
-        java_props = scrub_broker_config(system_properties(process.args),
-                                         forbidden=forbidden)
+        java_props, report.withheld_jvm = scrub_java_properties(
+            runtime_properties(process.pid), system_properties(process.args))
 
     if facts.replicas is None:
         unknown_hist = [UNKNOWN] * HISTOGRAM_BUCKETS

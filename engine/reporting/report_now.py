@@ -52,7 +52,9 @@ class TopicStep(Protocol):
 class ReportOutcome:
     """What one report-now did. `schema`/`record`/`value` are None when reporting is
     disabled; `record` is what was encoded, `value` the exact bytes sent (or not, on a dry
-    run); `destinations` has one entry per destination, in the order tried."""
+    run); `destinations` has one entry per destination, in the order tried. `withheld`
+    counts the broker configuration keys the privacy filter kept out of the report,
+    `withheld_jvm` the JVM properties and `-D` flags (counts, never names)."""
 
     broker_id: int | None
     enabled: bool
@@ -62,6 +64,8 @@ class ReportOutcome:
     value: bytes | None = None
     destinations: list[DestinationResult] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    withheld: int = 0
+    withheld_jvm: int = 0
     # How the broker token was told (its ZooKeeper registration, its JVM on this host, ...).
     token_source: str | None = None
 
@@ -86,7 +90,7 @@ class ReportOutcome:
 
 
 def _send_http(value: bytes, settings_file: ps_settings.SettingsFile, customer_id: str,
-               http_verify: Any) -> list[DestinationResult]:
+               http_verify: Any, http_token: str | None = None) -> list[DestinationResult]:
     from engine.reporting.submit_http import HttpSettings, submit_http
 
     plan = settings_file.plan
@@ -96,7 +100,8 @@ def _send_http(value: bytes, settings_file: ps_settings.SettingsFile, customer_i
                 skipped("http", http.reason or "not sent")]
     kwargs = {} if http_verify is None else {"verify": http_verify}
     # The plan found every HTTP setting valid, so this cannot refuse them.
-    http_settings = HttpSettings.from_properties(settings_file.properties, **kwargs)
+    http_settings = HttpSettings.from_properties(settings_file.properties, token=http_token,
+                                                 **kwargs)
     results = submit_http(value, customer_id, http_settings)
     attempted = {r.destination for r in results}
     if "https" not in attempted:
@@ -113,14 +118,16 @@ def report_now(broker_config: str, location: ClusterLocation | None = None,
                kafka_home: str | None = None, token_dir: str | Path | None = None,
                http_verify: Any = None, state: int = STATE_RUNNING,
                submitter: TopicStep | None = None,
-               session: ClusterSession | None = None) -> ReportOutcome:
+               session: ClusterSession | None = None,
+               http_token: str | None = None) -> ReportOutcome:
     """Collect one report for the broker of `broker_config` and send it (unless dry_run).
 
     The cluster is `session`'s (an agent cycle's), else `location`, else the one the file
     names (`locate` with no options); `broker_id` None means the file's. `token_dir` is
     where this sender keeps the runtimes it saw (`TokenCache`; default: the user state
     folder). `http_verify` (a CA bundle path, or True) overrides certificate checks for
-    HTTPS; `submitter` lets an agent route the topic step through its spool.
+    HTTPS; `http_token` is a bearer token for the HTTPS endpoint (a `ps-console receive`
+    that requires one); `submitter` lets an agent route the topic step through its spool.
 
     Raises ValidationError (exit 2) when the plan is refused (an interval CP refused),
     UsageError / NotFound for a bad file, BrokerNotRunning / RuntimeUnknown (exit 1) when
@@ -141,15 +148,16 @@ def report_now(broker_config: str, location: ClusterLocation | None = None,
                              warnings=[f"Proactive Support is disabled: {reason}"])
     if session is not None:
         return _report(settings_file, session, broker_id, dry_run, kafka_home, token_dir,
-                       http_verify, state, submitter)
+                       http_verify, state, submitter, http_token)
     with ClusterSession(location or locate(ClusterOptions(), broker)) as own:
         return _report(settings_file, own, broker_id, dry_run, kafka_home, token_dir,
-                       http_verify, state, submitter)
+                       http_verify, state, submitter, http_token)
 
 
 def _report(settings_file: ps_settings.SettingsFile, session: ClusterSession, broker_id: int,
             dry_run: bool, kafka_home: str | None, token_dir: str | Path | None,
-            http_verify: Any, state: int, submitter: TopicStep | None) -> ReportOutcome:
+            http_verify: Any, state: int, submitter: TopicStep | None,
+            http_token: str | None = None) -> ReportOutcome:
     from engine.reporting.runtime import identify
     from engine.reporting.tokens import TokenCache
 
@@ -167,6 +175,7 @@ def _report(settings_file: ps_settings.SettingsFile, session: ClusterSession, br
     value = encode(report.record, report.schema)
     outcome = ReportOutcome(broker_id, enabled=True, dry_run=dry_run, schema=report.schema,
                             record=report.record, value=value, warnings=warnings,
+                            withheld=report.withheld, withheld_jvm=report.withheld_jvm,
                             token_source=runtime.source)
     if dry_run:
         outcome.destinations = [skipped(d, "dry run") for d in ("topic", "https", "http")]
@@ -184,7 +193,8 @@ def _report(settings_file: ps_settings.SettingsFile, session: ClusterSession, br
         outcome.destinations.append(submit_topic(session, topic, value, broker_id, warnings))
     # An invalid customer id was reported anonymously; HTTP must use the matching path.
     customer_id = "anonymous" if report.schema == "basic" else plan.customer_id
-    outcome.destinations += _send_http(value, settings_file, customer_id, http_verify)
+    outcome.destinations += _send_http(value, settings_file, customer_id, http_verify,
+                                       http_token)
     for result in outcome.destinations:
         log.info("broker %s report to %s: %s", broker_id, result.destination, result.detail)
     return outcome

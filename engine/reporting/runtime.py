@@ -151,19 +151,21 @@ def _unreadable(settings_file: SettingsFile, broker_id: int, cache: TokenCache |
                 key: str, exc: ConnectionFailure) -> BrokerRuntime:
     cached = cache.get(key) if cache is not None else None
     jvm = local_jvm(settings_file)
-    if cached is not None and cached.jvm is not None and jvm == cached.jvm:
-        return BrokerRuntime(
-            broker_id, cached.token, "the same JVM as at its last registration",
-            f"broker {broker_id}'s registration not read ({exc}); the JVM seen registered "
-            "still runs on this host, so the runtime and its token are the same")
-    if jvm is None and cached is not None and cached.jvm is not None:
-        why = "the JVM seen registered on this host is gone"
+    if cached is not None and cached.jvm is not None:
+        if jvm == cached.jvm:
+            return BrokerRuntime(
+                broker_id, cached.token, "the same JVM as at its last registration",
+                f"broker {broker_id}'s registration not read ({exc}); the JVM seen "
+                "registered still runs on this host, so the runtime and its token are the same")
+        if jvm is None:
+            raise BrokerNotRunning(f"broker {broker_id}'s JVM seen on this host is gone (and "
+                                   f"its registration cannot be read: {exc}): it is not "
+                                   "running, so no report is sent for it") from None
+        why = "its JVM on this host is not the one seen registered (it restarted)"
     elif jvm is None:
         why = "its JVM is not visible on this host"
-    elif cached is None or cached.jvm is None:
-        why = "this sender never saw it registered"
     else:
-        why = "its JVM on this host is not the one seen registered (it restarted)"
+        why = "this sender never saw it registered"
     raise RegistrationUnreadable(f"broker {broker_id}'s registration cannot be read ({exc}) "
                                  f"and {why}: whether it runs cannot be told, so no report "
                                  "is sent") from None
@@ -184,9 +186,8 @@ def _from_topic(session: ClusterSession, registration: Registration,
     except PsError as exc:
         raise RuntimeUnknown(f"{unknown}, and {topic} cannot be read ({exc})") from None
     for report in reports:
-        record = report.decoded.record or {}
-        if (report.broker_id == broker_id and report.decoded.ok and report.token
-                and record.get("clusterId") == registration.cluster_id):
+        if (report.broker_id == broker_id and report.ok and report.token
+                and report.cluster_id == registration.cluster_id):
             return BrokerRuntime(
                 broker_id, report.token, f"its latest report in {topic}",
                 f"broker {broker_id}'s token is its latest report's ({report.position}): "

@@ -1,4 +1,4 @@
-"""Send one report over HTTPS, and over HTTP only where the settings allow it (SPEC.md §3).
+"""Send one report over HTTPS, and over HTTP only where the settings allow it (CP's protocol).
 
 The request is CP's: `POST <base>/anon|/test|/submit`, multipart form with a text part
 `cid` and a binary part `file` (filename `filename`, application/octet-stream) holding the
@@ -8,10 +8,13 @@ only when the insecure endpoint is enabled. Nothing goes out in clear text other
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import ssl
-from collections.abc import Mapping
-from dataclasses import dataclass
+import threading
+from collections.abc import Coroutine, Mapping
+from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -19,15 +22,27 @@ import httpx
 from engine.config import settings as ps_settings
 from engine.errors import ValidationError
 from engine.reporting.outcome import DestinationResult
+from engine.text import printable
 
 log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = 2.0
+# A receiver answers "ok"; what it says beyond a few KiB is never read (a hostile endpoint
+# could stream a 200 forever).
+RESPONSE_READ_LIMIT = 4096
+# The part of a post's deadline after which the response body is no longer waited for, so
+# that a 200 whose body trickles still ends as a 200 (and closing fits in the rest).
+_BODY_SHARE = 0.9
 
 
 @dataclass(frozen=True)
 class HttpSettings:
-    """Where and how reports go over HTTP. `verify` is a CA bundle path or True (system)."""
+    """Where and how reports go over HTTP. `verify` is a CA bundle path or True (system).
+
+    `timeout` bounds each post as a whole (connect, send, response), not each read.
+    `token`, when set, is sent as `Authorization: Bearer ...` over HTTPS only; it is kept
+    out of `repr` so that no log or error message can show it.
+    """
 
     secure_enabled: bool = True
     insecure_enabled: bool = True
@@ -36,11 +51,13 @@ class HttpSettings:
     proxy: str | None = None
     timeout: float = DEFAULT_TIMEOUT
     verify: str | bool = True
+    token: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_properties(cls, props: Mapping[str, str], *, timeout: float = DEFAULT_TIMEOUT,
-                        verify: str | bool = True) -> HttpSettings:
-        """Build from `server.properties` keys (SPEC.md §4), defaults for absent keys.
+                        verify: str | bool = True, token: str | None = None
+                        ) -> HttpSettings:
+        """Build from `server.properties` keys, defaults for absent keys.
 
         An invalid value raises ValidationError naming the key: falling back to a default
         here could turn a mistyped `...insecure.enable=flase` into sending in clear text.
@@ -66,6 +83,7 @@ class HttpSettings:
             proxy=proxy or None,
             timeout=timeout,
             verify=verify,
+            token=token,
         )
 
 
@@ -94,12 +112,37 @@ def _proxy_label(proxy: str | None) -> str:
 def _redact(text: str, settings: HttpSettings) -> str:
     if settings.proxy and settings.proxy in text:
         text = text.replace(settings.proxy, _proxy_label(settings.proxy))
+    if settings.token and settings.token in text:
+        text = text.replace(settings.token, "***")
     return text
 
 
 def _one_line(exc: BaseException, settings: HttpSettings) -> str:
+    # An error's text can quote what the peer sent: escaped before it reaches a log.
     message = " ".join(str(exc).split()) or "no detail"
-    return _redact(f"{type(exc).__name__}: {message}", settings)[:300]
+    return printable(_redact(f"{type(exc).__name__}: {message}", settings)[:300])
+
+
+def _run(coro: Coroutine[Any, Any, int]) -> int:
+    """Run `coro` on an event loop of its own, also when the caller's thread has one."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    box: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            box["result"] = asyncio.run(coro)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+            box["error"] = exc
+
+    worker = threading.Thread(target=work, name="submit-http", daemon=True)
+    worker.start()
+    worker.join()  # bounded: the coroutine carries its own deadline
+    if "error" in box:
+        raise box["error"]
+    return int(box["result"])
 
 
 def _verify(settings: HttpSettings) -> ssl.SSLContext | bool:
@@ -108,22 +151,54 @@ def _verify(settings: HttpSettings) -> ssl.SSLContext | bool:
     return bool(settings.verify)
 
 
-def _post(client: httpx.Client, destination: str, url: str, value: bytes, cid: str,
-          settings: HttpSettings) -> DestinationResult:
+async def _post(client: httpx.AsyncClient, url: str, value: bytes, cid: str,
+                headers: dict[str, str], body_until: float) -> int:
+    """POST the form and return the status. The status is the answer: of the body, at
+    most RESPONSE_READ_LIMIT bytes are read, and only until `body_until` (loop time)."""
+    async with client.stream(
+            "POST", url, data={"cid": cid}, headers=headers,
+            files={"file": ("filename", value, "application/octet-stream")}) as response:
+        read = 0
+        try:
+            async with asyncio.timeout_at(body_until):
+                # aiter_raw: the bytes as sent, so a compressed answer cannot inflate.
+                async for chunk in response.aiter_raw():
+                    read += len(chunk)
+                    if read >= RESPONSE_READ_LIMIT:
+                        break
+        except TimeoutError:
+            pass  # a body still trickling after the status line changes nothing
+        return response.status_code
+
+
+async def _post_within(deadline: float, client_args: dict[str, Any], url: str, value: bytes,
+                       cid: str, headers: dict[str, str]) -> int:
+    # One clock for the whole exchange: httpx's own timeouts restart on every read, so a
+    # peer that trickles a byte at a time would never trip them.
+    loop = asyncio.get_running_loop()
+    body_until = loop.time() + deadline * _BODY_SHARE
+    async with asyncio.timeout(deadline):
+        async with httpx.AsyncClient(**client_args) as client:
+            return await _post(client, url, value, cid, headers, body_until)
+
+
+def _exchange(destination: str, url: str, value: bytes, cid: str, settings: HttpSettings,
+              verify: ssl.SSLContext | bool) -> DestinationResult:
+    client_args: dict[str, Any] = {
+        "timeout": httpx.Timeout(settings.timeout), "verify": verify,
+        "proxy": settings.proxy, "follow_redirects": False, "trust_env": False}
+    headers = {"Authorization": f"Bearer {settings.token}"} if settings.token else {}
     try:
-        response = client.post(
-            url, data={"cid": cid},
-            files={"file": ("filename", value, "application/octet-stream")})
-    except httpx.TimeoutException as exc:
+        status = _run(_post_within(settings.timeout, client_args, url, value, cid, headers))
+    except (TimeoutError, httpx.TimeoutException) as exc:
         return DestinationResult(destination, False,
                                  f"timed out after {settings.timeout:g} s "
                                  f"({type(exc).__name__})")
     except (httpx.HTTPError, OSError, ssl.SSLError) as exc:
         return DestinationResult(destination, False, _one_line(exc, settings))
-    if response.status_code == 200:
+    if status == 200:
         return DestinationResult(destination, True, f"HTTP 200 from {_host(url)}")
-    return DestinationResult(destination, False,
-                             f"HTTP {response.status_code} from {_host(url)}")
+    return DestinationResult(destination, False, f"HTTP {status} from {_host(url)}")
 
 
 def _host(url: str) -> str:
@@ -145,9 +220,13 @@ def _attempt(destination: str, base: str, path: str, value: bytes, cid: str,
         except (OSError, ssl.SSLError) as exc:
             return DestinationResult(destination, False,
                                      f"cannot load CA bundle: {_one_line(exc, settings)}")
-    with httpx.Client(timeout=httpx.Timeout(settings.timeout), verify=verify,
-                      proxy=settings.proxy, follow_redirects=False, trust_env=False) as client:
-        return _post(client, destination, base.rstrip("/") + path, value, cid, settings)
+    if settings.token and destination != "https":
+        # The token is a secret: it never travels in clear text (nor to CP's public
+        # HTTP host, the insecure endpoint's default).
+        return DestinationResult(destination, False,
+                                 "a bearer token is set: it is sent over HTTPS only; "
+                                 "nothing sent")
+    return _exchange(destination, base.rstrip("/") + path, value, cid, settings, verify)
 
 
 def submit_http(value: bytes, customer_id: str, settings: HttpSettings

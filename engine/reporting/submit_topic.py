@@ -1,6 +1,6 @@
 """The topic destination: create the support topic when missing and produce reports to it.
 
-SPEC.md §3: one partition, replication factor min(3, live brokers) (a warning when below
+As CP created it: one partition, replication factor min(3, live brokers) (a warning when below
 3), `retention.ms=31536000000`; null key; a `broker.id` header. A topic created at the same
 moment by another agent is fine: CP lost that round's report, this does not.
 Security (SSL, SASL) comes from the session's client configuration, like every client here.

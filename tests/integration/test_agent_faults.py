@@ -65,11 +65,11 @@ def test_reports_made_while_the_topic_is_down_arrive_once_and_in_order(sandbox, 
     # a timestamp second, e.g. the last periodic one and the shutdown one) ...
     assert len(ids) == len(set(ids))
     reports = [to_report(r) for r in records]
-    assert all(r.decoded.ok and r.broker_id == 1 for r in reports)
+    assert all(r.ok and r.broker_id == 1 for r in reports)
     # ... none lost: every report the agent made is in the topic (spooled ones included),
     # and in the order they were made.
     assert [i[:8] for i in ids] == made, agent.log
-    stamps = [r.decoded.record["timestamp"] for r in reports]
+    stamps = [r.time_s for r in reports]
     assert stamps == sorted(stamps)
-    assert reports[-1].decoded.record["collectorState"] == 1
+    assert reports[-1].state == 1
     assert len(re.findall(r"topic=failed\(spooled", agent.log)) >= 3

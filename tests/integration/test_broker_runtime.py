@@ -109,6 +109,6 @@ def test_a_stopped_broker_gets_no_report_and_its_return_a_new_token(sandbox, pri
     seen = [r.token for r in reports]
     assert seen == sorted(seen, key=lambda t: 0 if t == tokens[0] else 1)
     assert set(seen) == set(tokens)
-    stamps = [r.decoded.record["timestamp"] for r in reports]
+    stamps = [r.time_s for r in reports]
     assert stamps == sorted(stamps)
     assert "Traceback" not in agent.log

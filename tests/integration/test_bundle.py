@@ -120,7 +120,7 @@ def test_reports_of_three_agents_export_to_exactly_the_topic(sandbox, topics,
     admin = AdminClient({"bootstrap.servers": sandbox.bootstrap})
     cluster_id = admin.describe_cluster().result(timeout=30).cluster_id
     assert meta["cluster_id"] == cluster_id
-    decoded_tokens = {e.record["brokerProcessUUID"] for e in opened.entries[:30]}
+    decoded_tokens = {e.token for e in opened.entries[:30]}
     assert decoded_tokens == set(tokens)
     assert [e.ok for e in opened.entries[30:]] == [True, True, False, False]
     assert os.listdir(tmp_path) == ["b.zip"]  # no temp file left

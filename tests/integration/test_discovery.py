@@ -110,7 +110,7 @@ def test_console_refresh_opens_one_zookeeper_session(sandbox, replicated_topics,
     from kazoo.client import KazooClient
 
     from tests.support.cluster import location
-    from tui.backend import Backend
+    from tui.backend import ClusterBackend
 
     started: list[KazooClient] = []
     real_start = KazooClient.start
@@ -120,15 +120,15 @@ def test_console_refresh_opens_one_zookeeper_session(sandbox, replicated_topics,
         return real_start(client, *args, **kwargs)
 
     monkeypatch.setattr(KazooClient, "start", counting_start)
-    backend = Backend(location(zookeeper=sandbox.zk_connect), replicated_topics[2])
+    backend = ClusterBackend(location(zookeeper=sandbox.zk_connect), replicated_topics[2])
     snapshot = backend.snapshot()
     assert snapshot.support_replicas == 2
     assert snapshot.reports_problem is None
     assert len(started) == 1
 
     started.clear()
-    missing = Backend(location(zookeeper=sandbox.zk_connect),
-                      f"discovery-missing-{uuid.uuid4().hex[:10]}").snapshot()
+    missing = ClusterBackend(location(zookeeper=sandbox.zk_connect),
+                             f"discovery-missing-{uuid.uuid4().hex[:10]}").snapshot()
     assert missing.support_replicas is None
     assert len(started) == 1
 
@@ -253,7 +253,7 @@ def test_cli_prints_command_config_hints(sandbox, tmp_path):
     done = _cli("cluster", "--zookeeper", sandbox.zk_connect, "--json",
                 "--command-config", str(config))
     assert done.returncode == 0, done.stderr
-    assert "ssl.ca.location" in done.stderr
+    assert "ssl.truststore.location is not used: security.protocol is PLAINTEXT" in done.stderr
     assert "hunter2" not in done.stderr and "/secret/place" not in done.stderr
     json.loads(done.stdout)
 

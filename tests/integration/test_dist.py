@@ -28,7 +28,9 @@ KAFKA_HOME = REPO / ".sandbox" / "lib" / "kafka-3.9.2"
 # What the installed package cannot run without.
 RUNTIME_DATA = ("engine/reporting/schemas/SupportKafkaMetricsBasic.avsc",
                 "engine/reporting/schemas/SupportKafkaMetricsEnhanced.avsc",
-                "engine/reporting/deploy/ps-console-agent@.service", "tui/styles/app.tcss")
+                "engine/reporting/deploy/ps-console-agent@.service", "tui/styles/app.tcss",
+                "engine/reporting/kafka_configs/broker-3.9.json",
+                "engine/reporting/kafka_configs/broker-4.x.json")
 
 pytestmark = pytest.mark.sandbox
 
@@ -104,6 +106,14 @@ def test_installed_package_is_the_wheel_not_the_source_tree(installed):
         assert Path(line).is_relative_to(installed.root / "venv"), line
 
 
+def test_the_installed_privacy_filter_reads_kafkas_definitions(installed):
+    done = installed.run("python", "-c", "from engine.reporting.privacy import kafka_definitions as k; "
+                                         "d = k(); print(' '.join(d.versions), len(d.keys))")
+    assert done.returncode == 0, done.stderr
+    versions, _, count = done.stdout.strip().rpartition(" ")
+    assert versions.startswith("3.9.2 4.") and int(count) > 300
+
+
 def test_the_wheel_is_pure_python_with_its_three_packages(installed):
     """No compiled code: one wheel for every platform, holding engine, cli and tui."""
     assert installed.wheel.name.endswith("-py3-none-any.whl"), installed.wheel.name
@@ -162,7 +172,7 @@ def test_agent_then_bundle_from_the_installed_wheel(installed, sandbox, tmp_path
         assert export.returncode == 0, export.stdout + export.stderr
         opened = open_bundle(str(bundle))
         assert [e.ok for e in opened.entries] == [True]
-        assert opened.entries[0].record["collectorState"] == 2
+        assert opened.entries[0].state == 2
         assert opened.metadata is not None and opened.metadata["topic"] == topic
     finally:
         delete_topics(sandbox.bootstrap, topic)

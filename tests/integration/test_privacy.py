@@ -1,18 +1,33 @@
 """SPEC §5 on the real sandbox: no topic name, host name, IP address or secret in any
-report's bytes, Basic or Enhanced."""
+report's bytes, Basic or Enhanced, on the topic and over HTTP."""
 
 from __future__ import annotations
 
+import json
+import re
 import socket
+import subprocess
+import sys
 import uuid
+from pathlib import Path
 
 import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from engine.config.properties import load_properties
 from engine.reporting.privacy import assert_private
+from engine.reporting.receiver import Receiver
 from engine.reporting.report_now import report_now
-from tests.support.cluster import location
-from tests.support.ps_report_helpers import broker_config_copy, delete_topics, plain_read
+from tests.support.cluster import location, topic_records
+from tests.support.privacy_corpus import CONFIG, KEPT, ROUTING_KEYS, TOPIC_STEMS, corpus_strings
+from tests.support.ps_report_helpers import (
+    broker_config_copy,
+    delete_topics,
+    plain_read,
+    unique_topic,
+)
+
+REPO = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.sandbox
 
@@ -71,3 +86,124 @@ def test_no_private_data_in_basic_or_enhanced_reports(sandbox, tmp_path):
                 assert record["clusterMetrics"]["numberTopics"] >= 3
     finally:
         delete_topics(sandbox.bootstrap, *topics)
+
+
+def _machine_names() -> list[str]:
+    # This machine's name, unless so short ("vm") that the schema text itself contains it.
+    return [n for n in (socket.gethostname(), socket.getfqdn()) if len(n) >= 4]
+
+
+def _java_properties() -> dict[str, str]:
+    """What the JVM the sandbox runs (`java` on PATH) says of itself."""
+    done = subprocess.run(["java", "-XshowSettings:properties", "-version"],
+                          capture_output=True, text=True, timeout=60)
+    found = {}
+    for line in done.stderr.splitlines():
+        m = re.match(r"^\s+([\w.]+) = (.*)$", line)
+        if m:
+            found[m.group(1)] = m.group(2)
+    return found
+
+
+@pytest.fixture
+def http_receiver():
+    with Receiver() as http:
+        yield http
+
+
+@pytest.mark.parametrize(("cid", "schema", "path"), [
+    ("c0", "enhanced", "/test"), ("c123456789", "enhanced", "/submit"),
+    ("anonymous", "basic", "/anon")])
+def test_corpus_never_leaves_on_the_topic_or_over_http(sandbox, tmp_path, http_receiver,
+                                                       cid, schema, path):
+    _corpus_round(sandbox, location(zookeeper=sandbox.zk_connect), tmp_path, http_receiver,
+                  cid, schema, path)
+
+
+@pytest.mark.kraft
+def test_corpus_never_leaves_a_kraft_cluster(kraft_sandbox, tmp_path, http_receiver):
+    _corpus_round(kraft_sandbox, location(bootstrap=kraft_sandbox.bootstrap), tmp_path,
+                  http_receiver, "c0", "enhanced", "/test")
+
+
+def _corpus_round(sandbox, target, tmp_path, http_receiver, cid, schema, path):
+    """The corpus in a copy of broker 1's file; one report to the topic and over HTTP."""
+    suffix = uuid.uuid4().hex[:8]
+    topics = [f"{stem}-{suffix}" for stem in TOPIC_STEMS]
+    support = unique_topic("ps-privacy")
+    admin = AdminClient({"bootstrap.servers": sandbox.bootstrap})
+    for future in admin.create_topics([NewTopic(t, 1, 1) for t in topics]).values():
+        future.result(timeout=30)
+    # The corpus goes into a real broker's file; the keys ps-console itself follows to the
+    # cluster, the JVM and the HTTP endpoint keep the file's real (and private) values.
+    corpus = {k: v for k, v in CONFIG.items() if k not in ROUTING_KEYS}
+    settings = {**corpus, **KEPT, "confluent.support.metrics.enable": "true",
+                "confluent.support.customer.id": cid,
+                "confluent.support.metrics.topic": support,
+                "confluent.support.metrics.endpoint.secure.enable": "false",
+                "confluent.support.metrics.endpoint.insecure": http_receiver.url}
+    config = broker_config_copy(sandbox, 1, tmp_path,
+                                {k: v.replace("\n", "\\n") for k, v in settings.items()})
+    props = load_properties(config.read_text(encoding="latin-1"))
+    assert props["custom.ca.pem"] == CONFIG["custom.ca.pem"]  # the file holds the corpus
+    forbidden = [*corpus_strings(corpus), *topics, support, "127.0.0.1", "/work/",
+                 str(sandbox.box.state.run_id), *_machine_names(),
+                 *[h.rsplit(":", 1)[0] for h in sandbox.bootstrap.split(",")]]
+    if cid != "c0":
+        forbidden.append(cid)
+    try:
+        outcome = report_now(str(config), target, token_dir=tmp_path / "tokens")
+        by = {d.destination: d for d in outcome.destinations}
+        assert by["topic"].ok and by["http"].ok, outcome.destinations
+        assert outcome.schema == schema
+
+        sent = [r.value for r in topic_records(sandbox.bootstrap, support)]
+        (received,) = http_receiver.received
+        assert received.path == path
+        assert sent == [outcome.value] and received.body == outcome.value
+        for value in (*sent, received.body):
+            assert_private(value, forbidden)
+
+        record = plain_read(sent[0], schema)
+        if schema == "basic":
+            assert outcome.withheld == len(props)
+            return
+        metrics = record["brokerMetrics"]
+        kept = metrics["brokerConfiguration"]
+        assert {k: kept.get(k) for k in KEPT} == {
+            **KEPT, "unclean.leader.election.enable": "false"}
+        assert kept["num.recovery.threads.per.data.dir"] == "1"  # the sandbox's own settings
+        assert outcome.withheld == len(props) - len(kept) > len(corpus)
+        # The JVM as it describes itself, and the sandbox's two plain -D flags; nothing else.
+        java = _java_properties()
+        assert metrics["javaSystemProperties"] == {
+            **{k: java[k] for k in ("java.version", "java.vendor", "os.name", "os.arch")},
+            "java.awt.headless": "true", "java.net.preferIPv4Stack": "true"}
+        assert outcome.withheld_jvm >= 3  # -Dsandbox.id, -Dlog4j.configuration, -Dkafka.logs.dir
+    finally:
+        delete_topics(sandbox.bootstrap, *topics, support)
+
+
+def test_dry_run_tells_how_many_keys_were_withheld(sandbox, tmp_path):
+    config = broker_config_copy(sandbox, 1, tmp_path, {
+        **{k: v.replace("\n", "\\n") for k, v in CONFIG.items() if k not in ROUTING_KEYS},
+        "confluent.support.metrics.enable": "true", "confluent.support.customer.id": "c0"})
+    props = load_properties(config.read_text(encoding="latin-1"))
+    cli = [sys.executable, "-c", "from cli.main import main; raise SystemExit(main())",
+           "report", "--broker-config", str(config), "--zookeeper", sandbox.zk_connect,
+           "--token-dir", str(tmp_path / "t"), "--dry-run"]
+    done = subprocess.run([*cli, "--json"], capture_output=True, text=True, timeout=120,
+                          cwd=REPO)
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    kept = out["fields"]["brokerMetrics"]["brokerConfiguration"]
+    withheld = out["withheld"]["configuration_keys"]
+    assert withheld == len(props) - len(kept) and withheld > len(CONFIG) - len(ROUTING_KEYS)
+    assert out["withheld"]["jvm_properties"] >= 3
+    text = subprocess.run(cli, capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert text.returncode == 0, text.stderr
+    assert f"{withheld} configuration keys and " in text.stdout
+    assert "withheld by the privacy filter" in text.stdout
+    # Counts, never names: no withheld key is printed anywhere.
+    for key in ("pwd", "db.passphrase", "quota.override.kafka7q7.corp-internal.example"):
+        assert key not in text.stdout and key not in done.stdout

@@ -61,7 +61,7 @@ def test_latest_per_broker_reads_only_the_end_and_survives_odd_records(sandbox, 
     stats = ReadStats()
     latest = latest_per_broker(target, topic, broker_ids=[1, 2, 3], stats=stats)
     assert [r.broker_id for r in latest] == [1, 2, 3]
-    assert [r.decoded.record["timestamp"] for r in latest] == [4997, 4998, 4999]
+    assert [r.time_s for r in latest] == [4997, 4998, 4999]
     assert stats.topic_size == 3003
     assert stats.records_read == 64 and stats.windows == 1
 
@@ -72,14 +72,14 @@ def test_latest_per_broker_reads_only_the_end_and_survives_odd_records(sandbox, 
     by_broker = {r.broker_id: r for r in latest if r.broker_id is not None}
     assert sorted(by_broker) == [1, 2, 3, 9] and by_broker[9].offset == 0
     cp = [r for r in latest if r.broker_id is None and r.token == "cp-token"]
-    assert len(cp) == 1 and cp[0].decoded.ok and cp[0].decoded.record["clusterId"] == "NA"
-    bad = [r for r in latest if not r.decoded.ok]
+    assert len(cp) == 1 and cp[0].ok and cp[0].cluster_id == "NA"
+    bad = [r for r in latest if not r.ok]
     assert [(b.offset, b.broker_id) for b in bad] == [(2, None)]
     assert stats.records_read == 3003
 
     every = list(iter_reports(target, topic))
     assert len(every) == 3003 and [r.offset for r in every] == list(range(3003))
-    assert not every[2].decoded.ok
+    assert not every[2].ok
 
 
 def test_duplicates_by_report_id_are_dropped_and_partitions_are_merged(sandbox, open_session):
@@ -123,3 +123,37 @@ def test_reports_cli_json_and_all(sandbox):
                          capture_output=True, text=True, timeout=60)
     assert run.returncode == 1 and "does not exist" in run.stderr
     assert "Traceback" not in run.stderr
+
+
+def test_the_console_adapter_reads_a_history_and_one_report_again(sandbox):
+    """The live adapter: latest reports carry their fields; a history is summaries in
+    collected order (a CP Basic report joins the broker that owns its token); the detail
+    pane's report is read again by position, with the history's attribution."""
+    import threading
+
+    from tests.support.cluster import location
+    from tui.backend import ClusterBackend
+
+    topic = _topic(sandbox)
+    later = _basic(300, "tok-1")
+    items = [(later, {"broker.id": "1"}),
+             (_basic(100, "tok-1"), {}),  # CP's: no header; broker 1 owns the token
+             (_basic(200, "tok-2"), {"broker.id": "2"})]
+    _produce(sandbox, topic, items)
+    backend = ClusterBackend(location(zookeeper=sandbox.zk_connect, timeout=10), topic)
+    try:
+        latest = backend.latest_reports([1, 2])
+        assert [(r.broker_id, r.offset) for r in latest] == [(1, 0), (2, 2)]
+        assert backend.report(latest[0]) is latest[0]  # it has its fields already
+        batches = list(backend.history(1, threading.Event()))
+        history = [r for batch in batches for r in batch]
+        assert [(r.offset, r.attributed_by) for r in history] == [(1, "token"), (0, "header")]
+        assert all(not hasattr(r, "fields") for r in history)
+        again = backend.report(history[0])
+        assert again is not None and again.fields["timestamp"] == 100
+        assert (again.broker_id, again.attributed_by) == (1, "token")
+        assert backend.raw_value(history[1]) == later
+        every = [r for batch in backend.history(None, threading.Event()) for r in batch]
+        assert [r.offset for r in every] == [0, 1, 2]
+    finally:
+        backend.close()

@@ -174,7 +174,7 @@ def test_console_backend_from_a_profile(sec: Secured, tmp_path: Path) -> None:
     """The console reads the profile (paths only, no secret in the TOML), builds its location
     and its backend reads the cluster, the reports and follows ZooKeeper."""
     from cli.main import _location
-    from tui.backend import Backend
+    from tui.backend import ClusterBackend
     from tui.config import load_config
 
     toml = tmp_path / "config.toml"
@@ -185,7 +185,7 @@ def test_console_backend_from_a_profile(sec: Secured, tmp_path: Path) -> None:
     config = load_config(env={}, path=toml)
     shown = "\n".join(f"{n} {v} {s}" for n, v, s in config.describe())
     assert sec.zk_auth in shown and not any(s in shown for s in sec.secrets)
-    backend = Backend(_location(config, TIMEOUT), config.topic, ())
+    backend = ClusterBackend(_location(config, TIMEOUT), config.topic, ())
     snapshot = backend.snapshot()
     assert [b.id for b in snapshot.brokers] == [1]
     assert snapshot.reports_problem is None and 1 in snapshot.latest

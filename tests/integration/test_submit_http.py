@@ -16,6 +16,7 @@ from engine.errors import ValidationError
 from engine.reporting.receiver import Receiver
 from engine.reporting.records import decode, encode
 from engine.reporting.submit_http import HttpSettings, submit_http
+from tests.support.cp_records import container
 
 TIMEOUT = 0.5  # the submitter's timeout in these tests; 2 s in production
 
@@ -88,8 +89,12 @@ def test_invalid_customer_id_reports_as_anonymous(https, http, tls_files, report
 
 
 def test_binary_bytes_survive_byte_for_byte(https, http, tls_files):
-    # every byte value, CRLFs and something that looks like a delimiter
-    value = bytes(range(256)) * 4 + b"\r\n--\r\n\r\n--boundary\r\n" + b"\x00" * 10
+    # every byte value, CRLFs and something that looks like a delimiter, inside a report
+    # (the receiver takes nothing else)
+    raw = bytes(range(256)) * 4 + b"\r\n--\r\n\r\n--boundary\r\n" + b"\x00" * 10
+    value = container({"type": "record", "name": "Bin",
+                       "fields": [{"name": "b", "type": "bytes"}]}, [{"b": raw}])
+    assert raw in value
     submit_http(value, "c0", _settings(https, http, tls_files[2]))
     assert https.received[0].body == value
 

@@ -132,7 +132,7 @@ def test_agent_started_as_the_unit_does(sandbox, tmp_path):
                 continue
             first = next((r for r in found if r.broker_id == broker_id), None)
         assert first is not None, log_path.read_text()
-        assert first.decoded.ok and first.decoded.record["collectorState"] == 2
+        assert first.ok and first.state == 2
         assert str(state) in log_path.read_text()  # the spool/state went where systemd said
 
         proc.send_signal(getattr(signal, settings["KillSignal"][0]))
@@ -141,7 +141,7 @@ def test_agent_started_as_the_unit_does(sandbox, tmp_path):
         with ClusterSession(target) as session:
             last = next(r for r in latest_per_broker(session, topic, broker_ids=[broker_id])
                         if r.broker_id == broker_id)
-        assert last.decoded.record["collectorState"] == 1
+        assert last.state == 1
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -14,7 +14,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from engine.reporting.records import encode
 from tests.support.cluster import location
 from tui.app import ConsoleApp
-from tui.backend import Backend
+from tui.backend import ClusterBackend
 from tui.config import load_config
 
 SIZE = (120, 40)
@@ -49,7 +49,7 @@ def sandbox_app(sandbox, topic: str, **config: object) -> ConsoleApp:
     cfg.zookeeper = sandbox.zk_connect
     cfg.topic = topic
     target = location(zookeeper=sandbox.zk_connect, timeout=10)
-    return ConsoleApp(cfg, Backend(target, topic, cfg.broker_configs))
+    return ConsoleApp(cfg, ClusterBackend(target, topic, cfg.broker_configs))
 
 
 async def wait_for(pilot, condition: Callable[[], bool], timeout: float = 30.0) -> None:

@@ -16,7 +16,7 @@ from textual.widgets import DataTable, Static
 from engine.reading.bundle import open_bundle
 from tests.support.console import SIZE, wait_for
 from tui.app import ConsoleApp
-from tui.backend import Backend
+from tui.backend import BundleBackend
 from tui.config import load_config
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "support-metrics-example.zip"
@@ -25,13 +25,14 @@ pytestmark = pytest.mark.anyio
 
 
 def example_facts() -> tuple[set[int], str]:
-    """The brokers the example's reports name, and the entry its comment says is damaged."""
+    """The brokers the example's Enhanced reports name, and the table key of the entry its
+    comment says is damaged."""
     opened = open_bundle(str(EXAMPLE))
-    brokers = {e.record["brokerId"] for e in opened.entries if e.ok and e.record and
-               "brokerId" in e.record}
+    brokers = {e.broker_id for e in opened.entries if e.attributed_by == "enhanced"}
     comment = json.loads(zipfile.ZipFile(EXAMPLE).comment)
     (damaged,) = comment["example"]["damaged_on_purpose"]
-    return brokers, damaged["entry"]
+    (entry,) = [e for e in opened.entries if e.entry == damaged["entry"]]
+    return brokers, entry.key
 
 
 def rendered(widget: Static) -> str:
@@ -42,16 +43,15 @@ def rendered(widget: Static) -> str:
 
 
 async def test_example_bundle_shows_every_broker_and_the_damaged_entry():
-    brokers, damaged_name = example_facts()
+    brokers, damaged_key = example_facts()
     assert brokers == {1, 2, 3}
-    damaged_key = "entry " + damaged_name.rsplit(".", 1)[1]
     cfg = load_config(None)
-    app = ConsoleApp(cfg, Backend(None, cfg.topic, (), bundle=str(EXAMPLE)))
+    app = ConsoleApp(cfg, BundleBackend(str(EXAMPLE), cfg.topic))
     async with app.run_test(size=SIZE) as pilot:
         table = app.screen.query_one("#reports", DataTable)
         await wait_for(pilot, lambda: table.row_count > 0)
-        rows = {str(table.get_row_at(r)[0]): [str(c) for c in table.get_row_at(r)]
-                for r in range(table.row_count)}
+        rows = {table.coordinate_to_cell_key((r, 0)).row_key.value:
+                [str(c) for c in table.get_row_at(r)] for r in range(table.row_count)}
         assert app.conn_state == "offline"
         # The latest report of each broker, its Basic reports attributed by their token,
         # and the damaged entry: nothing else.

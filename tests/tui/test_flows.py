@@ -86,7 +86,7 @@ async def test_e_then_enter_writes_a_bundle_of_the_topic(sandbox, report_topic, 
         assert Path(result.path).parent.resolve() == tmp_path.resolve()
         assert len(opened.entries) == 7
         assert sum(e.ok for e in opened.entries) == 6
-        assert {e.record["brokerProcessUUID"] for e in opened.entries if e.ok} == \
+        assert {e.token for e in opened.entries if e.ok} == \
             {"tok-1", "tok-2", "tok-3"}
         with zipfile.ZipFile(result.path) as zf:
             assert not decode(zf.read(zf.namelist()[-1])).ok

@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 from textual.widgets import DataTable, Static
 
-from engine.reporting.records import decode, encode
+from engine.reading.report import ReportSummary, build_report
+from engine.reporting.records import encode
 from tests.support.console import SIZE, wait_for
 from tools.console_fake import NOW, FakeBackend
 from tui.app import ConsoleApp
 from tui.config import ConsoleConfig
-from tui.model import ReportRow
 from tui.screens.help import HelpScreen
 from tui.screens.reports import ReportsScreen
 
@@ -40,11 +41,11 @@ class LoadBackend(FakeBackend):
         value = encode({"timestamp": int(NOW), "kafkaVersion": "3.9.2",
                         "confluentPlatformVersion": "7.9.0", "collectorState": 2,
                         "brokerProcessUUID": "load", "clusterId": "load"}, "basic")
-        self._decoded = decode(value)
-        self._value = value
+        self._summary = build_report(value, partition=0, offset=0, kafka_ms=int(NOW * 1000),
+                                     headers={"broker.id": b"1"}).summary()
 
     def history(self, broker_id: int | None, cancel: threading.Event
-                ) -> Iterator[list[ReportRow]]:
+                ) -> Iterator[list[ReportSummary]]:
         for start in range(0, LOAD_ROWS, BATCH):
             if start == LOAD_ROWS // 2:
                 self.half_sent.set()
@@ -52,17 +53,14 @@ class LoadBackend(FakeBackend):
                 self.gate.wait(60)
             if cancel.is_set():
                 return
-            yield [ReportRow(key=f"0@{n}", broker_id=1,
-                             timestamp_ms=int(NOW * 1000) - (LOAD_ROWS - n) * 1000,
-                             decoded=self._decoded, size=len(self._value), partition=0,
-                             offset=n, value=self._value)
+            yield [replace(self._summary, offset=n, time_s=int(NOW) - (LOAD_ROWS - n))
                    for n in range(start, start + BATCH)]
 
 
 async def test_help_answers_while_100k_rows_load():
     backend = LoadBackend()
     config = ConsoleConfig(zookeeper="zk-1:2181/kafka")
-    app = ConsoleApp(config, backend, clock=lambda: NOW, watch=False)  # type: ignore[arg-type]
+    app = ConsoleApp(config, backend, clock=lambda: NOW, watch=False)
     try:
         async with app.run_test(size=SIZE) as pilot:
             await pilot.press("2")

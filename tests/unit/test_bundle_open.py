@@ -53,14 +53,17 @@ def test_cp_bundle_with_path_names_opens_entry_by_entry(tmp_path, capsys):
             zf.writestr(f"/tmp/out/support-metrics.zip.{n}", values[n])
     opened = open_bundle(str(path))
     assert opened.metadata is None
-    assert [e.index for e in opened.entries] == [0, 1, 2, 3]
+    assert [e.position for e in opened.entries] == [f"entry {n}" for n in range(4)]
     assert [e.ok for e in opened.entries] == [True, True, False, True]
     first, second, bad, fourth = opened.entries
     assert first.schema.endswith("SupportKafkaMetricsBasic")
-    assert first.record["clusterId"] == "NA"  # CP 3.0 had no clusterId
-    assert second.record["clusterId"] == "clu"
-    assert fourth.record["brokerId"] == 3
-    assert bad.error and bad.record is None and bad.size == len(GARBAGE)
+    assert first.cluster_id == "NA"  # CP 3.0 had no clusterId
+    assert second.cluster_id == "clu"
+    assert (fourth.broker_id, fourth.attributed_by) == (3, "enhanced")
+    # The Basic report of broker 3's token is broker 3's; the other token names no broker.
+    assert (first.broker_id, first.attributed_by) == (3, "token")
+    assert second.broker_id is None and second.token == TOKEN_B
+    assert bad.error and bad.token is None and bad.size == len(GARBAGE)
 
     assert main(["open", str(path), "--json"]) == 0
     lines = capsys.readouterr().out.splitlines()
@@ -76,6 +79,11 @@ def test_cp_bundle_with_path_names_opens_entry_by_entry(tmp_path, capsys):
     assert f"{TOKEN_A}: 2" in text and f"{TOKEN_B}: 1" in text
     assert "2016-07-31" in text and "2016-11-24" in text  # time range, seconds not ms
     assert "undecodable 1" in text and "support-metrics.zip.2" in text
+    # The story: broker 3 went from Basic to Enhanced; TOKEN_B's report names no broker.
+    assert "broker 3: 2 reports" in text
+    assert "schema Basic -> Enhanced (entry 0 -> entry 3)" in text
+    assert f"token {TOKEN_B}: 1 report (no broker named)" in text
+    assert "1 record(s) name neither a broker nor a token" in text
 
 
 def test_relative_parent_names_are_read_in_memory_and_nothing_is_written(tmp_path, capsys):
@@ -95,11 +103,11 @@ def test_relative_parent_names_are_read_in_memory_and_nothing_is_written(tmp_pat
     finally:
         os.chdir(cwd)
     assert _tree(tmp_path) == before
-    by_name = {e.name: e for e in opened.entries}
+    by_name = {e.entry: e for e in opened.entries}
     assert by_name["../x.zip.0"].ok and by_name["/etc/evil.0"].ok
     assert not by_name["../x.zip.1"].ok and not by_name["../../evil"].ok
     # Numbered entries first (by number, then zip order), unnumbered last.
-    assert [e.name for e in opened.entries][-1] == "../../evil"
+    assert [e.entry for e in opened.entries][-1] == "../../evil"
     capsys.readouterr()
 
 
@@ -137,7 +145,7 @@ def test_missing_file_is_not_found(tmp_path, capsys):
 def test_empty_zip_has_no_entries_and_exits_1(tmp_path, capsys):
     path = tmp_path / "empty.zip"
     zipfile.ZipFile(path, "w").close()
-    assert open_bundle(str(path)).entries == []
+    assert list(open_bundle(str(path)).entries) == []
     assert main(["open", str(path), "--json"]) == 1
     assert capsys.readouterr().out == ""
 
@@ -191,8 +199,8 @@ def test_our_writer_reads_back_with_zipfile_including_zip64_counts(tmp_path):
     with BundleReader(str(path)) as reader:  # decoding all 70,000 would only cost time
         assert reader.metadata == {"complete": True} and len(reader) == count
         head = list(islice(reader, 6))
-    assert [e.index for e in head] == list(range(6))
-    assert head[5].ok and head[5].record["timestamp"] == 2
+    assert [e.position for e in head] == [f"entry {n}" for n in range(6)]
+    assert head[5].ok and head[5].fields["timestamp"] == 2 and head[5].time_s == 2
     assert "entries: 6, decoded 6" in summarize(OpenedBundle(str(path), None, head))
 
 

@@ -80,3 +80,16 @@ def test_every_numeric_option_is_finite_and_in_range(argv, capsys):
     assert done.value.code == 2
     errors = [line for line in capsys.readouterr().err.splitlines() if "error:" in line]
     assert len(errors) == 1 and "Traceback" not in errors[0]
+
+
+@pytest.mark.parametrize("command", [["report"], ["agent", "--once"]])
+def test_a_bad_http_token_file_is_a_usage_error_before_any_network(tmp_path, command):
+    from cli import build_parser, run
+
+    config = tmp_path / "server.properties"
+    config.write_text("broker.id=1\nzookeeper.connect=127.0.0.1:1\n")
+    token = tmp_path / "token"
+    token.write_text("short\n")
+    args = build_parser().parse_args([*command, "--broker-config", str(config),
+                                      "--http-token-file", str(token)])
+    assert run(args) == 2

@@ -76,23 +76,29 @@ SECRETS = {
 
 
 def test_scrub_keeps_only_plain_settings():
-    kept = scrub_broker_config(SECRETS, forbidden=["password-s3cr3t-topic"])
+    kept, withheld = scrub_broker_config(SECRETS, forbidden=["password-s3cr3t-topic"])
+    # "cleanup.policy" is a topic config: brokers know it as log.cleanup.policy.
     assert kept == {"num.io.threads": "8", "compression.type": "lz4",
                     "inter.broker.protocol.version": "3.9-IV0",
-                    "auto.create.topics.enable": "false", "cleanup.policy": "delete,compact"}
+                    "auto.create.topics.enable": "false"}
+    assert withheld == len(SECRETS) - len(kept)
 
 
 def test_an_ip_address_never_passes_as_a_number_or_version():
-    assert scrub_broker_config({"a": "127.0.0.1", "b": "1.2.3", "c": "::1"}) == {"b": "1.2.3"}
+    props = {"num.io.threads": "127.0.0.1", "log.cleaner.min.cleanable.ratio": "1.2.3",
+             "inter.broker.protocol.version": "10.20.30.40", "log.retention.hours": "::1",
+             "log.cleaner.io.buffer.load.factor": "1.5"}
+    assert scrub_broker_config(props).kept == {"log.cleaner.io.buffer.load.factor": "1.5"}
 
 
 def test_scrub_stats_drops_addresses():
     stats = {"Zookeeper version": "3.8.4-abc, built on 2024-02-12 22:16 UTC",
              "Client address": "10.0.0.1", "Mode": "leader", "Peer": "zk2.corp.example",
-             "Latency min/avg/max": "0/1.5/44", "Server": "zkhost-7"}
+             "Latency min/avg/max": "0/1.5/44", "Server": "zkhost-7", "Zxid": "0x1a",
+             "Node count": "zkhost-7", "Sent": "zk2.corp.example", "Received": "10.0.0.2"}
     assert scrub_stats(stats, ["zkhost-7"]) == {
         "Zookeeper version": "3.8.4-abc, built on 2024-02-12 22:16 UTC", "Mode": "leader",
-        "Latency min/avg/max": "0/1.5/44"}
+        "Latency min/avg/max": "0/1.5/44", "Zxid": "0x1a"}
 
 
 def test_assert_private_finds_names_and_ips():
@@ -111,6 +117,10 @@ KAFKA_392 = {0: (0, 11), 1: (0, 17), 2: (0, 9), 3: (0, 12), 18: (0, 4), 60: (0, 
     ({18: (0, 3)}, "3.8.x"),
     ({18: (0, 3), 0: (0, 10)}, "3.7.x"),
     ({18: (0, 4), 0: (3, 12)}, "4.0.x"),
+    ({18: (0, 4), 0: (3, 13), 1: (4, 18)}, "4.1.x"),
+    ({18: (0, 4), 0: (3, 13), 1: (4, 18), 2: (1, 11)}, "4.2.x"),
+    ({18: (0, 4), 0: (3, 13), 1: (4, 18), 2: (1, 11), 35: (1, 5)}, "4.3.x"),
+    ({18: (0, 5), 0: (3, 13), 1: (4, 18), 2: (1, 11), 35: (1, 5)}, "4.4.x or newer"),
     ({18: (0, 3), 0: (0, 9), 1: (0, 15)}, "3.5.x-3.6.x"),
     ({18: (0, 3), 0: (0, 9), 1: (0, 13), 2: (0, 7)}, "3.1.x-3.4.x"),
     ({18: (0, 2), 0: (0, 7), 1: (0, 10), 2: (0, 5), 3: (0, 7)}, "2.1.x-2.3.x"),

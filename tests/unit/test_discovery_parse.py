@@ -7,7 +7,6 @@ import json
 
 import pytest
 
-from engine.cluster.client_config import librdkafka_properties
 from engine.cluster.model import Broker, Endpoint
 from engine.cluster.znodes import (
     RegistrationError,
@@ -133,32 +132,3 @@ def test_replication_factor_is_the_fewest_replicas_of_any_partition():
 ])
 def test_replication_factor_of_an_unreadable_assignment_is_unknown(data):
     assert fewest_replicas(parse_assignment(data).values()) is None
-
-
-def test_java_only_client_properties_become_hints_without_secrets():
-    config = librdkafka_properties({
-        "security.protocol": "SASL_SSL",
-        "sasl.mechanism": "PLAIN",
-        "sasl.jaas.config": 'PlainLoginModule required username="u" password="s3cr3t";',
-        "ssl.truststore.location": "/etc/kafka/truststore.jks",
-        "ssl.truststore.password": "tru5tpw",
-        "ssl.keystore.location": "/etc/kafka/client.p12",
-        "ssl.keystore.password": "k3ystorepw",
-        "ssl.key.password": "k3ypw",
-        "ssl.endpoint.identification.algorithm": "",
-        "sasl.kerberos.service.name": "kafka",
-    }, source="client.properties")
-    assert config.props == {
-        "security.protocol": "SASL_SSL", "sasl.mechanism": "PLAIN",
-        "ssl.keystore.location": "/etc/kafka/client.p12",
-        "ssl.keystore.password": "k3ystorepw", "ssl.key.password": "k3ypw",
-        "ssl.endpoint.identification.algorithm": "none",
-        "sasl.kerberos.service.name": "kafka",
-    }
-    text = "\n".join(config.hints)
-    assert "sasl.jaas.config" in text and "sasl.username" in text
-    assert "ssl.truststore.location" in text and "ssl.ca.location" in text
-    assert "ssl.truststore.password" in text
-    for secret in ("s3cr3t", "tru5tpw", "k3ystorepw", "k3ypw", "truststore.jks"):
-        assert secret not in text
-    assert len(config.hints) == 4

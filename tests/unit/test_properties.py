@@ -221,3 +221,41 @@ def test_line_ending_is_the_files_own() -> None:
     assert parse_properties("a=1\r\nb=2\n").line_ending() == "\r\n"
     assert parse_properties("# x\nb=2\r\n").line_ending() == "\n"
     assert parse_properties("a=1").line_ending() == "\n"
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(any_file, min_size=40, max_size=40))
+def test_settings_set_never_changes_another_key_as_java_reads_it(java_reader, tmp_path_factory,
+                                                                texts: list[str]) -> None:
+    """Whatever the file's end (a dangling backslash, a lone CR, no terminator), a save
+    either refuses or gives a file that Java reads as before plus the keys set."""
+    from engine.config.settings import CUSTOMER_ID, SettingsFile
+    from engine.errors import ValidationError
+
+    folder = tmp_path_factory.mktemp("settings")
+    cases: list[tuple[str, dict[str, str]]] = []
+    for number, text in enumerate(texts + ["log.cleaner.enable = true\\\r",
+                                           "a=1\\\r\n\\", "b=2\\"]):
+        settings_file = SettingsFile(folder / f"{number}.properties", text.encode("latin-1"))
+        try:
+            rendered = settings_file.render({CUSTOMER_ID: "c0"})
+        except ValidationError:
+            continue
+        cases.append((rendered, {**settings_file.properties, CUSTOMER_ID: "c0"}))
+    read = java_reader([rendered.encode("latin-1") for rendered, _ in cases])
+    for (rendered, expected), java in zip(cases, read, strict=True):
+        assert java == _as_hex(expected), repr(rendered)
+
+
+def test_a_file_larger_than_any_broker_config_is_refused_at_once(tmp_path) -> None:
+    import time
+
+    from engine.config.settings import load_settings
+    from engine.errors import UsageError
+
+    big = tmp_path / "server.properties"
+    big.write_bytes(b"k=" + b"\\\n" * (4 * 1024 * 1024))  # 8 MiB of continuations
+    started = time.monotonic()
+    with pytest.raises(UsageError, match="larger than 1024 KiB"):
+        load_settings(big)
+    assert time.monotonic() - started < 1

@@ -315,3 +315,21 @@ def test_saved_values_read_back_and_other_lines_stay(tmp_path_factory, changes, 
     new_lines = path.read_bytes().split(eol)
     it = iter(new_lines)
     assert all(line in it for line in kept)
+
+
+def test_send_plan_follows_the_settings(tmp_path: Path) -> None:
+    path = tmp_path / "server.properties"
+    path.write_text("broker.id=1\n")
+    assert load_settings(path).send_plan() == []  # no opt-in, no plan (CP 3.x's rule)
+    path.write_text("broker.id=1\nconfluent.support.metrics.enable=true\n")
+    assert load_settings(path).send_plan() == [
+        ("topic", "__confluent.support.metrics"),
+        ("https", "https://support-metrics.confluent.io/anon"),
+        ("http", "http://support-metrics.confluent.io/anon")]
+    path.write_text("broker.id=1\nconfluent.support.metrics.enable=true\n"
+                    "confluent.support.metrics.topic=\n"
+                    "confluent.support.metrics.endpoint.insecure.enable=false\n")
+    assert load_settings(path).send_plan() == [
+        ("https", "https://support-metrics.confluent.io/anon")]
+    path.write_text("broker.id=1\nconfluent.support.metrics.enable=false\n")
+    assert load_settings(path).send_plan() == []

@@ -1,22 +1,34 @@
 #!/usr/bin/env python3
-"""A real Apache Kafka 3.9 sandbox on 127.0.0.1: ZooKeeper plus N brokers, or one KRaft node.
+"""A real Apache Kafka sandbox on 127.0.0.1: Kafka 3.9 with ZooKeeper, or Kafka 4.x KRaft.
 
-The jars come from Maven Central (see pom.xml beside this file) into `.sandbox/lib`. Every
-process the sandbox starts is recorded with its pid in `state.json` inside the state folder
-and carries `-Dsandbox.id=<run id>` on its command line, so that `stop` ends exactly the
-processes it started, never anything found by name.
+ZooKeeper mode runs ZooKeeper plus N brokers of 3.9 (the last line with ZooKeeper). KRaft
+mode runs 4.x nodes with a static quorum: N combined broker+controller nodes, or with
+`--controllers M` a split quorum (M controller-only nodes 101.., N broker-only nodes 1..N).
+The jars come from Maven Central (pom.xml / pom-kafka4.xml beside this file) into
+`.sandbox/lib/kafka-<version>`. Every process is recorded with its pid in `state.json` in
+the state folder and carries `-Dsandbox.id=<run id>` on its command line, so that `stop`
+ends exactly the processes it started, never anything found by name.
 
 Commands (each prints `KEY=VALUE` lines that shells and tests can read):
 
-    fetch                         download Kafka into the cache (a no-op when present)
-    start [--brokers N] [--mode zk|kraft] [--timeout S] [--secure]
-                                  --secure (ZooKeeper mode): brokers add SASL_PLAINTEXT
-                                  (SCRAM-SHA-256) and SSL listeners, ZooKeeper takes SASL
-                                  DIGEST-MD5 logins and Kafka protects its znodes with ACLs
+    fetch [--mode zk|kraft]       download Kafka into the cache (both kinds by default;
+                                  a no-op when present)
+    start [--mode zk|kraft] [--brokers N] [--controllers M] [--timeout S] [--secure]
+                                  --secure: brokers add SASL_PLAINTEXT (SCRAM-SHA-256), SSL,
+                                  SASL_SSL (SCRAM-SHA-512) and MTLS (client certificate
+                                  required) listeners; in ZooKeeper mode ZooKeeper also
+                                  takes SASL DIGEST-MD5 logins (refusing sessions without
+                                  one), serves TLS on a second port, and the brokers reach
+                                  it over TLS and protect their znodes with ACLs
     status                        the connection facts and the state of every process
     env                           the connection facts only
-    stop                          brokers first, then ZooKeeper; removes the run folder
-    stop-broker ID / start-broker ID    for fault tests
+    stop                          brokers first, then controllers and ZooKeeper; removes
+                                  the run folder
+    stop-broker ID / start-broker ID    any node by its id, for fault tests
+    stop-controller               KRaft: stop the active controller (prints its id)
+
+Without --state-dir (or PS_SANDBOX_DIR) a ZooKeeper sandbox lives in .sandbox/run and a
+KRaft one in .sandbox/run-kraft; `--mode` on the other commands picks which.
 
 The module is importable too: tests drive `Sandbox` directly.
 """
@@ -27,194 +39,92 @@ import argparse
 import base64
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
 import uuid
-from dataclasses import asdict, dataclass, field
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
-KAFKA_VERSION = os.environ.get("KAFKA_VERSION", "3.9.2")
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parent.parent
-CACHE = Path(os.environ.get("PS_SANDBOX_CACHE", REPO / ".sandbox"))
+from tools.sandbox import configs
+from tools.sandbox.errors import SandboxError
+from tools.sandbox.fetch import (
+    CACHE,
+    KRAFT_VERSION,
+    VERSIONS,
+    ZK_VERSION,
+    fetch,
+    lib_dir,
+    major,
+    version_for,
+)
+from tools.sandbox.processes import (
+    four_letter,
+    free_port,
+    owns,
+    pid_alive,
+    port_open,
+    quiet_logger,
+)
+from tools.sandbox.state import (
+    CHROOT,
+    CONTROLLER,
+    MTLS,
+    PLAINTEXT,
+    SASL_PLAINTEXT,
+    SASL_SSL,
+    SECURE_LISTENERS,
+    SSL,
+    Proc,
+    State,
+)
+from tools.sandbox.tls import TlsFiles, make_tls
+
+# The names other code imports from here (bench, demo, examples, tests).
+KAFKA_VERSION = ZK_VERSION
+__all__ = ["CACHE", "CHROOT", "DEFAULT_STATE", "KAFKA_VERSION", "KRAFT_VERSION", "Proc",
+           "Sandbox", "SandboxError", "State", "ZK_VERSION", "fetch", "four_letter",
+           "free_port", "lib_dir", "pid_alive"]
+
 DEFAULT_STATE = CACHE / "run"
-CHROOT = "/kafka"
+DEFAULT_STATES = {"zk": DEFAULT_STATE, "kraft": CACHE / "run-kraft"}
+CONTROLLER_ID_BASE = 100  # controller-only nodes are 101, 102, ...
 
 # Serial GC and C1 only: fewer threads and a faster start matter more than peak speed or
 # pause times when four JVMs share two cores.
-BROKER_JVM = [
-    "-Xms128m", "-Xmx512m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
-    "-XX:+ExitOnOutOfMemoryError", "-Djava.awt.headless=true",
-    "-Djava.net.preferIPv4Stack=true",
-]
-ZK_JVM = ["-Xms64m", "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
-          "-Djava.net.preferIPv4Stack=true"]
+_SMALL = ["-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-XX:+ExitOnOutOfMemoryError",
+          "-Djava.awt.headless=true", "-Djava.net.preferIPv4Stack=true"]
+BROKER_JVM = ["-Xms128m", "-Xmx512m", *_SMALL]
+KRAFT_JVM = ["-Xms128m", "-Xmx384m", *_SMALL]  # three of them, each also a controller
+CONTROLLER_JVM = ["-Xms64m", "-Xmx256m", *_SMALL]
+ZK_JVM = ["-Xms64m", "-Xmx256m", *_SMALL]
+TOOL_JVM = ["-Xmx256m", *_SMALL]
 
-LOG4J = """\
-log4j.rootLogger=INFO, stdout
-log4j.appender.stdout=org.apache.log4j.ConsoleAppender
-log4j.appender.stdout.layout=org.apache.log4j.PatternLayout
-log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n
-log4j.logger.org.apache.zookeeper=WARN
-log4j.logger.kafka.request.logger=WARN
-log4j.logger.state.change.logger=WARN
-log4j.logger.kafka.controller=INFO
-"""
-
-
-class SandboxError(RuntimeError):
-    """A sandbox step failed; the message says which and how to look further."""
-
-
-def lib_dir(version: str = KAFKA_VERSION) -> Path:
-    return CACHE / "lib" / f"kafka-{version}"
-
-
-def fetch(version: str = KAFKA_VERSION, quiet: bool = False) -> Path:
-    """Download Kafka and its runtime dependencies once; later calls fetch nothing."""
-    lib = lib_dir(version)
-    marker = lib / ".complete"
-    if marker.exists():
-        if not quiet:
-            print(f"# kafka {version} already in {lib}", file=sys.stderr)
-        return lib
-    if shutil.which("mvn") is None:
-        raise SandboxError("Maven (mvn) is not on PATH: it is needed once to fetch Kafka")
-    cmd = ["mvn", "-B", "-q", "-f", str(HERE / "pom.xml"),
-           f"-Dkafka.version={version}", f"-Dkafka.lib.dir={lib}",
-           f"-Dmaven.repo.local={CACHE / 'm2'}", "dependency:copy-dependencies"]
-    if not quiet:
-        print(f"# fetching kafka {version} with Maven into {lib}", file=sys.stderr)
-    done = subprocess.run(cmd, capture_output=True, text=True)
-    if done.returncode != 0:
-        tail = "\n".join((done.stdout + done.stderr).splitlines()[-20:])
-        raise SandboxError(f"Maven could not fetch Kafka {version}:\n{tail}")
-    needed = [f"kafka_2.13-{version}.jar", "zookeeper-3.8.*.jar", "reload4j-*.jar"]
-    for pattern in needed:
-        if not list(lib.glob(pattern)):
-            raise SandboxError(f"Maven ran but {pattern} is missing from {lib}")
-    marker.touch()
-    return lib
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie child still answers kill(0); reap it if it is ours.
-    try:
-        waited, _ = os.waitpid(pid, os.WNOHANG)
-        if waited == pid:
-            return False
-    except ChildProcessError:
-        pass
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        if stat.rsplit(")", 1)[1].split()[0] == "Z":
-            return False
-    except OSError:
-        return False
-    return True
-
-
-def owns(pid: int, run_id: str) -> bool:
-    """True only when pid is a live process this sandbox run started."""
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except OSError:
-        return False
-    return f"-Dsandbox.id={run_id}".encode() in cmdline
-
-
-@dataclass
-class Proc:
-    name: str
-    pid: int
-    port: int
-    log: str
-    config: str
-
-
-@dataclass
-class State:
-    run_id: str
-    mode: str
-    version: str
-    dir: str
-    zk_port: int = 0
-    controller_port: int = 0
-    procs: list[Proc] = field(default_factory=list)
-    cluster_id: str = ""
-    # Secured runs only (start --secure): per-broker ports of the extra listeners, and
-    # throw-away credentials generated for this run (test-only, never reused).
-    secure: bool = False
-    sasl_ports: list[int] = field(default_factory=list)
-    ssl_ports: list[int] = field(default_factory=list)
-    credentials: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def brokers(self) -> list[Proc]:
-        return [p for p in self.procs if p.name.startswith("kafka-")]
-
-    @property
-    def zk(self) -> Proc | None:
-        return next((p for p in self.procs if p.name == "zookeeper"), None)
-
-    def facts(self) -> dict[str, str]:
-        out = {"KAFKA_BOOTSTRAP": ",".join(f"127.0.0.1:{b.port}" for b in self.brokers)}
-        if self.mode == "zk":
-            out["KAFKA_ZK_CONNECT"] = f"127.0.0.1:{self.zk_port}{CHROOT}"
-        if self.secure:
-            c = self.credentials
-            out["KAFKA_BOOTSTRAP_SASL"] = ",".join(f"127.0.0.1:{p}" for p in self.sasl_ports)
-            out["KAFKA_BOOTSTRAP_SSL"] = ",".join(f"127.0.0.1:{p}" for p in self.ssl_ports)
-            out["KAFKA_CA_PEM"] = str(Path(self.dir) / "tls" / "ca.pem")
-            out["KAFKA_SASL_USER"] = c["sasl_user"]
-            out["KAFKA_SASL_PASSWORD"] = c["sasl_password"]
-            out["KAFKA_ZK_USER"] = c["zk_user"]
-            out["KAFKA_ZK_PASSWORD"] = c["zk_password"]
-        out["KAFKA_SANDBOX_MODE"] = self.mode
-        out["KAFKA_SANDBOX_DIR"] = self.dir
-        out["KAFKA_VERSION"] = self.version
-        return out
-
-    def save(self) -> None:
-        path = Path(self.dir) / "state.json"
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(asdict(self), indent=2))
-        os.replace(tmp, path)
-
-    @classmethod
-    def load(cls, state_dir: Path) -> State | None:
-        path = state_dir / "state.json"
-        if not path.exists():
-            return None
-        raw = json.loads(path.read_text())
-        raw["procs"] = [Proc(**p) for p in raw["procs"]]
-        return cls(**raw)
+# The line a Kafka node logs once its startup is over: "[KafkaServer id=1] started" (3.9,
+# ZooKeeper mode), "[KafkaRaftServer nodeId=1] Kafka Server started" (KRaft).
+STARTED = re.compile(rb"\] (?:Kafka Server )?started \(kafka\.server\.Kafka(?:Raft)?Server\)")
+LOG_READ_LIMIT = 64 << 20
 
 
 class Sandbox:
     """One sandbox run, kept in `state_dir`."""
 
-    def __init__(self, state_dir: Path | str = DEFAULT_STATE, version: str = KAFKA_VERSION):
+    def __init__(self, state_dir: Path | str = DEFAULT_STATE, version: str | None = None):
         self.state_dir = Path(state_dir).resolve()
-        self.version = version
         self.state = State.load(self.state_dir)
+        # None: `start` runs the version of its mode (VERSIONS).
+        self.requested_version = version
+        self.ready_seconds = 0.0
+
+    @property
+    def version(self) -> str | None:
+        """The Kafka version of the run (or the one asked for, before a start)."""
+        return self.state.version if self.state else self.requested_version
 
     # ---- life cycle -------------------------------------------------------------------
 
@@ -223,186 +133,190 @@ class Sandbox:
             pid_alive(p.pid) and owns(p.pid, self.state.run_id) for p in self.state.procs)
 
     def start(self, brokers: int = 3, mode: str = "zk", timeout: float = 90.0,
-              secure: bool = False) -> State:
-        if mode not in ("zk", "kraft"):
-            raise SandboxError(f"unknown mode {mode!r}: use zk or kraft")
-        if secure and mode != "zk":
-            raise SandboxError("--secure needs ZooKeeper mode (the point is ZooKeeper auth)")
-        if mode == "kraft" and brokers != 1:
-            raise SandboxError("the KRaft sandbox has exactly one node")
+              secure: bool = False, controllers: int = 0) -> State:
+        """Start a fresh run and wait until it is ready (and, secured, until every secured
+        listener takes the run's credentials). On any failure everything started is
+        stopped again before the error is raised."""
+        version = self._version(mode)
+        if brokers < 1:
+            raise SandboxError("a sandbox needs at least one broker")
+        if controllers < 0 or (controllers and mode != "kraft"):
+            raise SandboxError("--controllers is for KRaft mode (a split quorum)")
         if self.is_running():
             raise SandboxError(f"a sandbox is already running from {self.state_dir}; "
                                "stop it first")
-        lib = fetch(self.version, quiet=True)
+        lib = fetch(version, quiet=True)
         if self.state_dir.exists():
             shutil.rmtree(self.state_dir)
         self.state_dir.mkdir(parents=True)
-        run_id = uuid.uuid4().hex[:12]
-        self.state = State(run_id=run_id, mode=mode, version=self.version,
-                           dir=str(self.state_dir), secure=secure)
-        (self.state_dir / "log4j.properties").write_text(LOG4J)
         started = time.monotonic()
+        self.state = State(run_id=uuid.uuid4().hex[:12], mode=mode, version=version,
+                           dir=str(self.state_dir), secure=secure)
+        self._write_log_config()
+        # keytool runs beside whatever needs no TLS file yet (formatting KRaft log dirs).
+        pool = ThreadPoolExecutor(max_workers=1)
         try:
-            if secure:
-                self._write_security_files()
+            tls = self._write_credentials() if secure else None
+            made = pool.submit(make_tls, tls.folder, tls.password) if tls else None
             if mode == "zk":
-                self._start_zookeeper(lib)
+                if made:
+                    made.result()
+                self._start_zookeeper(lib, tls)
                 self._wait_zookeeper(timeout=20)
-                for i in range(1, brokers + 1):
-                    self._write_zk_broker(i)
+            self._plan_nodes(brokers, controllers)
+            if mode == "zk":
+                self._write_zk_brokers(tls)
             else:
-                self._write_kraft_node(lib)
-            for b in self.state.brokers:
-                self._launch_broker(b, lib)
+                self._write_kraft_nodes(lib, tls)
+            if made:
+                made.result()
+            for node in self.state.nodes:
+                self._launch(node, lib)
             self.state.save()
             self.wait_ready(timeout=timeout)
             if secure:
-                self._add_scram_user(timeout=timeout)
+                self._add_scram_users()
+                self._wait_secure_listeners(timeout=timeout)
         except BaseException:
+            pool.shutdown(wait=True)  # no keytool left writing into a removed folder
             self.stop()
             raise
+        pool.shutdown()
         self.ready_seconds = time.monotonic() - started
         return self.state
 
-    def _java(self, name: str, jvm: list[str], main: list[str], lib: Path,
-              extra_env: dict[str, str] | None = None) -> int:
+    def _version(self, mode: str) -> str:
+        version = self.requested_version or version_for(mode)
+        if mode == "zk" and major(version) >= 4:
+            raise SandboxError(f"Kafka {version} has no ZooKeeper mode (3.9 is the last "
+                               "line with ZooKeeper)")
+        return version
+
+    def _write_log_config(self) -> None:
         assert self.state is not None
+        if major(self.state.version) >= 4:
+            (self.state_dir / "log4j2.properties").write_text(configs.LOG4J2)
+        else:
+            (self.state_dir / "log4j.properties").write_text(configs.LOG4J)
+
+    def _log_flag(self) -> str:
+        assert self.state is not None
+        if major(self.state.version) >= 4:
+            return f"-Dlog4j2.configurationFile={self.state_dir / 'log4j2.properties'}"
+        return f"-Dlog4j.configuration=file:{self.state_dir / 'log4j.properties'}"
+
+    def _command(self, name: str, jvm: list[str], main: list[str], lib: Path) -> list[str]:
+        assert self.state is not None
+        return ["java", *jvm, f"-Dsandbox.id={self.state.run_id}", self._log_flag(),
+                f"-Dkafka.logs.dir={self.state_dir / name / 'logs'}",
+                "-cp", f"{lib}/*", *main]
+
+    def _java(self, name: str, jvm: list[str], main: list[str], lib: Path) -> int:
         log = self.state_dir / f"{name}.log"
-        cmd = ["java", *jvm, f"-Dsandbox.id={self.state.run_id}",
-               f"-Dlog4j.configuration=file:{self.state_dir / 'log4j.properties'}",
-               f"-Dkafka.logs.dir={self.state_dir / name / 'logs'}",
-               "-cp", f"{lib}/*", *main]
-        env = dict(os.environ, **(extra_env or {}))
         with open(log, "ab") as out:
-            proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT,
-                                    stdin=subprocess.DEVNULL, start_new_session=True,
-                                    env=env, cwd=self.state_dir)
+            proc = subprocess.Popen(self._command(name, jvm, main, lib), stdout=out,
+                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                    start_new_session=True, cwd=self.state_dir)
         return proc.pid
 
     def _jvm(self, base: list[str]) -> list[str]:
-        """JVM flags for a sandbox process; secured runs add their JAAS file (ZooKeeper
-        reads its Server section, brokers their Client section)."""
+        """JVM flags for a sandbox process; secured ZooKeeper runs add their JAAS file
+        (ZooKeeper reads its Server section, brokers their Client section)."""
         assert self.state is not None
-        if not self.state.secure:
+        if not (self.state.secure and self.state.mode == "zk"):
             return base
         return [*base, f"-Djava.security.auth.login.config={self.state_dir / 'jaas.conf'}"]
 
-    def _write_security_files(self) -> None:
-        """Credentials, JAAS file, CA and broker certificate for a secured run.
+    def _tls(self) -> TlsFiles | None:
+        assert self.state is not None
+        if not self.state.secure:
+            return None
+        return TlsFiles(self.state_dir / "tls", self.state.credentials["store_password"])
 
-        The CA and broker key pair come from keytool (PKCS12). librdkafka wants the CA as
-        PEM, hence the -rfc export; the broker keystore holds the CA-signed chain.
-        """
+    # ---- security ---------------------------------------------------------------------
+
+    def _write_credentials(self) -> TlsFiles:
+        """Throw-away credentials and the JAAS file (ZooKeeper mode); returns where the TLS
+        material goes (made by `make_tls`)."""
         assert self.state is not None
         creds = {
             "sasl_user": "ps-operator",
             "sasl_password": secrets.token_urlsafe(15),
-            # Kafka's ZooKeeper ACLs name the SASL user the brokers log in as; an operator
-            # who must read protected znodes logs in as that same user.
-            "zk_user": "kafka",
-            "zk_password": secrets.token_urlsafe(15),
+            "scram512_user": "ps-operator-512",
+            "scram512_password": secrets.token_urlsafe(15),
             "store_password": secrets.token_urlsafe(15),
         }
+        if self.state.mode == "zk":
+            # Kafka's ZooKeeper ACLs name the SASL user the brokers log in as; an operator
+            # who must read protected znodes logs in as that same user.
+            creds.update(zk_user="kafka", zk_password=secrets.token_urlsafe(15))
+            (self.state_dir / "jaas.conf").write_text(
+                configs.jaas(creds["zk_user"], creds["zk_password"]))
         self.state.credentials = creds
-        (self.state_dir / "jaas.conf").write_text(
-            "Server {\n  org.apache.zookeeper.server.auth.DigestLoginModule required\n"
-            f'  user_{creds["zk_user"]}="{creds["zk_password"]}";\n}};\n'
-            "Client {\n  org.apache.zookeeper.server.auth.DigestLoginModule required\n"
-            f'  username="{creds["zk_user"]}" password="{creds["zk_password"]}";\n}};\n')
-        tls = self.state_dir / "tls"
-        tls.mkdir()
-        pw = creds["store_password"]
-        san = "SAN=IP:127.0.0.1,DNS:localhost"
-        ca, broker = str(tls / "ca.p12"), str(tls / "broker.p12")
-        steps = [
-            ["-genkeypair", "-alias", "ca", "-keyalg", "RSA", "-keysize", "2048",
-             "-dname", "CN=ps-console sandbox CA", "-ext", "bc:c", "-validity", "30",
-             "-storetype", "PKCS12", "-keystore", ca, "-storepass", pw],
-            ["-exportcert", "-rfc", "-alias", "ca", "-keystore", ca, "-storepass", pw,
-             "-file", str(tls / "ca.pem")],
-            ["-genkeypair", "-alias", "broker", "-keyalg", "RSA", "-keysize", "2048",
-             "-dname", "CN=localhost", "-ext", san, "-validity", "30",
-             "-storetype", "PKCS12", "-keystore", broker, "-storepass", pw],
-            ["-certreq", "-alias", "broker", "-keystore", broker, "-storepass", pw,
-             "-file", str(tls / "broker.csr")],
-            ["-gencert", "-rfc", "-alias", "ca", "-keystore", ca, "-storepass", pw,
-             "-infile", str(tls / "broker.csr"), "-outfile", str(tls / "broker.pem"),
-             "-ext", san, "-ext", "KU=digitalSignature,keyEncipherment",
-             "-ext", "EKU=serverAuth", "-validity", "30"],
-            ["-importcert", "-noprompt", "-alias", "ca", "-file", str(tls / "ca.pem"),
-             "-keystore", broker, "-storepass", pw],
-            ["-importcert", "-alias", "broker", "-file", str(tls / "broker.pem"),
-             "-keystore", broker, "-storepass", pw],
-            # A truststore for Java clients (librdkafka uses ca.pem).
-            ["-importcert", "-noprompt", "-alias", "ca", "-file", str(tls / "ca.pem"),
-             "-storetype", "PKCS12", "-keystore", str(tls / "truststore.p12"),
-             "-storepass", pw],
-        ]
-        if shutil.which("keytool") is None:
-            raise SandboxError("keytool (JDK) is not on PATH: --secure needs it")
-        for step in steps:
-            done = subprocess.run(["keytool", *step], capture_output=True, text=True,
-                                  timeout=60)
-            if done.returncode != 0:
-                raise SandboxError(f"keytool {step[0]} failed:\n{done.stdout}{done.stderr}")
+        return TlsFiles(self.state_dir / "tls", creds["store_password"])
 
-    def _secure_listeners(self) -> tuple[str, str]:
-        """Broker properties that add the SASL_PLAINTEXT and SSL listeners (secured runs).
-
-        Brokers talk to each other on PLAINTEXT; only clients use the secured listeners.
-        """
-        assert self.state is not None
-        sasl, tls = free_port(), free_port()
-        self.state.sasl_ports.append(sasl)
-        self.state.ssl_ports.append(tls)
-        pw = self.state.credentials["store_password"]
-        return (
-            f"SASL_PLAINTEXT://127.0.0.1:{sasl},SSL://127.0.0.1:{tls}",
-            "inter.broker.listener.name=PLAINTEXT\n"
-            "sasl.enabled.mechanisms=SCRAM-SHA-256\n"
-            "listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config="
-            "org.apache.kafka.common.security.scram.ScramLoginModule required;\n"
-            f"ssl.keystore.location={self.state_dir / 'tls' / 'broker.p12'}\n"
-            f"ssl.keystore.type=PKCS12\nssl.keystore.password={pw}\nssl.key.password={pw}\n"
-            "ssl.client.auth=none\n"
-            # Kafka creates its znodes with SASL ACLs (world read except the sensitive
-            # paths); the login comes from the Client section of the JAAS file.
-            "zookeeper.set.acl=true\n")
-
-    def _add_scram_user(self, timeout: float) -> None:
-        """Create the SCRAM-SHA-256 client user (over PLAINTEXT), then wait until a login
-        on the SASL listener and a handshake on the SSL listener both succeed."""
+    def _add_scram_users(self) -> None:
+        """Create both SCRAM users over PLAINTEXT (ZooKeeper mode stores them in ZooKeeper,
+        KRaft in the metadata log)."""
         from confluent_kafka.admin import (
             AdminClient,
             ScramCredentialInfo,
             ScramMechanism,
+            UserScramCredentialAlteration,
             UserScramCredentialUpsertion,
         )
 
         assert self.state is not None
-        facts = self.state.facts()
-        creds = self.state.credentials
-        admin = AdminClient({"bootstrap.servers": facts["KAFKA_BOOTSTRAP"], "log_level": 0})
-        upsert = UserScramCredentialUpsertion(
-            creds["sasl_user"], ScramCredentialInfo(ScramMechanism.SCRAM_SHA_256, 4096),
-            creds["sasl_password"].encode())
-        for fut in admin.alter_user_scram_credentials([upsert], request_timeout=10).values():
+        c = self.state.credentials
+        admin = AdminClient({"bootstrap.servers": self.state.listener(PLAINTEXT),
+                             "log_level": 0})
+        upserts: list[UserScramCredentialAlteration] = [
+            UserScramCredentialUpsertion(
+                c["sasl_user"], ScramCredentialInfo(ScramMechanism.SCRAM_SHA_256, 4096),
+                c["sasl_password"].encode()),
+            UserScramCredentialUpsertion(
+                c["scram512_user"], ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, 4096),
+                c["scram512_password"].encode()),
+        ]
+        for fut in admin.alter_user_scram_credentials(upserts, request_timeout=10).values():
             fut.result(timeout=15)
-        checks = {
-            "SASL_PLAINTEXT": {"bootstrap.servers": facts["KAFKA_BOOTSTRAP_SASL"],
-                               "security.protocol": "SASL_PLAINTEXT",
-                               "sasl.mechanism": "SCRAM-SHA-256",
-                               "sasl.username": creds["sasl_user"],
-                               "sasl.password": creds["sasl_password"]},
-            "SSL": {"bootstrap.servers": facts["KAFKA_BOOTSTRAP_SSL"],
-                    "security.protocol": "SSL", "ssl.ca.location": facts["KAFKA_CA_PEM"]},
-        }
+
+    def client_config(self, listener: str) -> dict[str, str]:
+        """librdkafka settings that log in to `listener` of a secured run with its
+        credentials (PLAINTEXT needs none)."""
+        assert self.state is not None
+        facts, c = self.state.facts(), self.state.credentials
+        conf = {"bootstrap.servers": self.state.listener(listener)}
+        if listener == PLAINTEXT:
+            return conf
+        conf["security.protocol"] = SECURE_LISTENERS[listener]
+        if listener in (SSL, SASL_SSL, MTLS):
+            conf["ssl.ca.location"] = facts["KAFKA_CA_PEM"]
+        if listener == SASL_PLAINTEXT:
+            conf.update({"sasl.mechanism": "SCRAM-SHA-256", "sasl.username": c["sasl_user"],
+                         "sasl.password": c["sasl_password"]})
+        elif listener == SASL_SSL:
+            conf.update({"sasl.mechanism": "SCRAM-SHA-512",
+                         "sasl.username": c["scram512_user"],
+                         "sasl.password": c["scram512_password"]})
+        elif listener == MTLS:
+            conf.update({"ssl.certificate.location": facts["KAFKA_CLIENT_CERT_PEM"],
+                         "ssl.key.location": facts["KAFKA_CLIENT_KEY_PEM"]})
+        return conf
+
+    def _wait_secure_listeners(self, timeout: float) -> None:
+        """Until a login on every secured listener sees every broker (SCRAM users reach
+        all brokers a moment after they are created)."""
+        from confluent_kafka.admin import AdminClient
+
+        assert self.state is not None
         deadline = time.monotonic() + timeout
-        for name, conf in checks.items():
+        for name in SECURE_LISTENERS:
             last = ""
             while True:
                 try:
-                    md = AdminClient({**conf, "log_level": 0}).list_topics(timeout=2)
+                    md = AdminClient({**self.client_config(name), "log_level": 0}
+                                     ).list_topics(timeout=2)
                     if len(md.brokers) == len(self.state.brokers):
                         break
                     last = f"{len(md.brokers)} brokers"
@@ -413,26 +327,21 @@ class Sandbox:
                                        f"client in time ({last})")
                 time.sleep(0.5)
 
-    def _start_zookeeper(self, lib: Path) -> None:
+    # ---- ZooKeeper --------------------------------------------------------------------
+
+    def _start_zookeeper(self, lib: Path, tls: TlsFiles | None) -> None:
         assert self.state is not None
         port = free_port()
         data = self.state_dir / "zookeeper" / "data"
         data.mkdir(parents=True)
+        if tls is not None:
+            self.state.zk_tls_port = free_port()
         cfg = self.state_dir / "zk.cfg"
-        cfg.write_text(
-            f"tickTime=2000\ndataDir={data}\nclientPort={port}\n"
-            "clientPortAddress=127.0.0.1\nmaxClientCnxns=0\nadmin.enableServer=false\n"
-            "4lw.commands.whitelist=ruok,srvr,mntr,envi,stat\n"
-            # Secured: SASL logins, and no operation at all without one (Kafka's own ACLs
-            # leave most znodes world-readable, so this is what makes credentials needed).
-            + ("authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider\n"
-               "enforce.auth.enabled=true\nenforce.auth.schemes=sasl\n"
-               if self.state.secure else ""))
+        cfg.write_text(configs.zk_cfg(data, port, self.state.zk_tls_port, tls))
         self.state.zk_port = port
-        pid = self._java("zookeeper", self._jvm(ZK_JVM),
-                         ["org.apache.zookeeper.server.quorum.QuorumPeerMain", str(cfg)], lib)
-        self.state.procs.append(Proc("zookeeper", pid, port,
+        self.state.procs.append(Proc("zookeeper", 0, port,
                                      str(self.state_dir / "zookeeper.log"), str(cfg)))
+        self._launch(self.state.procs[-1], lib)
         self.state.save()
 
     def _wait_zookeeper(self, timeout: float) -> None:
@@ -443,81 +352,113 @@ class Sandbox:
         while time.monotonic() < deadline:
             if not pid_alive(zk.pid):
                 raise SandboxError("ZooKeeper exited at start:\n" + self._tail(zk))
+            # Both ports are bound before either serves, so the plaintext answer covers the
+            # TLS port too (a bare TCP probe there would log a failed handshake).
             if four_letter(self.state.zk_port, b"ruok") == b"imok":
                 return
             time.sleep(0.1)
         raise SandboxError("ZooKeeper did not answer ruok in time:\n" + self._tail(zk))
 
-    def _broker_common(self, i: int) -> str:
-        data = self.state_dir / f"kafka-{i}" / "data"
-        data.mkdir(parents=True)
-        (self.state_dir / f"kafka-{i}" / "logs").mkdir()
-        return (
-            f"log.dirs={data}\n"
-            "num.partitions=1\n"
-            "num.network.threads=2\nnum.io.threads=2\nbackground.threads=2\n"
-            "num.recovery.threads.per.data.dir=1\n"
-            "log.cleaner.dedupe.buffer.size=16777216\n"
-            "offsets.topic.num.partitions=3\n"
-            "transaction.state.log.num.partitions=3\n"
-            "transaction.state.log.min.isr=1\n"
-            "group.initial.rebalance.delay.ms=0\n"
-            "auto.create.topics.enable=false\n"
-            "controlled.shutdown.enable=false\n")
+    # ---- Kafka nodes ------------------------------------------------------------------
 
-    def _write_zk_broker(self, i: int) -> None:
+    def _plan_nodes(self, brokers: int, controllers: int) -> None:
+        """Ids, roles and ports of every Kafka node of the run."""
         assert self.state is not None
-        port = free_port()
-        listeners, security = f"PLAINTEXT://127.0.0.1:{port}", ""
-        if self.state.secure:
-            more, security = self._secure_listeners()
-            listeners += "," + more
-        cfg = self.state_dir / f"server-{i}.properties"
-        cfg.write_text(
-            f"broker.id={i}\n"
-            f"listeners={listeners}\n"
-            f"advertised.listeners={listeners}\n"
-            + security +
-            f"zookeeper.connect=127.0.0.1:{self.state.zk_port}{CHROOT}\n"
-            "zookeeper.session.timeout.ms=6000\n"
-            # One replica for internal topics so that a single stopped broker in a
-            # fault test never makes consumer groups unavailable.
-            "offsets.topic.replication.factor=1\n"
-            "transaction.state.log.replication.factor=1\n"
-            + self._broker_common(i))
-        self.state.procs.append(Proc(f"kafka-{i}", 0, port,
-                                     str(self.state_dir / f"kafka-{i}.log"), str(cfg)))
+        kraft, secure = self.state.mode == "kraft", self.state.secure
+        plan: list[tuple[int, list[str]]] = []
+        if not kraft:
+            plan = [(i, ["broker"]) for i in range(1, brokers + 1)]
+        elif controllers == 0:
+            plan = [(i, ["broker", "controller"]) for i in range(1, brokers + 1)]
+        else:
+            plan = [(i, ["broker"]) for i in range(1, brokers + 1)]
+            plan += [(CONTROLLER_ID_BASE + i, ["controller"])
+                     for i in range(1, controllers + 1)]
+        for node_id, roles in plan:
+            names = []
+            if "broker" in roles:
+                names = [PLAINTEXT, *(SECURE_LISTENERS if secure else [])]
+            if "controller" in roles:
+                names.append(CONTROLLER)
+            ports = {n: free_port() for n in names}
+            name = f"kafka-{node_id}" if "broker" in roles else f"controller-{node_id}"
+            for sub in ("data", "logs"):
+                (self.state_dir / name / sub).mkdir(parents=True)
+            self.state.procs.append(Proc(
+                name, 0, ports[PLAINTEXT if "broker" in roles else CONTROLLER],
+                str(self.state_dir / f"{name}.log"),
+                str(self.state_dir / f"server-{node_id}.properties"),
+                node_id=node_id, roles=roles, ports=ports))
 
-    def _write_kraft_node(self, lib: Path) -> None:
+    def _data(self, node: Proc) -> Path:
+        return self.state_dir / node.name / "data"
+
+    def _write_zk_brokers(self, tls: TlsFiles | None) -> None:
         assert self.state is not None
-        port, cport = free_port(), free_port()
-        self.state.controller_port = cport
-        cfg = self.state_dir / "server-1.properties"
-        cfg.write_text(
-            "process.roles=broker,controller\nnode.id=1\n"
-            f"controller.quorum.voters=1@127.0.0.1:{cport}\n"
-            f"listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{cport}\n"
-            f"advertised.listeners=PLAINTEXT://127.0.0.1:{port}\n"
-            "controller.listener.names=CONTROLLER\ninter.broker.listener.name=PLAINTEXT\n"
-            "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT\n"
-            "offsets.topic.replication.factor=1\n"
-            "transaction.state.log.replication.factor=1\n"
-            + self._broker_common(1))
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        for b in self.state.brokers:
+            Path(b.config).write_text(configs.zk_broker(
+                b, self.state.zk_port, self._data(b), tls, self.state.zk_tls_port))
+
+    def _write_kraft_nodes(self, lib: Path, tls: TlsFiles | None) -> None:
+        """Write every node's config, then format every log dir with one cluster id (all
+        formats side by side: each is a JVM start)."""
+        assert self.state is not None
+        voters = self.state.quorum_voters()
+        replicas = min(3, len(self.state.brokers))
+        for node in self.state.nodes:
+            Path(node.config).write_text(
+                configs.kraft_node(node, voters, replicas, self._data(node), tls))
+        cluster_id = _cluster_id()
         self.state.cluster_id = cluster_id
-        done = subprocess.run(
-            ["java", "-Xmx256m", "-XX:TieredStopAtLevel=1", "-cp", f"{lib}/*",
-             f"-Dlog4j.configuration=file:{self.state_dir / 'log4j.properties'}",
-             "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(cfg)],
-            capture_output=True, text=True)
-        if done.returncode != 0:
-            raise SandboxError("kafka-storage format failed:\n" + done.stdout + done.stderr)
-        self.state.procs.append(Proc("kafka-1", 0, port,
-                                     str(self.state_dir / "kafka-1.log"), str(cfg)))
+        formats = [(node, subprocess.Popen(
+            self._command(f"format-{node.node_id}", TOOL_JVM,
+                          ["kafka.tools.StorageTool", "format", "-t", cluster_id,
+                           "-c", node.config], lib),
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            cwd=self.state_dir, text=True)) for node in self.state.nodes]
+        failed = []
+        for node, proc in formats:
+            try:
+                out, _ = proc.communicate(timeout=120)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                out, _ = proc.communicate()
+                out += "\n(timed out after 120 s)"
+            if proc.returncode != 0:
+                failed.append(f"node {node.node_id}:\n{out[-2000:]}")
+        if failed:
+            raise SandboxError("kafka-storage format failed for " + "\n".join(failed))
 
-    def _launch_broker(self, broker: Proc, lib: Path) -> None:
-        broker.pid = self._java(broker.name, self._jvm(BROKER_JVM),
-                                ["kafka.Kafka", broker.config], lib)
+    def _launch(self, proc: Proc, lib: Path) -> None:
+        assert self.state is not None
+        if proc.name == "zookeeper":
+            jvm, main = ZK_JVM, ["org.apache.zookeeper.server.quorum.QuorumPeerMain"]
+        elif self.state.mode == "zk":
+            jvm, main = BROKER_JVM, ["kafka.Kafka"]
+        else:
+            jvm = KRAFT_JVM if proc.is_broker else CONTROLLER_JVM
+            main = ["kafka.Kafka"]
+        try:
+            proc.log_start = Path(proc.log).stat().st_size
+        except FileNotFoundError:
+            proc.log_start = 0
+        proc.pid = self._java(proc.name, self._jvm(jvm), [*main, proc.config], lib)
+
+    def _started(self, node: Proc) -> bool:
+        """True once the node's log (since its last launch) says its startup is complete.
+
+        A 3.9 broker registers in ZooKeeper, and so looks ready from outside, before its
+        startup ends; a SIGTERM in between makes it halt without closing its ZooKeeper
+        session ("still starting up, cannot shut down"), which leaves its registration
+        behind until the session expires. Fault tests stop brokers right after a start.
+        """
+        try:
+            with open(node.log, "rb") as log:
+                log.seek(node.log_start)
+                text = log.read(LOG_READ_LIMIT)
+        except OSError:
+            return False
+        return STARTED.search(text) is not None
 
     # ---- readiness --------------------------------------------------------------------
 
@@ -525,14 +466,14 @@ class Sandbox:
         """Block until every broker is registered and metadata shows a controller."""
         assert self.state is not None
         deadline = time.monotonic() + timeout
-        ids = {int(b.name.split("-")[1]) for b in self.state.brokers}
+        ids = {b.node_id for b in self.state.brokers}
         last = "nothing checked yet"
         from confluent_kafka.admin import AdminClient  # only needed once started
 
         # One client for the whole wait, and every request waited for to its end: a client
         # destroyed while a request of its is in flight has aborted the process in
         # librdkafka. log_level 0: no Python log callbacks from librdkafka's threads.
-        admin = AdminClient({"bootstrap.servers": self.state.facts()["KAFKA_BOOTSTRAP"],
+        admin = AdminClient({"bootstrap.servers": self.state.listener(PLAINTEXT),
                              "socket.timeout.ms": 2000, "log_level": 0})
         while time.monotonic() < deadline:
             for p in self.state.procs:
@@ -545,8 +486,11 @@ class Sandbox:
         raise SandboxError(f"sandbox not ready after {timeout:.0f}s ({last}); logs in "
                            f"{self.state_dir}")
 
-    def _ready_once(self, ids: set[int], admin) -> tuple[bool, str]:  # noqa: ANN001
+    def _ready_once(self, ids: set[int], admin: Any) -> tuple[bool, str]:
         assert self.state is not None
+        starting = [n.name for n in self.state.nodes if not self._started(n)]
+        if starting:
+            return False, f"still starting: {', '.join(starting)}"
         if self.state.mode == "zk":
             registered = self._zk_children(f"{CHROOT}/brokers/ids")
             if registered is None or {int(x) for x in registered} != ids:
@@ -567,24 +511,26 @@ class Sandbox:
         self.state.save()
         return True, "ready"
 
-    def _kazoo_auth(self) -> dict[str, object]:
-        """kazoo options that log in to a secured run's ZooKeeper (none otherwise)."""
+    def _kazoo(self) -> Any:
+        """A kazoo client on the plaintext port, logged in on a secured run."""
+        from kazoo.client import KazooClient
+
         assert self.state is not None
-        if not self.state.secure:
-            return {}
-        c = self.state.credentials
-        return {"sasl_options": {"mechanism": "DIGEST-MD5", "username": c["zk_user"],
-                                 "password": c["zk_password"]}}
+        auth: dict[str, Any] = {}
+        if self.state.secure:
+            c = self.state.credentials
+            auth = {"sasl_options": {"mechanism": "DIGEST-MD5", "username": c["zk_user"],
+                                     "password": c["zk_password"]}}
+        return KazooClient(hosts=f"127.0.0.1:{self.state.zk_port}", timeout=3,
+                           logger=quiet_logger(), **auth)
 
     def _zk_children(self, path: str) -> list[str] | None:
-        from kazoo.client import KazooClient
         from kazoo.exceptions import NoNodeError
 
-        zk = KazooClient(hosts=f"127.0.0.1:{self.state.zk_port}", timeout=3,
-                         logger=_quiet_logger(), **self._kazoo_auth())
+        zk = self._kazoo()
         try:
             zk.start(timeout=3)
-            return zk.get_children(path)
+            return list(zk.get_children(path))
         except NoNodeError:
             return None
         except Exception:  # noqa: BLE001 - not reachable yet
@@ -594,19 +540,52 @@ class Sandbox:
             zk.close()
 
     def _zk_get(self, path: str) -> bytes | None:
-        from kazoo.client import KazooClient
         from kazoo.exceptions import NoNodeError
 
-        zk = KazooClient(hosts=f"127.0.0.1:{self.state.zk_port}", timeout=3,
-                         logger=_quiet_logger(), **self._kazoo_auth())
+        zk = self._kazoo()
         try:
             zk.start(timeout=3)
-            return zk.get(path)[0]
+            return bytes(zk.get(path)[0])
         except NoNodeError:
             return None
         finally:
             zk.stop()
             zk.close()
+
+    # ---- KRaft quorum -----------------------------------------------------------------
+
+    def active_controller(self, timeout: float = 30.0) -> int:
+        """The node id of the quorum's leader, from the quorum-state file every live voter
+        keeps in its metadata log dir (the newest epoch wins): the sandbox reads its own
+        disk rather than asking the cluster it is there to test."""
+        assert self.state is not None
+        if self.state.mode != "kraft":
+            raise SandboxError("only a KRaft sandbox has a controller quorum")
+        deadline = time.monotonic() + timeout
+        while True:
+            best: tuple[int, int] = (-1, -1)  # (epoch, leader)
+            for c in self.state.controllers:
+                if not (pid_alive(c.pid) and owns(c.pid, self.state.run_id)):
+                    continue
+                path = self._data(c) / "__cluster_metadata-0" / "quorum-state"
+                try:
+                    raw = json.loads(path.read_text())
+                except (OSError, ValueError):
+                    continue
+                best = max(best, (int(raw.get("leaderEpoch", -1)),
+                                  int(raw.get("leaderId", -1))))
+            leader = self.state.node(best[1])
+            if leader is not None and pid_alive(leader.pid):
+                return leader.node_id
+            if time.monotonic() > deadline:
+                raise SandboxError(f"no live quorum leader after {timeout:.0f}s")
+            time.sleep(0.2)
+
+    def stop_active_controller(self, kill: bool = False) -> int:
+        """Stop the quorum's leader (fault tests); returns its node id."""
+        leader = self.active_controller()
+        self.stop_broker(leader, kill=kill)
+        return leader
 
     # ---- stopping ---------------------------------------------------------------------
 
@@ -620,66 +599,86 @@ class Sandbox:
             time.sleep(0.1)
         if pid_alive(proc.pid) and owns(proc.pid, self.state.run_id):
             os.kill(proc.pid, signal.SIGKILL)
-            while pid_alive(proc.pid):
+            kill_deadline = time.monotonic() + 10
+            while pid_alive(proc.pid) and time.monotonic() < kill_deadline:
                 time.sleep(0.05)
 
     def stop(self, keep: bool = False) -> None:
-        """Stop every process of this run, brokers before ZooKeeper, by recorded pid."""
+        """Stop every process of this run by recorded pid: brokers, then controller-only
+        nodes, then ZooKeeper (each group signalled at once so it shuts down in parallel)."""
         if self.state is None:
             return
         brokers = self.state.brokers
-        for b in brokers:  # signal all first so they shut down in parallel
-            if pid_alive(b.pid) and owns(b.pid, self.state.run_id):
-                os.kill(b.pid, signal.SIGTERM)
-        for b in brokers:
-            self._terminate(b)
+        groups = [brokers, [n for n in self.state.nodes if n not in brokers]]
         if self.state.zk:
-            self._terminate(self.state.zk, grace=10)
+            groups.append([self.state.zk])
+        for group in groups:
+            for p in group:
+                if pid_alive(p.pid) and owns(p.pid, self.state.run_id):
+                    os.kill(p.pid, signal.SIGTERM)
+            for p in group:
+                self._terminate(p, grace=self._stop_grace(p))
         if not keep and self.state_dir.exists():
             shutil.rmtree(self.state_dir, ignore_errors=True)
         self.state = None
 
-    def broker(self, broker_id: int) -> Proc:
+    def _stop_grace(self, proc: Proc) -> float:
         assert self.state is not None
-        for b in self.state.brokers:
-            if b.name == f"kafka-{broker_id}":
-                return b
-        raise SandboxError(f"no broker {broker_id} in this sandbox")
+        if proc.name == "zookeeper":
+            return 10.0
+        # A KRaft broker's shutdown waits for the quorum, which is going down beside it:
+        # the data is thrown away anyway, so it gets less time before SIGKILL.
+        return 10.0 if self.state.mode == "kraft" else 30.0
+
+    def broker(self, broker_id: int) -> Proc:
+        """The Kafka node with node id `broker_id` (a broker, combined or controller node)."""
+        assert self.state is not None
+        node = self.state.node(broker_id)
+        if node is None:
+            raise SandboxError(f"no node {broker_id} in this sandbox")
+        return node
 
     def stop_broker(self, broker_id: int, kill: bool = False) -> None:
-        """Stop one broker (SIGTERM, or SIGKILL with kill=True), for fault tests."""
+        """Stop one node (SIGTERM, or SIGKILL with kill=True), for fault tests."""
         b = self.broker(broker_id)
         assert self.state is not None
         if kill and pid_alive(b.pid) and owns(b.pid, self.state.run_id):
             os.kill(b.pid, signal.SIGKILL)
-            while pid_alive(b.pid):
+            deadline = time.monotonic() + 10
+            while pid_alive(b.pid) and time.monotonic() < deadline:
                 time.sleep(0.05)
         else:
             self._terminate(b)
 
     def start_broker(self, broker_id: int, timeout: float = 90.0) -> None:
-        """Start a stopped broker again on its old config and data, and wait for it."""
-        b = self.broker(broker_id)
-        assert self.state is not None
-        if pid_alive(b.pid) and owns(b.pid, self.state.run_id):
-            return
-        self._launch_broker(b, lib_dir(self.state.version))
-        self.state.save()
-        self.wait_ready(timeout=timeout)
+        """Start a stopped node again on its old config and data, and wait for it."""
+        self.start_brokers([broker_id], timeout=timeout)
 
     def start_brokers(self, broker_ids: list[int], timeout: float = 90.0) -> None:
-        """Start several stopped brokers together, then wait for the whole cluster.
+        """Start several stopped nodes together, then wait for the whole cluster.
 
         `start_broker` waits until every broker is ready, so it cannot bring back a cluster
         whose brokers are all down one at a time.
         """
         assert self.state is not None
-        for broker_id in broker_ids:
-            b = self.broker(broker_id)
-            if not (pid_alive(b.pid) and owns(b.pid, self.state.run_id)):
-                self._launch_broker(b, lib_dir(self.state.version))
+        nodes = [self.broker(i) for i in broker_ids]
+        lib = lib_dir(self.state.version)
+        for node in nodes:
+            if not (pid_alive(node.pid) and owns(node.pid, self.state.run_id)):
+                self._launch(node, lib)
         self.state.save()
-        self.wait_ready(timeout=timeout)
+        deadline = time.monotonic() + timeout
+        # A controller-only node is back once its listener answers; brokers once metadata
+        # lists them all again.
+        for node in nodes:
+            if not node.is_broker:
+                while not port_open(node.port):
+                    if not pid_alive(node.pid):
+                        raise SandboxError(f"{node.name} exited:\n" + self._tail(node))
+                    if time.monotonic() > deadline:
+                        raise SandboxError(f"{node.name} did not listen in {timeout:.0f}s")
+                    time.sleep(0.2)
+        self.wait_ready(timeout=max(1.0, deadline - time.monotonic()))
 
     def stop_zookeeper(self) -> None:
         assert self.state is not None and self.state.zk is not None
@@ -691,9 +690,7 @@ class Sandbox:
         zk = self.state.zk
         if pid_alive(zk.pid) and owns(zk.pid, self.state.run_id):
             return
-        zk.pid = self._java("zookeeper", self._jvm(ZK_JVM),
-                            ["org.apache.zookeeper.server.quorum.QuorumPeerMain", zk.config],
-                            lib_dir(self.state.version))
+        self._launch(zk, lib_dir(self.state.version))
         self.state.save()
         self._wait_zookeeper(timeout=20)
 
@@ -717,68 +714,79 @@ class Sandbox:
             records = [line for line in self._tail(p, 200).splitlines()
                        if line.startswith("[")]
             last = (records[-1] if records else self._tail(p, 1))[:160]
-            lines.append(f"# {p.name}: pid {p.pid} port {p.port} "
+            roles = f" {'+'.join(p.roles)}" if p.roles else ""
+            lines.append(f"# {p.name}{roles}: pid {p.pid} port {p.port} "
                          f"{'up' if alive else 'DOWN'} | {last}")
         return lines
 
 
-def four_letter(port: int, word: bytes, timeout: float = 1.0) -> bytes:
-    """Send a ZooKeeper four-letter word and return the answer (b'' when unreachable)."""
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
-            s.sendall(word)
-            chunks = []
-            while True:
-                data = s.recv(4096)
-                if not data:
-                    break
-                chunks.append(data)
-            return b"".join(chunks)
-    except OSError:
-        return b""
+def _cluster_id() -> str:
+    """A random KRaft cluster id, base64url like Kafka's own; never one that starts with
+    "-", which the storage tool's argument parser would take for an option (Kafka's
+    Uuid.randomUuid skips those for the same reason)."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
 
 
-def _quiet_logger():
-    import logging
-
-    logger = logging.getLogger("kafka_sandbox.clients")
-    logger.addHandler(logging.NullHandler())
-    logger.propagate = False
-    return logger
+def _default_dir(mode: str | None) -> Path:
+    if os.environ.get("PS_SANDBOX_DIR"):
+        return Path(os.environ["PS_SANDBOX_DIR"])
+    return DEFAULT_STATES.get(mode or "zk", DEFAULT_STATE)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="kafka_sandbox", description=__doc__.split("\n")[0])
-    parser.add_argument("--state-dir", default=os.environ.get("PS_SANDBOX_DIR", DEFAULT_STATE),
-                        help="folder of this sandbox run (default .sandbox/run)")
+    parser = argparse.ArgumentParser(prog="kafka_sandbox", description=__doc__.split("\n")[1])
+    parser.add_argument("--state-dir", default=None,
+                        help="folder of this sandbox run (default PS_SANDBOX_DIR, else "
+                             ".sandbox/run, or .sandbox/run-kraft for --mode kraft)")
     sub = parser.add_subparsers(dest="cmd", required=True)
-    sub.add_parser("fetch")
+    mode_default = os.environ.get("MODE", "zk")
+
+    def with_mode(p: argparse.ArgumentParser, default: str | None = mode_default) -> None:
+        p.add_argument("--mode", choices=["zk", "kraft"], default=default)
+
+    with_mode(sub.add_parser("fetch", help="fetch Kafka jars (both kinds by default)"),
+              default=None)
     p = sub.add_parser("start")
+    with_mode(p)
     p.add_argument("--brokers", type=int, default=int(os.environ.get("BROKERS", 3)))
-    p.add_argument("--mode", choices=["zk", "kraft"], default=os.environ.get("MODE", "zk"))
+    p.add_argument("--controllers", type=int, default=int(os.environ.get("CONTROLLERS", 0)),
+                   help="KRaft: this many controller-only nodes (a split quorum); "
+                        "0 (default): every node is broker and controller")
     p.add_argument("--timeout", type=float, default=90.0)
     p.add_argument("--secure", action="store_true",
                    default=os.environ.get("SECURE", "") not in ("", "0"),
-                   help="add SASL_PLAINTEXT (SCRAM-SHA-256) and SSL listeners and "
-                        "ZooKeeper SASL auth; credentials are printed as facts")
-    sub.add_parser("status")
-    sub.add_parser("env")
+                   help="add SASL_PLAINTEXT (SCRAM-SHA-256), SSL, SASL_SSL (SCRAM-SHA-512) "
+                        "and mutual-TLS listeners (ZooKeeper mode: ZooKeeper SASL logins "
+                        "and TLS); credentials are printed as facts")
+    for name in ("status", "env", "stop-controller"):
+        with_mode(sub.add_parser(name))
     p = sub.add_parser("stop")
+    with_mode(p)
     p.add_argument("--keep", action="store_true", help="keep the run folder and its logs")
     for name in ("stop-broker", "start-broker"):
         p = sub.add_parser(name)
+        with_mode(p)
         p.add_argument("id", type=int)
     args = parser.parse_args(argv)
-    box = Sandbox(args.state_dir)
+    if args.cmd == "fetch":
+        try:
+            for mode in [args.mode] if args.mode else list(VERSIONS):
+                lib = fetch(version_for(mode))
+                size = sum(f.stat().st_size for f in lib.iterdir())
+                key = "KAFKA_LIB" if mode == "zk" else "KAFKA_LIB_KRAFT"
+                print(f"{key}={lib}\n{key}_MB={size / 1e6:.1f}")
+        except SandboxError as exc:
+            print(f"sandbox: {exc}", file=sys.stderr)
+            return 1
+        return 0
+    box = Sandbox(args.state_dir or _default_dir(args.mode))
     try:
-        if args.cmd == "fetch":
-            lib = fetch()
-            size = sum(f.stat().st_size for f in lib.iterdir())
-            print(f"KAFKA_LIB={lib}\nKAFKA_LIB_MB={size / 1e6:.1f}")
-        elif args.cmd == "start":
-            brokers = 1 if args.mode == "kraft" else args.brokers
-            box.start(brokers=brokers, mode=args.mode, timeout=args.timeout,
-                      secure=args.secure)
+        if args.cmd == "start":
+            box.start(brokers=args.brokers, mode=args.mode, timeout=args.timeout,
+                      secure=args.secure, controllers=args.controllers)
             print("\n".join(box.status_lines()))
             print(f"KAFKA_SANDBOX_READY_SECONDS={box.ready_seconds:.1f}")
         elif args.cmd == "status":
@@ -792,10 +800,15 @@ def main(argv: list[str] | None = None) -> int:
         elif args.cmd == "stop":
             box.stop(keep=args.keep)
             print("KAFKA_SANDBOX_STATE=stopped")
+        elif box.state is None:
+            print("no sandbox state in " + str(box.state_dir), file=sys.stderr)
+            return 1
         elif args.cmd == "stop-broker":
             box.stop_broker(args.id)
         elif args.cmd == "start-broker":
             box.start_broker(args.id)
+        elif args.cmd == "stop-controller":
+            print(f"KAFKA_STOPPED_CONTROLLER={box.stop_active_controller()}")
     except SandboxError as exc:
         print(f"sandbox: {exc}", file=sys.stderr)
         return 1

@@ -72,17 +72,16 @@ class ClusterScreen(Screen[None]):
         cursor = table.cursor_row
         table.clear()
         for broker in snap.brokers:
-            row = snap.latest.get(broker.id)
-            age = age_of(row.timestamp_ms, now) if row else None
-            record = row.record if row else {}
+            report = snap.latest.get(broker.id)
+            age = age_of(report.collected_ms, now) if report else None
             ident = Text(str(broker.id), style="bold" if broker.id == snap.controller_id
                          else "")
             table.add_row(
                 ident, listeners(broker), broker.rack or "-",
                 fmt_time(broker.registered_at_ms),
-                fmt_age(age) if row else Text("missing", style="bold red"),
-                str(record.get("kafkaVersion") or "-"),
-                str(record.get("confluentPlatformVersion") or "-"),
-                customer_kind(row, snap.customer_ids.get(broker.id)), key=str(broker.id))
+                fmt_age(age) if report else Text("missing", style="bold red"),
+                (report.kafka_version if report else None) or "-",
+                (report.cp_version if report else None) or "-",
+                customer_kind(report, snap.customer_ids.get(broker.id)), key=str(broker.id))
         if table.row_count:
             table.move_cursor(row=min(cursor, table.row_count - 1))

@@ -1,6 +1,10 @@
 """Reports: the latest report of each broker, or one broker's history, with a detail pane
 (every decoded field, or the raw bytes) and a `/` filter.
 
+Rows are the engine's report summaries (`engine.reading.report`), in the order the rules
+give them. The latest reports come with their fields; a history row does not, and the
+detail pane has the backend read that one report again (a few are remembered).
+
 A history can hold 100,000 records: the worker hands them over in batches, the table grows
 batch by batch, and a filter rebuilds the table in chunks that yield to the event loop, so
 keys keep working while it fills.
@@ -11,7 +15,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import threading
-from typing import TYPE_CHECKING, cast
+from collections import OrderedDict
+from typing import TYPE_CHECKING, Any, cast
 
 from rich.table import Table
 from rich.text import Text
@@ -24,10 +29,10 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
 from engine.errors import PsError
+from engine.reading.report import Report, ReportSummary
 from engine.text import format_size
-from tui.messages import RawLoaded, ReportsLoaded, ServiceError
+from tui.messages import RawLoaded, ReportFetched, ReportsLoaded, ServiceError
 from tui.model import (
-    ReportRow,
     age_of,
     describe_value,
     flatten,
@@ -43,15 +48,20 @@ if TYPE_CHECKING:
 COLUMNS = ("position", "broker", "report time (UTC)", "age", "schema", "Kafka", "size")
 # Rows added to the table per turn of the event loop when a filter rebuilds it.
 FILL_CHUNK = 1_000
+# Reports read again for the detail pane that stay at hand (moving back and forth).
+DETAIL_MEMORY = 64
 
 
-def _search_text(row: ReportRow) -> str:
-    rec = row.record
-    parts = [row.key, str(row.broker_id if row.broker_id is not None else "-"),
-             row.schema_short, str(rec.get("kafkaVersion", "")),
-             str(rec.get("confluentPlatformVersion", "")), str(rec.get("brokerProcessUUID", "")),
-             row.decoded.error or ""]
+def _search_text(row: ReportSummary) -> str:
+    parts = [row.position, str(row.broker_id if row.broker_id is not None else "-"),
+             row.schema_short, row.kafka_version or "", row.cp_version or "",
+             row.token or "", row.error or ""]
     return " ".join(parts).lower()
+
+
+def _fields_of(row: ReportSummary) -> dict[str, Any] | None:
+    """The decoded fields the row carries, None when it carries none."""
+    return row.fields if isinstance(row, Report) else None
 
 
 class ReportsScreen(Screen[None]):
@@ -76,8 +86,9 @@ class ReportsScreen(Screen[None]):
 
     def __init__(self) -> None:
         super().__init__()
-        self.rows: list[ReportRow] = []
-        self._by_key: dict[str, ReportRow] = {}
+        self.rows: list[ReportSummary] = []
+        self._by_key: dict[str, ReportSummary] = {}
+        self._details: OrderedDict[str, Report | None] = OrderedDict()
         self._generation = 0
         self._cancel = threading.Event()
         self._history_of: int | None = None
@@ -126,7 +137,6 @@ class ReportsScreen(Screen[None]):
         try:
             if not history:
                 rows = backend.latest_reports()
-                rows.sort(key=lambda r: (r.broker_id is None, r.broker_id or 0, r.key))
                 self.post_message(ReportsLoaded(rows, generation, first=True, last=True))
                 return
             first = True
@@ -147,6 +157,7 @@ class ReportsScreen(Screen[None]):
         if message.first:
             self.rows = []
             self._by_key = {}
+            self._details.clear()
             table.clear()
         self.rows.extend(message.rows)
         for row in message.rows:
@@ -172,23 +183,22 @@ class ReportsScreen(Screen[None]):
 
     # -- the table -----------------------------------------------------------------------
 
-    def _cells(self, row: ReportRow) -> tuple[Text, ...]:
+    def _cells(self, row: ReportSummary) -> tuple[Text, ...]:
         # Text, not str: a version string from the topic is data, never markup (and the
         # table skips parsing markup for every cell of a 100,000-row history).
         now = self.console.clock()
-        rec = row.record
         schema = Text(row.schema_short) if row.ok else Text("undecodable", style="bold red")
-        return (Text(row.key), Text("-" if row.broker_id is None else str(row.broker_id)),
-                Text(fmt_time(row.timestamp_ms)),
-                Text(fmt_age(age_of(row.timestamp_ms, now))), schema,
-                Text(str(rec.get("kafkaVersion") or "-")), Text(format_size(row.size)))
+        return (Text(row.position), Text("-" if row.broker_id is None else str(row.broker_id)),
+                Text(fmt_time(row.collected_ms)),
+                Text(fmt_age(age_of(row.collected_ms, now))), schema,
+                Text(row.kafka_version or "-"), Text(format_size(row.size)))
 
-    def _add_rows(self, rows: list[ReportRow]) -> None:
+    def _add_rows(self, rows: list[ReportSummary]) -> None:
         table = self.query_one("#reports", DataTable)
         for row in rows:
             table.add_row(*self._cells(row), key=row.key)
 
-    def _matches(self, row: ReportRow) -> bool:
+    def _matches(self, row: ReportSummary) -> bool:
         return not self._filter or self._filter in _search_text(row)
 
     @work(exclusive=True, group="fill")
@@ -222,58 +232,70 @@ class ReportsScreen(Screen[None]):
         if key is not None and key in self._by_key:
             self._show_detail(self._by_key[key])
 
-    def selected(self) -> ReportRow | None:
+    def selected(self) -> ReportSummary | None:
         table = self.query_one("#reports", DataTable)
         if not table.row_count:
             return None
         key = table.coordinate_to_cell_key(Coordinate(table.cursor_row, 0)).row_key.value
         return self._by_key.get(key) if key is not None else None
 
-    def _show_detail(self, row: ReportRow | None) -> None:
+    def _show_detail(self, row: ReportSummary | None) -> None:
         row = row or self.selected()
         body = self.query_one("#detail-body", Static)
         if row is None:
             body.update("")
             return
         if self._raw:
-            if row.value is None:
-                body.update(Text(f"{row.key}: reading the raw value..."))
+            value = row.value if isinstance(row, Report) else None
+            if value is None:
+                body.update(Text(f"{row.position}: reading the raw value..."))
                 self.fetch_raw(row)
             else:
-                body.update(self._raw_text(row, row.value))
+                body.update(self._raw_text(row, value))
             return
-        body.update(self._decoded_table(row))
+        fields = _fields_of(row)
+        if fields is None and row.ok:
+            if row.key not in self._details:
+                body.update(Text(f"{row.position}: reading the report..."))
+                self.fetch_detail(row)
+                return
+            fetched = self._details[row.key]
+            if fetched is None:
+                body.update(Text(f"{row.position}: the record is no longer there"))
+                return
+            fields = fetched.fields
+        body.update(self._decoded_table(row, fields))
 
-    def _decoded_table(self, row: ReportRow) -> Table:
+    def _decoded_table(self, row: ReportSummary, fields: dict[str, Any] | None) -> Table:
         now = self.console.clock()
         table = Table(box=None, show_header=False, expand=True, padding=(0, 1))
         table.add_column("field", style="bold", no_wrap=True)
         table.add_column("value", overflow="fold")
-        table.add_row("position", row.key)
+        table.add_row("position", row.position)
         table.add_row("broker", "-" if row.broker_id is None else str(row.broker_id))
         table.add_row("size", f"{row.size} bytes")
         if not row.ok:
             table.add_row("decoded", Text("UNDECODABLE", style="bold red"))
-            table.add_row("reason", row.decoded.error or "unknown")
+            table.add_row("reason", row.error or "unknown")
             return table
-        table.add_row("schema", row.decoded.schema or "?")
-        for path, value in flatten(row.record):
+        table.add_row("schema", row.schema or "?")
+        for path, value in flatten(fields or {}):
             table.add_row(path, describe_value(path, value, now))
         return table
 
-    def _raw_text(self, row: ReportRow, value: bytes | None) -> Text:
+    def _raw_text(self, row: ReportSummary, value: bytes | None) -> Text:
         if value is None:
-            return Text(f"{row.key}: the value is empty or no longer there")
+            return Text(f"{row.position}: the value is empty or no longer there")
         encoded = base64.b64encode(value).decode("ascii")
-        return Text(f"{row.key}: {len(value)} bytes\n\nhex\n{hex_dump(value)}\n\n"
+        return Text(f"{row.position}: {len(value)} bytes\n\nhex\n{hex_dump(value)}\n\n"
                     f"base64\n{encoded}")
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="raw")
-    def fetch_raw(self, row: ReportRow) -> None:
+    def fetch_raw(self, row: ReportSummary) -> None:
         try:
             value = self.console.backend.raw_value(row)
         except (PsError, OSError, KeyError) as exc:
-            self.post_message(ServiceError("reports", f"raw value of {row.key}: {exc}"))
+            self.post_message(ServiceError("reports", f"raw value of {row.position}: {exc}"))
             return
         self.post_message(RawLoaded(row, value))
 
@@ -283,6 +305,26 @@ class ReportsScreen(Screen[None]):
         if self._raw and current is not None and current.key == message.row.key:
             self.query_one("#detail-body", Static).update(
                 self._raw_text(message.row, message.value))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="detail")
+    def fetch_detail(self, row: ReportSummary) -> None:
+        try:
+            report = self.console.backend.report(row)
+        except (PsError, OSError) as exc:
+            self.post_message(ServiceError("reports", f"report {row.position}: {exc}"))
+            return
+        self.post_message(ReportFetched(row, report))
+
+    def on_report_fetched(self, message: ReportFetched) -> None:
+        message.stop()
+        if self._by_key.get(message.row.key) is not message.row:
+            return  # from a listing the operator replaced
+        self._details[message.row.key] = message.report
+        while len(self._details) > DETAIL_MEMORY:
+            self._details.popitem(last=False)
+        current = self.selected()
+        if not self._raw and current is not None and current.key == message.row.key:
+            self._show_detail(current)
 
     # -- actions -------------------------------------------------------------------------
 

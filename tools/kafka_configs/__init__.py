@@ -1,0 +1,1 @@
+"""Generator of the broker config definitions the privacy filter allows (make kafka-configs)."""
