@@ -18,7 +18,7 @@ from engine.reporting.report_now import report_now
 from tests.support.agent_helpers import AgentProcess, agent_config, run_cli, run_elsewhere
 from tests.support.cluster import location
 from tests.support.ps_report_helpers import delete_topics, unique_topic
-from tui.backend import Backend
+from tui.backend import ClusterBackend
 
 pytestmark = pytest.mark.sandbox
 
@@ -50,7 +50,7 @@ def test_agent_report_and_console_send_one_token_for_one_runtime(sandbox, tmp_pa
 
         # The console's Report now, with the default state folder of another user.
         monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "console-home"))
-        backend = Backend(location(zookeeper=sandbox.zk_connect), topic, (str(config),))
+        backend = ClusterBackend(location(zookeeper=sandbox.zk_connect), topic, (str(config),))
         outcome = backend.report_now(str(config), dry_run=False)
         assert outcome.ok, outcome.destinations
 

@@ -20,7 +20,7 @@ from tests.support.agent_helpers import AgentProcess, agent_config, run_cli, run
 from tests.support.cluster import location, topic_records
 from tests.support.ps_report_helpers import delete_topics, unique_topic
 from tools.sandbox.kafka_sandbox import CACHE
-from tui.backend import Backend
+from tui.backend import ClusterBackend
 
 pytestmark = pytest.mark.kraft
 
@@ -64,7 +64,7 @@ def test_kraft_token_is_the_jvm_on_the_host_and_a_restart_changes_it(private_kra
         assert here["token_source"] == "its JVM on this host"
         assert _TOKEN.findall(agent.log) == [(first, "its JVM on this host")]
         monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "console-home"))
-        outcome = Backend(location(bootstrap=sandbox.bootstrap), topic, (str(config),)) \
+        outcome = ClusterBackend(location(bootstrap=sandbox.bootstrap), topic, (str(config),)) \
             .report_now(str(config), dry_run=True)
         assert outcome.record["brokerProcessUUID"] == first
 
