@@ -39,9 +39,10 @@ from engine.errors import ValidationError
 
 MAGIC = b"Obj\x01"
 SYNC_SIZE = 16
-# A report is a few KiB; the cap keeps a hostile or corrupt value from making the reader
-# allocate or loop over gigabytes (also bounds what a compressed block may expand to).
-MAX_VALUE_BYTES = 16 * 1024 * 1024
+# A report is a few KiB (and Kafka's default largest message is 1 MiB); the cap keeps a
+# hostile or corrupt value from making the reader allocate or loop over gigabytes, and also
+# bounds what a compressed block may expand to.
+MAX_VALUE_BYTES = 1024 * 1024
 # Metadata holds one or two entries in practice; a few more are tolerated, thousands are not.
 _MAX_META_ENTRIES = 64
 
@@ -222,9 +223,45 @@ def _read_header(cur: _Cursor) -> tuple[dict[str, bytes], bytes]:
     return meta, cur.take(SYNC_SIZE, "sync marker")
 
 
-def _inflate(block: bytes, codec: str) -> bytes:
+class DecodeBudget:
+    """Bytes that compressed blocks may still expand to, across many decodes (a bundle).
+
+    CP's writer used no codec; a container that does must not make a small file cost
+    gigabytes of work, one 1 MiB block at a time."""
+
+    def __init__(self, codec_bytes: int) -> None:
+        self.codec_bytes = codec_bytes
+
+    def spend(self, size: int) -> None:
+        if size > self.codec_bytes:
+            self.codec_bytes = 0
+            raise _Bad("compressed records: the decode budget of this bundle is used up")
+        self.codec_bytes -= size
+
+
+def _inflate(block: bytes, codec: str, budget: DecodeBudget | None = None) -> bytes:
     if codec == "null":
         return block
+    if budget is not None and budget.codec_bytes <= 0:
+        budget.spend(1)  # used up: refused before any work
+    out = _expand(block, codec)
+    if budget is not None:
+        budget.spend(len(out))
+    return out
+
+
+def _snappy_length(payload: bytes) -> int:
+    """The uncompressed length a raw snappy block declares (its leading varint)."""
+    value = shift = 0
+    for byte in payload[:5]:
+        value |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            return value
+        shift += 7
+    raise _Bad("snappy block has no length")
+
+
+def _expand(block: bytes, codec: str) -> bytes:
     if codec == "deflate":
         # Raw deflate, as Java's DeflateCodec writes; max_length stops a decompression bomb.
         inflater = zlib.decompressobj(-15)
@@ -241,6 +278,8 @@ def _inflate(block: bytes, codec: str) -> bytes:
         if len(block) < 4:
             raise _Bad("snappy block too short")
         payload, crc = block[:-4], block[-4:]
+        if _snappy_length(payload) > MAX_VALUE_BYTES:  # before anything is allocated
+            raise _Bad("snappy block expands beyond the size limit")
         out = bytes(cramjam.snappy.decompress_raw(payload))
         if len(out) > MAX_VALUE_BYTES:
             raise _Bad("snappy block expands beyond the size limit")
@@ -332,7 +371,7 @@ def _writer_schema(schema_json: bytes) -> tuple[Any, str]:
     return parsed, name
 
 
-def _decode(value: bytes) -> DecodedRecord:
+def _decode(value: bytes, budget: DecodeBudget | None) -> DecodedRecord:
     if len(value) > MAX_VALUE_BYTES:
         raise _Bad(f"value of {len(value)} bytes exceeds the {MAX_VALUE_BYTES}-byte limit")
     cur = _Cursor(value)
@@ -352,7 +391,7 @@ def _decode(value: bytes) -> DecodedRecord:
         raise _Bad(f"block holds {count} records, expected 1")
     if cur.pos != len(value):
         raise _Bad("container holds more than one block")
-    data = _inflate(block, codec)
+    data = _inflate(block, codec, budget)
     buf = io.BytesIO(data)
     record = fastavro.schemaless_reader(buf, parsed, None)
     if buf.tell() != len(data):
@@ -371,8 +410,9 @@ def _one_line(exc: BaseException) -> str:
     return text[:200]
 
 
-def decode(value: bytes | None) -> DecodedRecord:
-    """Decode one report value; never raises.
+def decode(value: bytes | None, budget: DecodeBudget | None = None) -> DecodedRecord:
+    """Decode one report value; never raises. `budget` bounds, across calls, what
+    compressed blocks may expand to.
 
     Reads with the writer schema embedded in the container. `ok` is True for any
     well-formed single-record container, whatever its schema (`schema` then names it, and
@@ -386,7 +426,7 @@ def decode(value: bytes | None) -> DecodedRecord:
     if len(value) == 0:
         return DecodedRecord(False, None, None, "empty value")
     try:
-        return _decode(bytes(value))
+        return _decode(bytes(value), budget)
     except _Bad as exc:
         return DecodedRecord(False, None, None, str(exc))
     except MemoryError:
