@@ -38,11 +38,12 @@ def register(subparsers: Subparsers) -> None:
                     "Exit 0 when complete; 1 when cut short by --runtime (the partial bundle "
                     "is still written), when there are no records, when the file exists "
                     "without --force, or on a connection error; 2 on a usage error.")
-    add_cluster_options(parser)
-    parser.add_argument("--file", metavar="FILE",
+    # CP's support-metrics-bundle spelled topic, file and runtime -t, -f and -r.
+    add_cluster_options(parser, topic_short="-t")
+    parser.add_argument("--file", "-f", metavar="FILE",
                         help="zip to write (default support-metrics-<topic>."
                              "<UTC yyyyMMdd-HHmmss>.zip in the current folder)")
-    parser.add_argument("--runtime", type=seconds(0, MAX_RUNTIME_S, low_included=True),
+    parser.add_argument("--runtime", "-r", type=seconds(0, MAX_RUNTIME_S, low_included=True),
                         default=10.0, metavar="SECONDS",
                         help="upper bound on the export's wall time (default 10); when "
                              "reached, the bundle holds what was read and is marked partial")

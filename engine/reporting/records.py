@@ -1,16 +1,19 @@
 """The report wire format: one Avro Object Container File holding exactly one record.
 
-CP 3.x wrote each report with Java's `DataFileWriter` (null codec) into a byte array and sent
-those bytes, unchanged, to the support topic and over HTTP. `encode` reproduces that layout
-byte for byte apart from the random sync marker:
+CP 3.x wrote each report with Java's `DataFileWriter` into a byte array and sent those
+bytes, unchanged, to the support topic and over HTTP. `encode` writes the same layout:
 
-    "Obj" 0x01 | metadata map {avro.schema, avro.codec="null"} | 16-byte sync
-    | block: count=1, size, datum | sync
+    "Obj" 0x01 | metadata map {avro.schema} | 16-byte sync | block: count=1, size, datum | sync
 
-The container is written here rather than by `fastavro.writer` because fastavro stores its
-own canonical form of the schema (full names, no docs), while Java stores
-`Schema.toString()` — the compact JSON of the schema as declared — and some downstream tools
-compare that text. fastavro still encodes and decodes the datum itself.
+CP's writer set no codec, so its header held the one `avro.schema` entry and readers took
+the null codec by default; so does this one. What holds between the two: every CP reader
+decodes every record written here and the datum bytes are identical; the headers differ,
+because the schema text in `avro.schema` is this project's (and the sync marker is random).
+
+The container is written here rather than by `fastavro.writer` because fastavro always
+writes an `avro.codec` entry and its own canonical form of the schema (full names, no docs),
+while Java stores `Schema.toString()`, the compact JSON of the schema as declared.
+fastavro still encodes and decodes the datum itself.
 
 `decode` is the one reader of report values in the project. It reads with the writer schema
 embedded in the container, so it accepts this project's records, CP 3.1+ records and CP 3.0
@@ -40,7 +43,7 @@ SYNC_SIZE = 16
 # hostile or corrupt value from making the reader allocate or loop over gigabytes, and also
 # bounds what a compressed block may expand to.
 MAX_VALUE_BYTES = 1024 * 1024
-# Metadata holds two entries in practice; a few more are tolerated, thousands are not.
+# Metadata holds one or two entries in practice; a few more are tolerated, thousands are not.
 _MAX_META_ENTRIES = 64
 
 BASIC_NAME = "SupportKafkaMetricsBasic"
@@ -133,7 +136,8 @@ def _check_fields(record: Any, schema: dict[str, Any], path: str) -> None:
 
 
 def encode(record: dict[str, Any], schema: str) -> bytes:
-    """Encode one report as a single-record Avro container, as CP 3.x's DataFileWriter did.
+    """Encode one report as a single-record Avro container, laid out as CP 3.x's
+    DataFileWriter wrote it (one `avro.schema` metadata entry, no `avro.codec`).
 
     `schema` is "basic" or "enhanced". Fields with a schema default (`clusterId`) may be
     left out. Raises `RecordInvalid` (a ValidationError and a ValueError) naming the first
@@ -153,11 +157,10 @@ def encode(record: dict[str, Any], schema: str) -> bytes:
     fastavro.schemaless_writer(datum, parsed, record)
     body = datum.getvalue()
     sync = os.urandom(SYNC_SIZE)
-    # Java 8's HashMap iterates avro.schema (bucket 0) before avro.codec (bucket 4); the
-    # metadata map is written as one block of two entries followed by the end marker.
-    meta = (_zigzag_long(2)
+    # One block holding the one entry, then the end marker: no avro.codec, as CP's writer
+    # (readers take the null codec when the entry is absent).
+    meta = (_zigzag_long(1)
             + _avro_bytes(b"avro.schema") + _avro_bytes(text.encode("utf-8"))
-            + _avro_bytes(b"avro.codec") + _avro_bytes(b"null")
             + _zigzag_long(0))
     return b"".join((MAGIC, meta, sync, _zigzag_long(1), _zigzag_long(len(body)), body, sync))
 
