@@ -187,3 +187,18 @@ def test_console_script_runs_without_traceback(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert result.stderr.strip() == (
         f"ps-console: broker config {tmp_path / 'missing.properties'} does not exist")
+
+
+@pytest.mark.parametrize("proxy", ["http://user:S3cretPw@proxy bad:3128",
+                                   "http://user:S3cretPw@proxy.corp:3128/path",
+                                   "ftp://user:S3cretPw@proxy:21"])
+def test_show_never_prints_a_proxy_password(tmp_path: Path, capsys, proxy: str) -> None:
+    """An invalid proxy URL is the one place credentials could be echoed from the file."""
+    path = tmp_path / "server.properties"
+    path.write_text(f"broker.id=1\nconfluent.support.metrics.enable=true\n"
+                    f"confluent.support.proxy={proxy}\n")
+    for extra in ([], ["--json"]):
+        main(["settings", "show", "--broker-config", str(path), *extra])
+        out, err = capsys.readouterr()
+        assert "S3cretPw" not in out + err
+        assert "proxy" in out
