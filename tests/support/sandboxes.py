@@ -66,6 +66,31 @@ class SandboxFacts:
     def secure(self) -> bool:
         return self.kind.startswith("secure-")
 
+    @property
+    def kraft(self) -> bool:
+        return self.mode == "kraft"
+
+    @property
+    def where(self) -> dict[str, str]:
+        """How a command names this cluster, as keywords of `tests.support.cluster.location`:
+        ZooKeeper when the cluster has it (so discovery goes through it), else the
+        bootstrap list."""
+        if self.zk_connect is not None:
+            return {"zookeeper": self.zk_connect}
+        return {"bootstrap": self.bootstrap}
+
+    @property
+    def cli(self) -> list[str]:
+        """The same on a command line: `--zookeeper ...` or `--bootstrap-server ...`."""
+        if self.zk_connect is not None:
+            return ["--zookeeper", self.zk_connect]
+        return ["--bootstrap-server", self.bootstrap]
+
+    @property
+    def kafka_home(self) -> Path:
+        """The folder of this cluster's Kafka jars (an agent's --kafka-home)."""
+        return kafka_sandbox.lib_dir(self.version)
+
 
 def facts_of(box: kafka_sandbox.Sandbox, kind: str) -> SandboxFacts:
     assert box.state is not None
