@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import time
 
-import pytest
 from confluent_kafka import Producer
 
 from engine.cluster.location import ClusterLocation
