@@ -33,7 +33,7 @@ from engine.cluster.location import ClusterLocation, ClusterOptions, locate
 from engine.cluster.session import ClusterSession
 from engine.config import settings as ps
 from engine.config.settings import load_settings
-from engine.errors import PsError
+from engine.errors import AuthenticationFailure, PsError
 from engine.reading.reports import BROKER_ID_HEADER, REPORT_ID_HEADER
 from engine.reporting.collector import STATE_RUNNING, STATE_SHUTTING_DOWN
 from engine.reporting.outcome import DestinationResult
@@ -224,6 +224,10 @@ class Agent:
                     else:
                         registered = self.broker_id in live_broker_ids(session)
                     problem = None if registered else "not registered yet"
+                except AuthenticationFailure:
+                    # Rejected credentials or TLS trust: waiting cannot heal them. One line
+                    # and exit 1 (the systemd unit tries again after RestartSec).
+                    raise
                 except PsError as exc:
                     registered, problem = False, str(exc)
                     # A failed session stays failed: the next poll starts a new one.
