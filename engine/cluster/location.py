@@ -149,6 +149,8 @@ def locate(options: ClusterOptions, broker: BrokerConfig | None = None,
             if not tls_decided:
                 zk_tls = zk_tls_from_properties(broker.properties, str(broker.path))
         elif broker.kraft:
+            if "broker" not in broker.process_roles:
+                broker.require_broker()  # a controller-only node: refused, in one line
             wanted = client.props.get("security.protocol")
             listener = broker.client_listener(wanted)
             bootstrap = parse_bootstrap(listener.address)
