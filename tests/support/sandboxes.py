@@ -158,6 +158,8 @@ class Sandboxes:
         self._failed: dict[str, str] = {}
         self._last_use: dict[str, int] | None = None
         self._index: dict[str, int] = {}
+        # Seconds from start to ready of each sandbox this session started, for the summary.
+        self.ready_seconds: dict[str, float] = {}
 
     def get(self, kind: str) -> SandboxFacts:
         """The running sandbox of `kind`, started on first use; a sandbox that cannot
@@ -180,6 +182,7 @@ class Sandboxes:
         except kafka_sandbox.SandboxError as exc:
             self._failed[kind] = f"the {kind} Kafka sandbox did not start: {exc}"
             pytest.fail(self._failed[kind])
+        self.ready_seconds[kind] = box.ready_seconds
         self._running[kind] = facts_of(box, kind)
         return self._running[kind]
 
