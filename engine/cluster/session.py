@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from engine.cluster.connect import all_refused, format_bootstrap, parse_bootstrap
 from engine.cluster.kafka_auth import check_kafka_auth, mask, secret_values
 from engine.cluster.location import ClusterLocation
-from engine.cluster.zookeeper import start_kazoo, stop_kazoo
+from engine.cluster.zookeeper import open_kazoo, stop_kazoo
 from engine.errors import ConnectionFailure, NotFound, PsError, UsageError
 
 if TYPE_CHECKING:
@@ -90,10 +90,9 @@ class ClusterSession:
         if self._zk_error is not None:
             raise self._zk_error
         if self._zk is None:
-            options = (self.location.zk_auth.kazoo_options()
-                       if self.location.zk_auth is not None else {})
             try:
-                self._zk = start_kazoo(connect, self.timeout, **options)
+                self._zk = open_kazoo(connect, self.timeout, self.location.zk_auth,
+                                      self.location.zk_tls)
             except PsError as exc:
                 self._zk_error = exc
                 raise

@@ -44,7 +44,7 @@ from engine.cluster.location import ClusterLocation, ClusterOptions, locate
 from engine.cluster.session import ClusterSession
 from engine.config import settings as ps
 from engine.config.settings import STATE_REFUSED, load_settings
-from engine.errors import PsError, ValidationError
+from engine.errors import AuthenticationFailure, PsError, ValidationError
 from engine.reading.report import BROKER_ID_HEADER, REPORT_ID_HEADER
 from engine.reporting.collector import STATE_RUNNING, STATE_SHUTTING_DOWN
 from engine.reporting.outcome import DestinationResult
@@ -289,6 +289,10 @@ class Agent:
                     # the one a killed JVM left behind).
                     if read_registration(session, self.broker_id) is not None:
                         return
+                except AuthenticationFailure:
+                    # Rejected credentials or TLS trust: waiting cannot heal them. One line
+                    # and exit 1 (the systemd unit tries again after RestartSec).
+                    raise
                 except PsError as exc:
                     # Still waiting; the cycle that started the wait said why.
                     log.debug("broker %d's registration not read: %s", self.broker_id, exc)

@@ -19,7 +19,7 @@ from tui.screens.export import ExportDialog
 from tui.screens.report_now import ReportNowScreen
 from tui.screens.settings import SettingsScreen
 
-pytestmark = [pytest.mark.sandbox, pytest.mark.anyio]
+pytestmark = pytest.mark.anyio
 
 
 def _text(widget) -> str:
@@ -29,9 +29,9 @@ def _text(widget) -> str:
     return console.export_text()
 
 
-def _broker_config(sandbox, tmp_path: Path, topic: str) -> Path:
+def _broker_config(cluster, tmp_path: Path, topic: str) -> Path:
     """A copy of broker 1's server.properties reporting to `topic`, HTTP switched off."""
-    original = Path(sandbox.box.state.brokers[0].config).read_text("latin-1")
+    original = Path(cluster.box.state.brokers[0].config).read_text("latin-1")
     path = tmp_path / "server.properties"
     path.write_text(original + "\nconfluent.support.metrics.enable=true"
                     "\nconfluent.support.metrics.topic=" + topic +
@@ -40,20 +40,20 @@ def _broker_config(sandbox, tmp_path: Path, topic: str) -> Path:
     return path
 
 
-async def test_cluster_screen_lists_the_three_brokers(sandbox, report_topic):
-    app = sandbox_app(sandbox, report_topic)
+async def test_cluster_screen_lists_the_three_brokers(cluster, report_topic):
+    app = sandbox_app(cluster, report_topic)
     async with app.run_test(size=SIZE) as pilot:
         table = app.screen.query_one("#brokers", DataTable)
         await wait_for(pilot, lambda: table.row_count == 3)
         ids = [str(table.get_row_at(r)[0]) for r in range(3)]
-        assert ids == [str(b) for b in sorted(sandbox.broker_ids)]
+        assert ids == [str(b) for b in sorted(cluster.broker_ids)]
         # Every broker reported to the fixture's topic: an age, not "missing".
         assert all(str(table.get_row_at(r)[4]) != "missing" for r in range(3))
         assert app.cluster_id and app.cluster_id != "?"
 
 
-async def test_reports_screen_shows_latest_detail_and_undecodable(sandbox, report_topic):
-    app = sandbox_app(sandbox, report_topic)
+async def test_reports_screen_shows_latest_detail_and_undecodable(cluster, report_topic):
+    app = sandbox_app(cluster, report_topic)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("2")
         table = app.screen.query_one("#reports", DataTable)
@@ -70,10 +70,10 @@ async def test_reports_screen_shows_latest_detail_and_undecodable(sandbox, repor
         await wait_for(pilot, lambda: table.row_count == 1)
 
 
-async def test_e_then_enter_writes_a_bundle_of_the_topic(sandbox, report_topic, tmp_path,
+async def test_e_then_enter_writes_a_bundle_of_the_topic(cluster, report_topic, tmp_path,
                                                          monkeypatch):
     monkeypatch.chdir(tmp_path)  # the default file name is relative to the current folder
-    app = sandbox_app(sandbox, report_topic)
+    app = sandbox_app(cluster, report_topic)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("e")
         await wait_for(pilot, lambda: isinstance(app.screen, ExportDialog))
@@ -94,9 +94,9 @@ async def test_e_then_enter_writes_a_bundle_of_the_topic(sandbox, report_topic, 
         assert not isinstance(app.screen, ExportDialog)
 
 
-async def test_t_sends_a_report_that_appears_in_reports(sandbox, report_topic, tmp_path):
-    config = _broker_config(sandbox, tmp_path, report_topic)
-    app = sandbox_app(sandbox, report_topic, broker_configs=(str(config),))
+async def test_t_sends_a_report_that_appears_in_reports(cluster, report_topic, tmp_path):
+    config = _broker_config(cluster, tmp_path, report_topic)
+    app = sandbox_app(cluster, report_topic, broker_configs=(str(config),))
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("2")
         table = app.screen.query_one("#reports", DataTable)
@@ -134,11 +134,11 @@ async def open_settings(pilot) -> SettingsScreen:
     return screen
 
 
-async def test_settings_edit_is_saved_and_only_that_line_changes(sandbox, report_topic,
+async def test_settings_edit_is_saved_and_only_that_line_changes(cluster, report_topic,
                                                                  tmp_path):
-    config = _broker_config(sandbox, tmp_path, report_topic)
+    config = _broker_config(cluster, tmp_path, report_topic)
     before = config.read_text("latin-1")
-    app = sandbox_app(sandbox, report_topic, broker_configs=(str(config),))
+    app = sandbox_app(cluster, report_topic, broker_configs=(str(config),))
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_settings(pilot)
         box = screen.query_one("#setting-3", Input)  # report.interval.hours
@@ -160,9 +160,9 @@ async def test_settings_edit_is_saved_and_only_that_line_changes(sandbox, report
     assert removed == []
 
 
-async def test_settings_changed_on_disk_is_not_overwritten(sandbox, report_topic, tmp_path):
-    config = _broker_config(sandbox, tmp_path, report_topic)
-    app = sandbox_app(sandbox, report_topic, broker_configs=(str(config),))
+async def test_settings_changed_on_disk_is_not_overwritten(cluster, report_topic, tmp_path):
+    config = _broker_config(cluster, tmp_path, report_topic)
+    app = sandbox_app(cluster, report_topic, broker_configs=(str(config),))
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_settings(pilot)
         screen.query_one("#setting-1", Input).value = "c0"
@@ -200,11 +200,11 @@ async def _edit_then(pilot, config: Path, *keys: str) -> SettingsScreen:
     return screen
 
 
-async def test_settings_esc_with_unsaved_edits_asks_before_leaving(sandbox, report_topic,
+async def test_settings_esc_with_unsaved_edits_asks_before_leaving(cluster, report_topic,
                                                                    tmp_path):
-    config = _broker_config(sandbox, tmp_path, report_topic)
+    config = _broker_config(cluster, tmp_path, report_topic)
     before = config.read_text("latin-1")
-    app = sandbox_app(sandbox, report_topic, broker_configs=(str(config),))
+    app = sandbox_app(cluster, report_topic, broker_configs=(str(config),))
     async with app.run_test(size=SIZE) as pilot:
         screen = await _edit_then(pilot, config, "escape")
         dialog = app.screen
@@ -227,9 +227,9 @@ async def test_settings_esc_with_unsaved_edits_asks_before_leaving(sandbox, repo
     assert config.read_text("latin-1") == before
 
 
-async def test_settings_esc_without_edits_leaves_at_once(sandbox, report_topic, tmp_path):
-    config = _broker_config(sandbox, tmp_path, report_topic)
-    app = sandbox_app(sandbox, report_topic, broker_configs=(str(config),))
+async def test_settings_esc_without_edits_leaves_at_once(cluster, report_topic, tmp_path):
+    config = _broker_config(cluster, tmp_path, report_topic)
+    app = sandbox_app(cluster, report_topic, broker_configs=(str(config),))
     async with app.run_test(size=SIZE) as pilot:
         base = len(app.screen_stack)
         screen = await open_settings(pilot)
@@ -242,10 +242,10 @@ async def test_settings_esc_without_edits_leaves_at_once(sandbox, report_topic, 
         assert len(app.screen_stack) == base and not isinstance(app.screen, ConfirmDialog)
 
 
-async def test_report_now_over_unsaved_settings_asks_first(sandbox, report_topic, tmp_path):
-    config = _broker_config(sandbox, tmp_path, report_topic)
+async def test_report_now_over_unsaved_settings_asks_first(cluster, report_topic, tmp_path):
+    config = _broker_config(cluster, tmp_path, report_topic)
     before = config.read_text("latin-1")
-    app = sandbox_app(sandbox, report_topic, broker_configs=(str(config),))
+    app = sandbox_app(cluster, report_topic, broker_configs=(str(config),))
     async with app.run_test(size=SIZE) as pilot:
         screen = await _edit_then(pilot, config, "t")
         await pilot.press("n")
@@ -263,10 +263,10 @@ async def test_report_now_over_unsaved_settings_asks_first(sandbox, report_topic
     assert config.read_text("latin-1") == before
 
 
-async def test_quit_with_unsaved_settings_asks_first(sandbox, report_topic, tmp_path):
-    config = _broker_config(sandbox, tmp_path, report_topic)
+async def test_quit_with_unsaved_settings_asks_first(cluster, report_topic, tmp_path):
+    config = _broker_config(cluster, tmp_path, report_topic)
     before = config.read_text("latin-1")
-    app = sandbox_app(sandbox, report_topic, broker_configs=(str(config),))
+    app = sandbox_app(cluster, report_topic, broker_configs=(str(config),))
     async with app.run_test(size=SIZE) as pilot:
         screen = await _edit_then(pilot, config, "q")
         await pilot.press("escape")
@@ -285,9 +285,9 @@ async def test_quit_with_unsaved_settings_asks_first(sandbox, report_topic, tmp_
     assert config.read_text("latin-1") == before
 
 
-async def test_app_keys_never_stack_a_second_copy(sandbox, report_topic, tmp_path):
-    config = _broker_config(sandbox, tmp_path, report_topic)
-    app = sandbox_app(sandbox, report_topic, broker_configs=(str(config),))
+async def test_app_keys_never_stack_a_second_copy(cluster, report_topic, tmp_path):
+    config = _broker_config(cluster, tmp_path, report_topic)
+    app = sandbox_app(cluster, report_topic, broker_configs=(str(config),))
     async with app.run_test(size=SIZE) as pilot:
         base = len(app.screen_stack)
         await pilot.press("s")
@@ -318,9 +318,9 @@ def _forms(app) -> list:
 
 
 async def test_settings_asked_for_in_the_other_mode_is_the_one_already_open(
-        sandbox, report_topic, tmp_path):
-    config = _broker_config(sandbox, tmp_path, report_topic)
-    app = sandbox_app(sandbox, report_topic, broker_configs=(str(config),))
+        cluster, report_topic, tmp_path):
+    config = _broker_config(cluster, tmp_path, report_topic)
+    app = sandbox_app(cluster, report_topic, broker_configs=(str(config),))
     async with app.run_test(size=SIZE) as pilot:
         settings = await open_settings(pilot)
         settings.query_one("#setting-1", Input).value = "c0"  # not saved
@@ -334,10 +334,10 @@ async def test_settings_asked_for_in_the_other_mode_is_the_one_already_open(
         assert _forms(app) == [settings]
 
 
-async def test_report_now_and_settings_stay_one_screen_across_modes(sandbox, report_topic,
+async def test_report_now_and_settings_stay_one_screen_across_modes(cluster, report_topic,
                                                                     tmp_path):
-    config = _broker_config(sandbox, tmp_path, report_topic)
-    app = sandbox_app(sandbox, report_topic, broker_configs=(str(config),))
+    config = _broker_config(cluster, tmp_path, report_topic)
+    app = sandbox_app(cluster, report_topic, broker_configs=(str(config),))
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("t")
         await wait_for(pilot, lambda: isinstance(app.screen, ReportNowScreen))
@@ -358,10 +358,10 @@ async def test_report_now_and_settings_stay_one_screen_across_modes(sandbox, rep
         assert _forms(app) == [app.screen]
 
 
-async def test_read_only_offers_no_save_and_no_report_now(sandbox, report_topic, tmp_path):
-    config = _broker_config(sandbox, tmp_path, report_topic)
+async def test_read_only_offers_no_save_and_no_report_now(cluster, report_topic, tmp_path):
+    config = _broker_config(cluster, tmp_path, report_topic)
     before = config.read_text("latin-1")
-    app = sandbox_app(sandbox, report_topic, broker_configs=(str(config),), read_only=True)
+    app = sandbox_app(cluster, report_topic, broker_configs=(str(config),), read_only=True)
     app.read_only = True
     async with app.run_test(size=SIZE) as pilot:
         assert app.screen.query_one("#hdr-readonly").display
