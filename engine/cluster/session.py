@@ -44,6 +44,7 @@ class ClusterSession:
         self._bootstrap: str | None = None
         self._auth_checked = False
         self._reach_checked = False
+        self._refused: ConnectionFailure | None = None
         self._admin: AdminClient | None = None
         self._closed = False
 
@@ -124,13 +125,18 @@ class ClusterSession:
         """ConnectionFailure at once when every bootstrap server refuses the connection:
         librdkafka would retry until its timeout and then report no answer. Called once a
         client accepted its configuration, so a bad setting is reported as such first."""
+        if self._refused is not None:
+            # Checked once per session; every later client of it hears the same answer
+            # rather than waiting out its timeout on the same closed port.
+            raise ConnectionFailure(str(self._refused))
         if self._reach_checked:
             return
         self._reach_checked = True
         servers = self.bootstrap_servers()
         if all_refused(parse_bootstrap(servers), min(self.timeout, 2.0)):
-            raise ConnectionFailure(f"Kafka at {servers} refused the connection "
-                                    "(nothing listens there)")
+            self._refused = ConnectionFailure(f"Kafka at {servers} refused the connection "
+                                              "(nothing listens there)")
+            raise ConnectionFailure(str(self._refused))
 
     @property
     def resolved_bootstrap(self) -> str | None:
