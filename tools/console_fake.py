@@ -196,6 +196,15 @@ async def settle(pilot: Any) -> None:
     from textual.widgets import Input
 
     app = pilot.app
+    # The first look at the cluster starts after the first frame; a key pressed before it
+    # lands would open a dialog over a table still filling (bounded: 5 s).
+    for _ in range(100):
+        if app.backend.offline or app.snapshot is not None:
+            break
+        await pilot.pause(0.05)
+    # A table measures its columns when idle, then paints again: let both happen before a
+    # dialog covers it (the screen under a dialog keeps its last paint).
+    await pilot.pause(0.1)
     for _ in range(5):  # a handler may start a worker that posts again: a few rounds
         await app.workers.wait_for_complete()
         await pilot.pause()

@@ -57,8 +57,8 @@ def _clock_time(seconds: float, now: float) -> str:
     return when.strftime("%H:%M:%S" if now - seconds < 86_400 else "%Y-%m-%d %H:%M")
 
 
-def row_cells(row: BrokerRow, now: float, controller: int | None) -> dict[str, Cell]:
-    """The row's cells as text and style, keyed by column."""
+def ticking_cells(row: BrokerRow, now: float) -> dict[str, Cell]:
+    """The cells that move with the clock alone: state (overdue comes with time) and age."""
     state = row.state_at(now)
     if state == DOWN:
         shown = f"DOWN since {_clock_time(row.down_since, now)}" \
@@ -66,15 +66,21 @@ def row_cells(row: BrokerRow, now: float, controller: int | None) -> dict[str, C
     else:
         shown = state
     report = row.report
-    broker = row.broker
     if report is None:
         age: Cell = ("-" if state == DOWN else "missing", "" if state == DOWN else "bold red")
     else:
         age = (fmt_age(age_of(report.collected_ms, now)), "")
+    return {"state": (shown, _STATE_STYLE[state]), "age": age}
+
+
+def row_cells(row: BrokerRow, now: float, controller: int | None) -> dict[str, Cell]:
+    """The row's cells as text and style, keyed by column."""
+    state = row.state_at(now)
+    report = row.report
+    broker = row.broker
     return {
         "id": (str(row.broker_id), "bold" if row.broker_id == controller else ""),
-        "state": (shown, _STATE_STYLE[state]),
-        "age": age,
+        **ticking_cells(row, now),
         "kafka": ((report.kafka_version if report else None) or "-", ""),
         "cp": ((report.cp_version if report else None) or "-", ""),
         "customer": (customer_id(row), ""),
@@ -121,6 +127,7 @@ class ClusterScreen(Screen[None]):
         # What the table shows: the broker ids in order, and each row's cells.
         self._ids: list[int] = []
         self._cells: dict[int, dict[str, Cell]] = {}
+        self._widths: dict[str, int] = {}  # the widest text of each column so far
 
     def compose(self) -> ComposeResult:
         yield ConsoleHeader("Cluster")
@@ -180,13 +187,19 @@ class ClusterScreen(Screen[None]):
             self._rebuild(table, rows, now, controller)
             return
         for row in rows:
-            cells = row_cells(row, now, controller)
+            cells = ticking_cells(row, now) if columns == TICKING else \
+                row_cells(row, now, controller)
             shown = self._cells[row.broker_id]
-            for key in columns or cells:
+            for key in cells:
                 if cells[key] != shown[key]:
+                    # A column only widens here (it narrows at the next rebuild): asking
+                    # the table to fit a narrower cell makes it measure the whole column.
+                    wider = len(cells[key][0]) > self._widths[key]
+                    if wider:
+                        self._widths[key] = len(cells[key][0])
                     table.update_cell(str(row.broker_id), key, _text(cells[key]),
-                                      update_width=True)
-            self._cells[row.broker_id] = cells
+                                      update_width=wider)
+            shown.update(cells)
 
     def _rebuild(self, table: BrokerTable, rows: list[BrokerRow], now: float,
                  controller: int | None) -> None:
@@ -194,9 +207,12 @@ class ClusterScreen(Screen[None]):
         at = self._ids[table.cursor_row] if self._ids and table.row_count else None
         table.clear()
         self._cells = {}
+        self._widths = {key: len(title) for key, title in COLUMNS}
         for row in rows:
             cells = row_cells(row, now, controller)
             self._cells[row.broker_id] = cells
+            for key, (text, _) in cells.items():
+                self._widths[key] = max(self._widths[key], len(text))
             table.add_row(*(_text(cells[key]) for key, _ in COLUMNS), key=str(row.broker_id))
         self._ids = [r.broker_id for r in rows]
         if table.row_count:
