@@ -47,7 +47,10 @@ lint: venv
 
 # The fixtures in tests/conftest.py start a fresh sandbox and stop it when the session
 # ends, pass or fail; PS_SANDBOX_REUSE=1 runs against `make sandbox-up` instead.
+# tmux (a Debian package) drives the real console in tests/tui/test_console_tmux.py.
 test: kafka lint
+	@command -v tmux >/dev/null || { apt-get update -qq && apt-get install -y -qq tmux; } \
+		|| echo "test: could not install tmux; the tmux test of the console is skipped"
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 # Java and Maven are checked by the script itself: without them it opens the example
