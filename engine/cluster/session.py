@@ -22,8 +22,12 @@ from engine.cluster.zookeeper import start_kazoo, stop_kazoo
 from engine.errors import ConnectionFailure, NotFound, PsError, UsageError
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from confluent_kafka.admin import AdminClient
     from kazoo.client import KazooClient
+
+    from engine.cluster.model import Broker
 
 # librdkafka's own log lines go to this logger, and only when debugging: commands report
 # failures in one line of their own.
@@ -143,13 +147,31 @@ class ClusterSession:
         """The bootstrap list once `bootstrap_servers` resolved it, else None."""
         return self._bootstrap
 
+    def learn_brokers(self, brokers: Sequence[Broker]) -> None:
+        """The registered brokers, just read from ZooKeeper by discovery: the bootstrap
+        list comes from them rather than from a second read of every registration (a
+        thousand brokers cost a third of a second to read)."""
+        if self._bootstrap is not None or self.location.bootstrap or not brokers:
+            return
+        chosen = self._addresses(brokers)
+        if chosen:
+            self._bootstrap = ",".join(chosen)
+
+    def _addresses(self, brokers: Sequence[Broker]) -> list[str]:
+        """One endpoint of each broker in the client's security protocol, each address
+        once: brokers behind one address (a proxy, a test's synthetic registrations)
+        would make the client open that connection many times."""
+        protocol = self.location.security_protocol
+        return list(dict.fromkeys(
+            e.address for b in brokers if (e := b.endpoint_for(protocol)) is not None))
+
     def _endpoints_from_zookeeper(self) -> str:
         from engine.cluster.znodes import read_registrations
 
         connect = self.location.zookeeper_text
         brokers = read_registrations(self.zookeeper(), connect, self.timeout)
         protocol = self.location.security_protocol
-        chosen = [e.address for b in brokers if (e := b.endpoint_for(protocol)) is not None]
+        chosen = self._addresses(brokers)
         if not chosen:
             if not brokers:
                 raise NotFound(f"no broker is registered at {connect}")

@@ -8,14 +8,14 @@ import asyncio
 import os
 
 import pytest
-from textual.widgets import DataTable
 
 from tests.support.console import SIZE, sandbox_app, wait_for
+from tui.widgets.row_table import RowTable
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.anyio, pytest.mark.private_sandbox]
 
 
-def _states(table: DataTable) -> dict[str, str]:
+def _states(table: RowTable) -> dict[str, str]:
     """Broker id -> the state column."""
     return {str(table.get_row_at(r)[0]): str(table.get_row_at(r)[1])
             for r in range(table.row_count)}
@@ -28,7 +28,7 @@ async def test_stopped_broker_is_a_down_row_then_normal_again(sandbox, report_to
     victim = sorted(sandbox.broker_ids)[-1]
     app = sandbox_app(sandbox, report_topic)
     async with app.run_test(size=SIZE) as pilot:
-        table = app.screen.query_one("#brokers", DataTable)
+        table = app.screen.query_one("#brokers", RowTable)
         await wait_for(pilot, lambda: table.row_count == 3)
         await wait_for(pilot, lambda: app._watch is not None)
         # In a thread: the app keeps running while the broker shuts down.

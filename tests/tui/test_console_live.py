@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from rich.console import Console
-from textual.widgets import DataTable, Input, ProgressBar, Static
+from textual.widgets import Input, ProgressBar, Static
 
 from engine.cluster.model import BrokerLeft
 from engine.errors import ConnectionFailure
@@ -32,6 +32,7 @@ from tui.screens.help import HelpScreen
 from tui.screens.report_now import ReportNowScreen
 from tui.screens.reports import ReportsScreen
 from tui.screens.settings import SettingsScreen
+from tui.widgets.row_table import RowTable
 
 pytestmark = [pytest.mark.anyio]
 
@@ -74,7 +75,7 @@ def _app(tmp_path: Path, backend: FakeBackend | None = None, clock: Clock | None
 
 
 def _row(app: ConsoleApp, broker_id: int) -> list[str]:
-    table = app.screen.query_one("#brokers", DataTable)
+    table = app.screen.query_one("#brokers", RowTable)
     return [str(c) for c in table.get_row(str(broker_id))]
 
 
@@ -329,7 +330,7 @@ async def test_at_200_columns_nothing_is_cut_short(tmp_path):
         assert text.endswith("via zk zk-1:2181/kafka")
         assert header.region.width >= len(text)
         assert len(app.screen.query_one("ConsoleFooter").lines(200)) == 1
-        table = app.screen.query_one("#brokers", DataTable)
+        table = app.screen.query_one("#brokers", RowTable)
         assert table.region.width >= table.virtual_size.width
 
 

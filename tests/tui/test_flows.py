@@ -18,6 +18,7 @@ from tui.screens.confirm import ConfirmDialog
 from tui.screens.export import ExportDialog
 from tui.screens.report_now import ReportNowScreen
 from tui.screens.settings import SettingsScreen
+from tui.widgets.row_table import RowTable
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.anyio]
 
@@ -42,7 +43,7 @@ def _broker_config(sandbox, tmp_path: Path, topic: str) -> Path:
 async def test_cluster_screen_lists_the_three_brokers(sandbox, report_topic):
     app = sandbox_app(sandbox, report_topic)
     async with app.run_test(size=SIZE) as pilot:
-        table = app.screen.query_one("#brokers", DataTable)
+        table = app.screen.query_one("#brokers", RowTable)
         await wait_for(pilot, lambda: table.row_count == 3)
         ids = [str(table.get_row_at(r)[0]) for r in range(3)]
         assert ids == [str(b) for b in sorted(sandbox.broker_ids)]

@@ -1,10 +1,11 @@
 """Cluster: controller, brokers (registered, and DOWN ones the console saw leave), the state
 and age of each broker's latest report, and the warning lines.
 
-The table is filled once per change of the broker set and updated cell by cell after that:
-a look at the cluster rewrites only the cells that changed, and the clock's tick only the
-age and state cells whose text moved (a thousand brokers cost a handful of cell updates a
-second, not a rebuild).
+The table (`tui.widgets.row_table`, which paints only the rows on screen) is filled once
+per change of the broker set and updated cell by cell after that: a look at the cluster
+rewrites only the cells that changed, and the clock's tick only the age and state cells
+whose text moved (a thousand brokers cost a handful of cell updates a second, not a
+rebuild).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
 
 from tui.cluster_view import (
     AGENT_STOPPED,
@@ -33,6 +34,7 @@ from tui.cluster_view import (
 from tui.model import ClusterSnapshot, age_of, fmt_age, fmt_time, listeners
 from tui.widgets.footer import ConsoleFooter
 from tui.widgets.header import ConsoleHeader
+from tui.widgets.row_table import Cell, RowTable
 
 if TYPE_CHECKING:
     from tui.app import ConsoleApp
@@ -47,8 +49,6 @@ TICKING = ("state", "age")
 
 _STATE_STYLE = {DOWN: "bold red", AGENT_STOPPED: "bold yellow", OVERDUE: "bold yellow",
                 NO_REPORT: "bold yellow", OK: "green"}
-
-Cell = tuple[str, str]  # text, style
 
 
 def _clock_time(seconds: float, now: float) -> str:
@@ -91,11 +91,6 @@ def row_cells(row: BrokerRow, now: float, controller: int | None) -> dict[str, C
     }
 
 
-def _text(cell: Cell) -> Text:
-    # Text, not markup: versions and racks come from the cluster and the topic.
-    return Text(cell[0], style=cell[1])
-
-
 def warning_text(warnings: list[WarningLine]) -> Text:
     """The warning lines, critical ones in red."""
     out = Text()
@@ -107,10 +102,10 @@ def warning_text(warnings: list[WarningLine]) -> Text:
     return out
 
 
-class BrokerTable(DataTable[Text]):
+class BrokerTable(RowTable):
     """The brokers; Enter opens the selected broker's history in Reports."""
 
-    BINDINGS = [Binding("enter", "select_cursor", "History", id="broker_history")]
+    BINDINGS = [Binding("enter", "select", "History", id="broker_history")]
 
 
 class ClusterScreen(Screen[None]):
@@ -127,16 +122,12 @@ class ClusterScreen(Screen[None]):
         # What the table shows: the broker ids in order, and each row's cells.
         self._ids: list[int] = []
         self._cells: dict[int, dict[str, Cell]] = {}
-        self._widths: dict[str, int] = {}  # the widest text of each column so far
 
     def compose(self) -> ComposeResult:
         yield ConsoleHeader("Cluster")
         yield Static("", id="cluster-summary")
         yield Static("", id="cluster-warnings")
-        table = BrokerTable(id="brokers", cursor_type="row", zebra_stripes=True)
-        for key, title in COLUMNS:
-            table.add_column(title, key=key)
-        yield table
+        yield BrokerTable(COLUMNS, id="brokers")
         yield ConsoleFooter()
 
     @property
@@ -190,38 +181,18 @@ class ClusterScreen(Screen[None]):
             cells = ticking_cells(row, now) if columns == TICKING else \
                 row_cells(row, now, controller)
             shown = self._cells[row.broker_id]
-            for key in cells:
-                if cells[key] != shown[key]:
-                    # A column only widens here (it narrows at the next rebuild): asking
-                    # the table to fit a narrower cell makes it measure the whole column.
-                    wider = len(cells[key][0]) > self._widths[key]
-                    if wider:
-                        self._widths[key] = len(cells[key][0])
-                    table.update_cell(str(row.broker_id), key, _text(cells[key]),
-                                      update_width=wider)
-            shown.update(cells)
+            changed = {key: cell for key, cell in cells.items() if shown[key] != cell}
+            if changed:
+                table.update_cells(str(row.broker_id), changed)
+                shown.update(changed)
 
     def _rebuild(self, table: BrokerTable, rows: list[BrokerRow], now: float,
                  controller: int | None) -> None:
-        """The broker set changed: fill the table anew, the cursor staying on its broker."""
-        at = self._ids[table.cursor_row] if self._ids and table.row_count else None
-        table.clear()
-        self._cells = {}
-        self._widths = {key: len(title) for key, title in COLUMNS}
-        for row in rows:
-            cells = row_cells(row, now, controller)
-            self._cells[row.broker_id] = cells
-            for key, (text, _) in cells.items():
-                self._widths[key] = max(self._widths[key], len(text))
-            table.add_row(*(_text(cells[key]) for key, _ in COLUMNS), key=str(row.broker_id))
+        """The broker set changed: fill the table anew (the cursor stays on its broker)."""
+        self._cells = {r.broker_id: row_cells(r, now, controller) for r in rows}
+        table.set_rows((str(i), cells) for i, cells in self._cells.items())
         self._ids = [r.broker_id for r in rows]
-        if table.row_count:
-            target = self._ids.index(at) if at in self._ids else \
-                min(table.cursor_row, table.row_count - 1)
-            table.move_cursor(row=target)
 
-    @on(DataTable.RowSelected, "#brokers")
-    def _selected(self, event: DataTable.RowSelected) -> None:
-        key = event.row_key.value
-        if key is not None:
-            self.console.show_history(int(key))
+    @on(RowTable.Selected, "#brokers")
+    def _selected(self, event: RowTable.Selected) -> None:
+        self.console.show_history(int(event.key))

@@ -1,9 +1,10 @@
 """The one-line header every screen shows: which cluster, how reached, how many critical and
 warning findings, the connection state and how long ago the cluster was read, read-only.
 
-At 80 columns it still fits: the product name goes (the screens carry the
-`-narrow` class, `ConsoleApp.HORIZONTAL_BREAKPOINTS`) and the cluster's description is
-the part that gives way, cut with an ellipsis.
+At 80 columns it still fits: the product name goes (the screens carry the `-narrow`
+class, `ConsoleApp.HORIZONTAL_BREAKPOINTS`; the rule is in the app's styles, a widget's
+own CSS cannot look at its screen) and the cluster's description is the part that gives
+way, cut with an ellipsis.
 """
 
 from __future__ import annotations
@@ -19,14 +20,16 @@ from tui.model import fmt_age
 
 
 def finding_counts(severities: list[str]) -> Text:
-    """`2 critical  1 warning`, each only when there is one; empty when all is well."""
+    """`2 critical  1 warning` (`3 warnings`), each only when there is one; empty when
+    all is well."""
     critical = severities.count("critical")
     warning = severities.count("warning")
     parts: list[Text] = []
     if critical:
         parts.append(Text(f"{critical} critical", style="bold red"))
     if warning:
-        parts.append(Text(f"{warning} warning", style="bold yellow"))
+        parts.append(Text(f"{warning} warning{'' if warning == 1 else 's'}",
+                          style="bold yellow"))
     return Text("  ").join(parts)
 
 
@@ -44,7 +47,6 @@ class ConsoleHeader(Horizontal):
     ConsoleHeader > #hdr-readonly { background: $warning; color: $background;
         text-style: bold; }
     ConsoleHeader > #hdr-screen { color: $text-muted; }
-    .-narrow ConsoleHeader > #hdr-title { display: none; }
     """
 
     def __init__(self, screen_title: str) -> None:
