@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cli.options import (
     Subparsers,
@@ -18,8 +18,11 @@ from cli.options import (
 from engine.cluster.location import locate
 from engine.cluster.session import ClusterSession
 from engine.reading.report import Report, iso_time
-from engine.reading.reports import iter_reports, latest_per_broker
 from engine.text import printable
+
+if TYPE_CHECKING:
+    pass
+
 
 EPILOG = """\
 Output: without --all, the latest report of each live broker (plus CP reports without a
@@ -57,6 +60,8 @@ def show_reports(args: argparse.Namespace) -> int:
 
 
 def _show(session: ClusterSession, args: argparse.Namespace) -> int:
+    from engine.reading.reports import iter_reports, latest_per_broker
+
     if args.all:
         count = 0
         for report in iter_reports(session, args.topic):

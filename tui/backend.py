@@ -229,7 +229,7 @@ class ClusterBackend(_SettingsFiles):
     def _configured(self) -> tuple[dict[int, float], dict[int, str]]:
         """The report interval (hours) and customer id of every broker whose
         server.properties we were given."""
-        from engine.config.settings import CUSTOMER_ID, REPORT_INTERVAL_HOURS, load_settings
+        from engine.config.settings import load_settings
         from engine.errors import PsError
 
         intervals: dict[int, float] = {}
@@ -240,8 +240,10 @@ class ClusterBackend(_SettingsFiles):
                 broker_id = sf.broker.require_broker()
             except PsError:
                 continue  # the Settings screen reports a bad file; here it only costs a hint
-            intervals[broker_id] = float(sf.effective[REPORT_INTERVAL_HOURS].value)
-            customer_ids[broker_id] = str(sf.effective[CUSTOMER_ID].value)
+            plan = sf.plan
+            if plan.interval_hours is not None:  # None: the agent does not report
+                intervals[broker_id] = float(plan.interval_hours)
+            customer_ids[broker_id] = plan.customer_id
         return intervals, customer_ids
 
     def watch(self, on_event: Callable[[ClusterEvent], None]) -> Stoppable:

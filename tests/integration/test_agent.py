@@ -81,7 +81,8 @@ def test_three_agents_report_follow_their_settings_and_stop_cleanly(sandbox, tmp
 
             # Reporting switched off in the file: the running agent goes quiet ...
             set_property(configs[3], ENABLE, "false")
-            agents[3].wait_log(lambda t: f"skipped: {ENABLE}=false" in t, 15, "the skip")
+            agents[3].wait_log(lambda t: f"reporting disabled: {ENABLE}=false" in t, 15,
+                               "the switch-off")
             quiet_from = _count(target, topic, 3)
             lines = len(agents[3].report_lines())
             time.sleep(5)  # 2.5 intervals

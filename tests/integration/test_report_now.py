@@ -201,3 +201,25 @@ def test_one_report_opens_one_zookeeper_session(sandbox, tmp_path, receivers, to
     assert "topic  ok" in out, out
     assert code == 1  # neither HTTP endpoint answered 200
     assert len(started) == 1
+
+
+@pytest.fixture
+def read_only_folder(tmp_path):
+    from tests.support.files import tmpfs
+
+    yield from tmpfs(tmp_path / "ro", "ro,size=64k")
+
+
+def test_a_dry_run_needs_no_writable_folder(sandbox, tmp_path, receivers, topic,
+                                            read_only_folder):
+    https, http = receivers
+    path = _config(sandbox, tmp_path, topic, https, http, cid="anonymous")
+    done = subprocess.run(
+        [sys.executable, "-c", "from cli.main import main; raise SystemExit(main())",
+         "report", "--broker-config", str(path), "--dry-run",
+         "--token-dir", str(read_only_folder / "tokens")],
+        capture_output=True, text=True, timeout=120, cwd=Path(__file__).resolve().parents[2])
+    assert done.returncode == 0, done.stderr
+    assert "would send the basic report" in done.stdout
+    assert "Traceback" not in done.stderr and "unexpected error" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) <= 1, done.stderr  # one warning at most

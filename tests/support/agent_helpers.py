@@ -92,3 +92,14 @@ class AgentProcess:
 def run_cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     return subprocess.run([PS_CONSOLE, *args], capture_output=True, text=True,
                           timeout=timeout)
+
+
+def run_elsewhere(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """`ps-console ARGS` as a host without the broker sees it: in a PID namespace of its
+    own, whose /proc shows no broker JVM (same network, same files)."""
+    import shutil
+
+    unshare = shutil.which("unshare")
+    assert unshare, "unshare (util-linux) is needed to hide the broker's JVM"
+    return subprocess.run([unshare, "--pid", "--fork", "--mount-proc", PS_CONSOLE, *args],
+                          capture_output=True, text=True, timeout=timeout)

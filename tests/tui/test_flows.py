@@ -34,7 +34,8 @@ def _broker_config(sandbox, tmp_path: Path, topic: str) -> Path:
     """A copy of broker 1's server.properties reporting to `topic`, HTTP switched off."""
     original = Path(sandbox.box.state.brokers[0].config).read_text("latin-1")
     path = tmp_path / "server.properties"
-    path.write_text(original + "\nconfluent.support.metrics.topic=" + topic +
+    path.write_text(original + "\nconfluent.support.metrics.enable=true"
+                    "\nconfluent.support.metrics.topic=" + topic +
                     "\nconfluent.support.metrics.endpoint.secure.enable=false"
                     "\nconfluent.support.metrics.endpoint.insecure.enable=false\n", "latin-1")
     return path

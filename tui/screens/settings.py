@@ -1,5 +1,9 @@
 """Settings (`s`): the nine Proactive Support settings of a broker's server.properties,
-validated as the operator types, saved through the engine after a diff is confirmed."""
+validated as the operator types, saved through the engine after a diff is confirmed.
+
+Above the form, what the agent does with the file as it is on disk (the engine's plan:
+reporting enabled, disabled or refused, and why); beside each setting, what it does.
+Nothing here decides: both come from `SettingsFile.plan` and `Setting.effect`."""
 
 from __future__ import annotations
 
@@ -16,7 +20,7 @@ from textual.containers import Grid, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Input, Label, Select, Static
 
-from engine.config.settings import DEFAULTS, KEYS, FileChangedError, validate
+from engine.config.settings import DEFAULTS, KEYS, FileChangedError, Plan, validate
 from engine.errors import PsError
 from tui.backend import SettingsChange
 from tui.messages import ServiceError, SettingsLoaded, SettingsSaved
@@ -28,14 +32,24 @@ if TYPE_CHECKING:
     from tui.app import ConsoleApp
 
 
+def plan_text(plan: Plan) -> Text:
+    """The plan's one line, loud when nothing is reported."""
+    if plan.enabled:
+        return Text.assemble(("agent: ", "bold"), plan.summary)
+    return Text.assemble(("agent: ", "bold"), (plan.summary, "bold red"))
+
+
 class SettingsScreen(Screen[None]):
     BINDINGS = [
         Binding("ctrl+s", "save_settings", "Save", id="save_settings"),
         Binding("ctrl+r", "reload", "Reload", id="reload"),
         Binding("escape", "back", "Back", id="back"),
     ]
-    HELP = ("The Proactive Support settings of one broker's server.properties. Values are "
-            "checked as you type; ctrl+s shows the diff and saves after you confirm. "
+    HELP = ("The Proactive Support settings of one broker's server.properties. The line "
+            "above the form says what the agent does with the file as saved (reporting "
+            "only with confluent.support.metrics.enable=true), and each setting says what "
+            "it does. Values are checked as you type; ctrl+s shows the diff and saves "
+            "after you confirm. "
             "Every other line of the file stays as it is. If someone else changed the file "
             "meanwhile, nothing is written: ctrl+r reads it again and keeps your edits, and "
             "the next ctrl+s shows them as a diff against the new content. While a field "
@@ -70,6 +84,7 @@ class SettingsScreen(Screen[None]):
             yield Select([(p, p) for p in self.paths], value=self.path, allow_blank=False,
                          id="settings-file")
         yield Static(Text(self.path), id="settings-path")
+        yield Static("", id="settings-plan")
         with VerticalScroll(id="settings-form"), Grid(id="settings-grid"):
             for i, key in enumerate(KEYS):
                 yield Label(key, classes="setting-key")
@@ -110,6 +125,7 @@ class SettingsScreen(Screen[None]):
         self.loaded = message.settings
         effective = self.loaded.effective
         self._initial = {}
+        self.query_one("#settings-plan", Static).update(plan_text(self.loaded.plan))
         for i, key in enumerate(KEYS):
             setting = effective[key]
             raw = setting.raw if setting.raw is not None else ""
@@ -118,6 +134,7 @@ class SettingsScreen(Screen[None]):
             box.value = self._kept.get(key, raw)
             # Read-only: the file is shown, never edited (an edit could not be saved).
             box.disabled = self.console.read_only
+            self._show_effect(i, box.value)
         kept, self._kept = self._kept, {}
         # Stays in the status line until the next read of the file.
         self._note = Text("file read again, your edits kept over its new content. ",
@@ -156,10 +173,22 @@ class SettingsScreen(Screen[None]):
         i = int(ident.removeprefix("setting-"))
         key = KEYS[i]
         problem = validate(key, event.value) if event.value != self._initial.get(key) else None
-        self.query_one(f"#problem-{i}", Static).update(
-            Text(problem or "", style="bold red"))
         event.input.set_class(bool(problem), "-invalid-setting")
+        self._show_effect(i, event.value)
         self._status()
+
+    def _show_effect(self, i: int, value: str) -> None:
+        """Beside a setting: what the agent does with the file's value, or, for an edit,
+        what is wrong with it (the effect of an edit shows once it is saved)."""
+        key = KEYS[i]
+        cell = self.query_one(f"#problem-{i}", Static)
+        if self.loaded is None or value != self._initial.get(key):
+            problem = validate(key, value) if self.loaded is not None else None
+            cell.update(Text(problem or "", style="bold red"))
+            return
+        setting = self.loaded.effective[key]
+        bad = bool(setting.problem and setting.raw is not None)
+        cell.update(Text(setting.explanation, style="bold red" if bad else "dim"))
 
     def _status(self, extra: Text | None = None) -> None:
         status = self.query_one("#settings-status", Static)
