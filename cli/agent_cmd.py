@@ -85,8 +85,10 @@ def run_agent(args: argparse.Namespace) -> int:
                                interval_seconds=args.interval_seconds,
                                grace_seconds=args.grace_seconds)
         except PsError as exc:
-            # Monitoring systems show stdout: a broken setup must still say why there.
-            code, line = 1, f"PS-AGENT CRITICAL - {exc}"
+            # Monitoring systems show stdout: a broken setup must still say why there. The
+            # exit code stays the error's: 2 for a usage error (a missing file), as --help
+            # says.
+            code, line = exc.exit_code, f"PS-AGENT CRITICAL - {exc}"
         print(line)
         return code
     if args.grace_seconds is not None:

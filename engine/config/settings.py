@@ -528,9 +528,11 @@ def _read(path: Path) -> bytes:
         raise UsageError(f"broker config {path} is larger than "
                          f"{MAX_CONFIG_BYTES // 1024} KiB: not a server.properties") from None
     except FileNotFoundError:
-        raise NotFound(f"broker config {path} does not exist") from None
+        # The operator named a file that is not there: a usage error (exit 2), as every
+        # command's --help says of a bad broker config.
+        raise UsageError(f"broker config {path} does not exist") from None
     except IsADirectoryError:
-        raise NotFound(f"broker config {path} is a directory, not a file") from None
+        raise UsageError(f"broker config {path} is a directory, not a file") from None
     except OSError as exc:
         raise NotFound(f"cannot read broker config {path}: {exc.strerror}") from None
 
@@ -673,6 +675,7 @@ def _atomic_write(target: Path, data: bytes, mode: int) -> None:
 
 
 def load_settings(path: str | os.PathLike[str]) -> SettingsFile:
-    """Read a broker config file. Missing or unreadable: NotFound (exit 1)."""
+    """Read a broker config file. Missing or a directory: UsageError (exit 2); there but
+    unreadable: NotFound (exit 1)."""
     file_path = Path(path)
     return SettingsFile(file_path, _read(file_path))

@@ -18,6 +18,7 @@ from tui.screens.confirm import ConfirmDialog
 from tui.screens.export import ExportDialog
 from tui.screens.report_now import ReportNowScreen
 from tui.screens.settings import SettingsScreen
+from tui.widgets.row_table import RowTable
 
 pytestmark = pytest.mark.anyio
 
@@ -43,12 +44,13 @@ def _broker_config(cluster, tmp_path: Path, topic: str) -> Path:
 async def test_cluster_screen_lists_the_three_brokers(cluster, report_topic):
     app = sandbox_app(cluster, report_topic)
     async with app.run_test(size=SIZE) as pilot:
-        table = app.screen.query_one("#brokers", DataTable)
+        table = app.screen.query_one("#brokers", RowTable)
         await wait_for(pilot, lambda: table.row_count == 3)
         ids = [str(table.get_row_at(r)[0]) for r in range(3)]
         assert ids == [str(b) for b in sorted(cluster.broker_ids)]
         # Every broker reported to the fixture's topic: an age, not "missing".
-        assert all(str(table.get_row_at(r)[4]) != "missing" for r in range(3))
+        assert all(str(table.get_row_at(r)[2]) != "missing" for r in range(3))
+        assert all(str(table.get_row_at(r)[1]) == "ok" for r in range(3))
         assert app.cluster_id and app.cluster_id != "?"
 
 
@@ -118,7 +120,9 @@ async def test_t_sends_a_report_that_appears_in_reports(cluster, report_topic, t
         assert "result per destination" in result and "ok" in result
         assert "would send" not in result + detail
         assert "The report that was sent" in detail
-        assert "SENT: 1 of 1" in _text(screen.query_one("#report-status"))
+        # Every destination listed is counted: the two disabled ones as skipped.
+        assert _text(screen.query_one("#report-status")).startswith(
+            "SENT: 1 of 3 destinations accepted the report (topic), 2 skipped (https, http)")
         await pilot.press("escape")
         await pilot.press("r")
         await wait_for(pilot, lambda: table.row_count >= 1 and any(

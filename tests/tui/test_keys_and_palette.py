@@ -21,7 +21,8 @@ from tui.screens.settings import SettingsScreen
 pytestmark = pytest.mark.anyio
 
 # Bindings that only move back or close something: no palette entry needed.
-NAVIGATION = {"app.pop_screen", "back", "clear_filter"}  # "back": Settings' esc
+# "quit_anyway": ctrl+q, the palette's Quit runs "quit" already.
+NAVIGATION = {"app.pop_screen", "back", "clear_filter", "quit_anyway"}
 
 
 def _palette_actions(app: ConsoleApp) -> set[str]:

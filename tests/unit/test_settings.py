@@ -26,7 +26,7 @@ from engine.config.settings import (
     load_settings,
     validate,
 )
-from engine.errors import NotFound, PsError, UsageError, ValidationError
+from engine.errors import PsError, UsageError, ValidationError
 from tests.support.stock import STOCK
 
 
@@ -272,9 +272,9 @@ def test_diff_shows_what_a_save_writes(stock: Path) -> None:
 
 
 def test_missing_unreadable_and_malformed_files(tmp_path: Path) -> None:
-    with pytest.raises(NotFound, match="does not exist"):
+    with pytest.raises(UsageError, match="does not exist"):
         load_settings(tmp_path / "nope.properties")
-    with pytest.raises(NotFound, match="is a directory"):
+    with pytest.raises(UsageError, match="is a directory"):
         load_settings(tmp_path)
     bad = tmp_path / "bad.properties"
     bad.write_text("a=1\nb=\\uZZZZ\n")

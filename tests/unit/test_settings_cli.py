@@ -152,10 +152,11 @@ def test_set_reports_every_bad_pair_at_once(stock: Path, capsys) -> None:
     assert "metrics.enable='maybe'" in err and "metrics.topic='a b'" in err
 
 
-def test_missing_and_unreadable_files_exit_1(tmp_path: Path, capsys) -> None:
-    assert main(["settings", "show", "--broker-config", str(tmp_path / "nope")]) == 1
+def test_missing_files_and_folders_are_usage_errors(tmp_path: Path, capsys) -> None:
+    # --help: "2  bad options or a bad broker config file".
+    assert main(["settings", "show", "--broker-config", str(tmp_path / "nope")]) == 2
     assert main(["settings", "set", "--broker-config", str(tmp_path),
-                 "confluent.support.customer.id=c1"]) == 1
+                 "confluent.support.customer.id=c1"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 2
     assert "does not exist" in err[0] and "is a directory" in err[1]
@@ -184,7 +185,7 @@ def test_console_script_runs_without_traceback(tmp_path: Path) -> None:
                              str(tmp_path / "missing.properties"),
                              "confluent.support.customer.id=c1"],
                             capture_output=True, text=True, timeout=60)
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert result.stderr.strip() == (
         f"ps-console: broker config {tmp_path / 'missing.properties'} does not exist")
 

@@ -26,7 +26,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.coordinate import Coordinate
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import DataTable, Input, Static
 
 from engine.errors import PsError
 from engine.reading.report import Report, ReportSummary
@@ -40,6 +40,7 @@ from tui.model import (
     fmt_time,
     hex_dump,
 )
+from tui.widgets.footer import ConsoleFooter
 from tui.widgets.header import ConsoleHeader
 
 if TYPE_CHECKING:
@@ -115,7 +116,7 @@ class ReportsScreen(Screen[None]):
             yield table
             with VerticalScroll(id="detail"):
                 yield Static("", id="detail-body")
-        yield Footer()
+        yield ConsoleFooter()
 
     def on_mount(self) -> None:
         self.load()
@@ -336,6 +337,14 @@ class ReportsScreen(Screen[None]):
         self._history = True
         self._history_of = row.broker_id if row is not None else None
         self.load()
+
+    def show_history(self, broker_id: int) -> None:
+        """The history of one broker (the Cluster screen's Enter); loaded now, or when the
+        screen mounts if it is being made for this."""
+        self._history = True
+        self._history_of = broker_id
+        if self.is_mounted:
+            self.load()
 
     def action_latest(self) -> None:
         self._history = False

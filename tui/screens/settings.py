@@ -18,13 +18,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Label, Select, Static
+from textual.widgets import Input, Label, Select, Static
 
 from engine.config.settings import DEFAULTS, KEYS, FileChangedError, Plan, validate
 from engine.errors import PsError
 from tui.backend import SettingsChange
 from tui.messages import ServiceError, SettingsLoaded, SettingsSaved
 from tui.screens.confirm import ConfirmDialog
+from tui.widgets.footer import ConsoleFooter
 from tui.widgets.header import ConsoleHeader
 
 if TYPE_CHECKING:
@@ -41,7 +42,7 @@ def plan_text(plan: Plan) -> Text:
 class SettingsScreen(Screen[None]):
     BINDINGS = [
         Binding("ctrl+s", "save_settings", "Save", id="save_settings"),
-        Binding("ctrl+r", "reload", "Reload (keep edits)", id="reload"),
+        Binding("ctrl+r", "reload", "Reload", id="reload"),
         Binding("escape", "back", "Back", id="back"),
     ]
     HELP = ("The Proactive Support settings of one broker's server.properties. The line "
@@ -51,8 +52,10 @@ class SettingsScreen(Screen[None]):
             "after you confirm. "
             "Every other line of the file stays as it is. If someone else changed the file "
             "meanwhile, nothing is written: ctrl+r reads it again and keeps your edits, and "
-            "the next ctrl+s shows them as a diff against the new content. Leaving with "
-            "unsaved edits (esc, Report now, quit) asks first.")
+            "the next ctrl+s shows them as a diff against the new content. While a field "
+            "has the focus, keys type into it: esc leaves the field, and then q, t, 1, 2 "
+            "and esc work again. Leaving with unsaved edits (esc, Report now, quit) asks "
+            "first. In read-only mode the fields show the file and cannot be edited.")
     PALETTE = [
         ("Settings: save", "Show the diff, then write the file", "save_settings"),
         ("Settings: reload", "Read the file again, keeping your edits", "reload"),
@@ -85,11 +88,12 @@ class SettingsScreen(Screen[None]):
         with VerticalScroll(id="settings-form"), Grid(id="settings-grid"):
             for i, key in enumerate(KEYS):
                 yield Label(key, classes="setting-key")
-                yield Input(placeholder=f"default: {DEFAULTS[key] or '(empty)'}",
+                # The value first: a narrow field still shows it whole, "(default)" goes.
+                yield Input(placeholder=f"{DEFAULTS[key] or 'empty'} (default)",
                             id=f"setting-{i}", disabled=True)
                 yield Static("", id=f"problem-{i}", classes="setting-problem")
         yield Static("", id="settings-status")
-        yield Footer()
+        yield ConsoleFooter()
 
     def on_mount(self) -> None:
         self.load()
@@ -127,8 +131,9 @@ class SettingsScreen(Screen[None]):
             raw = setting.raw if setting.raw is not None else ""
             self._initial[key] = raw
             box = self.query_one(f"#setting-{i}", Input)
-            box.disabled = False
             box.value = self._kept.get(key, raw)
+            # Read-only: the file is shown, never edited (an edit could not be saved).
+            box.disabled = self.console.read_only
             self._show_effect(i, box.value)
         kept, self._kept = self._kept, {}
         # Stays in the status line until the next read of the file.
@@ -192,16 +197,31 @@ class SettingsScreen(Screen[None]):
             return
         n, bad = len(self.changes()), len(self.problems())
         if self.console.read_only:
-            text = Text("read-only: changes cannot be saved", style="bold")
+            text = Text("read-only: the file is shown as it is and cannot be edited",
+                        style="bold")
         elif bad:
             text = Text(f"{n} change(s), {bad} invalid: fix them to save", style="bold red")
         else:
             text = Text(f"{n} change(s)" + ("; ctrl+s to review and save" if n else ""))
+        if isinstance(self.focused, Input) and not self.console.read_only:
+            text.append("   editing: keys type into the field, esc leaves it",
+                        style="dim")
         status.update(Text.assemble(self._note, text) if self._note else text)
+
+    def on_descendant_focus(self, _event: object) -> None:
+        self._status()
+
+    def on_descendant_blur(self, _event: object) -> None:
+        self._status()
 
     # -- leaving -------------------------------------------------------------------------
 
     def action_back(self) -> None:
+        """esc: out of the field being edited first (its keys type), then off the screen."""
+        if isinstance(self.focused, Input):
+            self.set_focus(None)
+            self._status()
+            return
         self.confirm_leave(self.app.pop_screen)
 
     def confirm_leave(self, leave: Callable[[], object]) -> None:
