@@ -30,6 +30,7 @@ BENCHMARKS: list[tuple[str, list[str], int]] = [
     ("bundle_bench.py", [], 420),
     ("console_start.py", [], 180),
     ("console_history_bench.py", [], 600),
+    ("cluster_screen_bench.py", [], 240),
     ("report_log_bench.py", [], 300),
     ("receive_bench.py", [], 240),
     ("agent_cost.py", ["--duration", "600", "--interval", "10"], 700),

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from cli.options import Subparsers, add_json_option, print_json
-from engine.reading.bundle import BundleReader, open_bundle, summarize
-from engine.reading.report import Report
 from engine.reading.rules import DEFAULT_INTERVAL_S
+
+if TYPE_CHECKING:
+    from engine.reading.report import Report
+
 
 
 def register(subparsers: Subparsers) -> None:
@@ -59,9 +62,13 @@ def run_open(args: argparse.Namespace) -> int:
     """--json: JSON Lines, one object per entry, streamed; otherwise a readable summary
     with each broker's story."""
     if not args.json:
+        from engine.reading.bundle import open_bundle, summarize
+
         opened = open_bundle(args.file)
         print(summarize(opened, args.interval_hours * 3600, unicode=_unicode_out()))
         return 0 if opened.decoded else 1
+    from engine.reading.bundle import BundleReader
+
     decoded = 0
     with BundleReader(args.file) as reader:
         for report in reader:

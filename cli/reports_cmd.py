@@ -19,7 +19,6 @@ from engine.cluster.location import locate
 from engine.cluster.session import ClusterSession
 from engine.reading.detail import report_sections
 from engine.reading.report import Report, iso_time
-from engine.reading.reports import iter_reports, latest_per_broker
 from engine.text import printable
 
 EPILOG = """\
@@ -58,6 +57,8 @@ def show_reports(args: argparse.Namespace) -> int:
 
 
 def _show(session: ClusterSession, args: argparse.Namespace) -> int:
+    from engine.reading.reports import iter_reports, latest_per_broker
+
     if args.all:
         count = 0
         for report in iter_reports(session, args.topic):

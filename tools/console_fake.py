@@ -7,7 +7,7 @@ answers through the same engine rules as the real adapters: only the data is fix
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ from tui.model import ClusterSnapshot
 NOW = 1_790_000_000.0  # 2026-09-21 12:53:20 UTC
 TOPIC = "__confluent.support.metrics"
 CLUSTER_ID = "q7J3xYkFRbO0mS2lTgq9Vw"
+WORKDIR = "/home/operator"
 
 
 DAY = 86_400
@@ -171,7 +172,7 @@ class FakeBackend:
     def description(self) -> str:
         return f"bundle {Path(self.bundle).name}" if self.bundle else "zk zk-1:2181/kafka"
 
-    def snapshot(self) -> ClusterSnapshot:
+    def snapshot(self, known: Collection[int] = ()) -> ClusterSnapshot:
         latest = {r.broker_id: r for r in rules.latest_per_subject(self.reports)
                   if r.broker_id is not None}
         return ClusterSnapshot(cluster_id=CLUSTER_ID, controller_id=2,
@@ -268,7 +269,10 @@ def fake_app(read_only: bool = False, bundle: bool = False,
                         broker_configs=broker_configs, read_only=read_only)
     backend = FakeBackend(bundle="support-metrics-ticket-4711.zip" if bundle else None,
                           broker_configs=cfg.broker_configs)
-    return ConsoleApp(cfg, backend, clock=lambda: NOW, watch=False)
+    app = ConsoleApp(cfg, backend, clock=lambda: NOW, watch=False)
+    # Renders name no temporary folder; the fake backend writes nothing there.
+    app.workdir = Path(WORKDIR)
+    return app
 
 
 def write_broker_config(folder: Path) -> Path:
@@ -282,6 +286,15 @@ async def settle(pilot: Any) -> None:
     from textual.widgets import Input
 
     app = pilot.app
+    # The first look at the cluster starts after the first frame; a key pressed before it
+    # lands would open a dialog over a table still filling (bounded: 5 s).
+    for _ in range(100):
+        if app.backend.offline or app.snapshot is not None:
+            break
+        await pilot.pause(0.05)
+    # A table measures its columns when idle, then paints again: let both happen before a
+    # dialog covers it (the screen under a dialog keeps its last paint).
+    await pilot.pause(0.1)
     for _ in range(5):  # a handler may start a worker that posts again: a few rounds
         await app.workers.wait_for_complete()
         await pilot.pause()

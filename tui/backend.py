@@ -15,7 +15,7 @@ noticeable part of a second, and the first frame must not wait for it.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -94,8 +94,9 @@ class ConsoleBackend(Protocol):
         """Where the console looks, for the header."""
         ...
 
-    def snapshot(self) -> ClusterSnapshot:
-        """Discovery plus each broker's latest report."""
+    def snapshot(self, known: Collection[int] = ()) -> ClusterSnapshot:
+        """Discovery plus the latest report of each registered broker and of each broker
+        in `known` (seen earlier, gone now: its last report tells how long ago it left)."""
         ...
 
     def watch(self, on_event: Callable[[ClusterEvent], None]) -> Stoppable:
@@ -214,13 +215,14 @@ class ClusterBackend(_SettingsFiles):
 
     # -- the cluster ---------------------------------------------------------------------
 
-    def snapshot(self) -> ClusterSnapshot:
-        """Discovery, then each broker's latest report, in one cluster session; a topic that
-        cannot be read still gives the brokers, with the reason in `reports_problem`."""
+    def snapshot(self, known: Collection[int] = ()) -> ClusterSnapshot:
+        """Discovery, then the latest report of each registered and each `known` broker
+        (and of any other met on the way), in one cluster session; a topic that cannot be
+        read still gives the brokers, with the reason in `reports_problem`."""
         with self._session() as session:
-            return self._snapshot(session)
+            return self._snapshot(session, known)
 
-    def _snapshot(self, session: ClusterSession) -> ClusterSnapshot:
+    def _snapshot(self, session: ClusterSession, known: Collection[int]) -> ClusterSnapshot:
         from engine.cluster.discovery import discover
         from engine.errors import PsError
         from engine.reading.reports import latest_per_broker
@@ -233,7 +235,8 @@ class ClusterBackend(_SettingsFiles):
                                support_replicas=view.replication_factors.get(self.topic),
                                intervals_hours=intervals, customer_ids=customer_ids)
         try:
-            found = latest_per_broker(session, self.topic, [b.id for b in snap.brokers])
+            wanted = {b.id for b in snap.brokers} | set(known)
+            found = latest_per_broker(session, self.topic, sorted(wanted))
         except PsError as exc:
             snap.reports_problem = str(exc)
         else:
@@ -243,7 +246,7 @@ class ClusterBackend(_SettingsFiles):
     def _configured(self) -> tuple[dict[int, float], dict[int, str]]:
         """The report interval (hours) and customer id of every broker whose
         server.properties we were given."""
-        from engine.config.settings import CUSTOMER_ID, REPORT_INTERVAL_HOURS, load_settings
+        from engine.config.settings import load_settings
         from engine.errors import PsError
 
         intervals: dict[int, float] = {}
@@ -254,8 +257,10 @@ class ClusterBackend(_SettingsFiles):
                 broker_id = sf.broker.require_broker()
             except PsError:
                 continue  # the Settings screen reports a bad file; here it only costs a hint
-            intervals[broker_id] = float(sf.effective[REPORT_INTERVAL_HOURS].value)
-            customer_ids[broker_id] = str(sf.effective[CUSTOMER_ID].value)
+            plan = sf.plan
+            if plan.interval_hours is not None:  # None: the agent does not report
+                intervals[broker_id] = float(plan.interval_hours)
+            customer_ids[broker_id] = plan.customer_id
         return intervals, customer_ids
 
     def watch(self, on_event: Callable[[ClusterEvent], None]) -> Stoppable:
@@ -409,7 +414,7 @@ class BundleBackend(_SettingsFiles):
     def _offline(self, what: str) -> UsageError:
         return UsageError(f"{what} needs a cluster; {self.description} is read offline")
 
-    def snapshot(self) -> ClusterSnapshot:
+    def snapshot(self, known: Collection[int] = ()) -> ClusterSnapshot:
         raise self._offline("the cluster view")
 
     def watch(self, on_event: Callable[[ClusterEvent], None]) -> Stoppable:

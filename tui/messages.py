@@ -22,10 +22,12 @@ if TYPE_CHECKING:
 class ClusterLoaded(Message):
     """A full look at the cluster (discovery plus the latest report of every broker)."""
 
-    def __init__(self, snapshot: ClusterSnapshot, generation: int) -> None:
+    def __init__(self, snapshot: ClusterSnapshot, generation: int,
+                 started: float = 0.0) -> None:
         super().__init__()
         self.snapshot = snapshot
         self.generation = generation
+        self.started = started  # when the look began (the console's clock, seconds)
 
 
 class ClusterChanged(Message):
@@ -125,11 +127,12 @@ class ReportFetched(Message):
 
 
 class BundleProgress(Message):
-    def __init__(self, done: int, total: int, elapsed: float) -> None:
+    def __init__(self, done: int, total: int, elapsed: float, size_bytes: int = 0) -> None:
         super().__init__()
         self.done = done
         self.total = total
         self.elapsed = elapsed
+        self.size_bytes = size_bytes
 
 
 class BundleWritten(Message):

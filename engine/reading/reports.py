@@ -117,7 +117,11 @@ def latest_from_reader(reader: TopicReader, topic: str, broker_ids: Iterable[int
     # roughly).
     cursor = {r.partition: r.high for r in ranges if r.high > r.low}
     low = {r.partition: r.low for r in ranges}
-    size = dict.fromkeys(cursor, FIRST_WINDOW)
+    # Every broker reports about as often as the others: the newest records hold roughly
+    # one report of each, so the first window covers the brokers wanted (one round trip
+    # for a thousand brokers, not three).
+    size = dict.fromkeys(cursor, min(max(FIRST_WINDOW, len(wanted) + len(wanted) // 4),
+                                     MAX_WINDOW))
     oldest_seen: dict[int, int] = {}
 
     def done() -> bool:

@@ -8,7 +8,6 @@ import sys
 import uuid
 from pathlib import Path
 
-import pytest
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
@@ -16,13 +15,12 @@ from engine.reading.reports import ReadStats, iter_reports, latest_per_broker
 from engine.reporting.records import encode
 from tests.support.cp_records import cp30_basic
 
-pytestmark = pytest.mark.sandbox
 REPO_PS = [str(Path(sys.executable).with_name("ps-console"))]
 
 
-def _topic(sandbox, partitions: int = 1) -> str:
+def _topic(cluster, partitions: int = 1) -> str:
     name = f"ps-reports-{uuid.uuid4().hex[:10]}"
-    admin = AdminClient({"bootstrap.servers": sandbox.bootstrap})
+    admin = AdminClient({"bootstrap.servers": cluster.bootstrap})
     admin.create_topics([NewTopic(name, num_partitions=partitions, replication_factor=1)]
                         )[name].result(timeout=30)
     return name
@@ -34,9 +32,9 @@ def _basic(ts: int, token: str, state: int = 2) -> bytes:
                    "brokerProcessUUID": token, "clusterId": "abc"}, "basic")
 
 
-def _produce(sandbox, topic: str, items: list[tuple[bytes, dict[str, str]]],
+def _produce(cluster, topic: str, items: list[tuple[bytes, dict[str, str]]],
              partition: int | None = None) -> None:
-    producer = Producer({"bootstrap.servers": sandbox.bootstrap, "linger.ms": 20,
+    producer = Producer({"bootstrap.servers": cluster.bootstrap, "linger.ms": 20,
                          "enable.idempotence": True})
     for value, headers in items:
         kwargs = {} if partition is None else {"partition": partition}
@@ -45,8 +43,8 @@ def _produce(sandbox, topic: str, items: list[tuple[bytes, dict[str, str]]],
     assert producer.flush(30) == 0
 
 
-def test_latest_per_broker_reads_only_the_end_and_survives_odd_records(sandbox, open_session):
-    topic = _topic(sandbox)
+def test_latest_per_broker_reads_only_the_end_and_survives_odd_records(cluster, open_session):
+    topic = _topic(cluster)
     # A lone old report of broker 9 at the start, then CP 3.0 and garbage records, then
     # 3000 reports of brokers 1-3 in turn.
     items = [(_basic(1_000, "tok-9"), {"broker.id": "9"}),
@@ -55,8 +53,8 @@ def test_latest_per_broker_reads_only_the_end_and_survives_odd_records(sandbox, 
     items += [(_basic(2_000 + n, f"tok-{n % 3 + 1}"), {"broker.id": str(n % 3 + 1),
                                                         "report.id": str(uuid.uuid4())})
               for n in range(3000)]
-    _produce(sandbox, topic, items)
-    target = open_session(bootstrap=sandbox.bootstrap)
+    _produce(cluster, topic, items)
+    target = open_session(bootstrap=cluster.bootstrap)
 
     stats = ReadStats()
     latest = latest_per_broker(target, topic, broker_ids=[1, 2, 3], stats=stats)
@@ -82,26 +80,26 @@ def test_latest_per_broker_reads_only_the_end_and_survives_odd_records(sandbox, 
     assert not every[2].ok
 
 
-def test_duplicates_by_report_id_are_dropped_and_partitions_are_merged(sandbox, open_session):
-    topic = _topic(sandbox, partitions=2)
+def test_duplicates_by_report_id_are_dropped_and_partitions_are_merged(cluster, open_session):
+    topic = _topic(cluster, partitions=2)
     rid = str(uuid.uuid4())
     first = (_basic(10, "t1"), {"broker.id": "1", "report.id": rid})
-    _produce(sandbox, topic, [first], partition=0)
-    _produce(sandbox, topic, [(_basic(11, "t2"), {"broker.id": "2"})], partition=0)
+    _produce(cluster, topic, [first], partition=0)
+    _produce(cluster, topic, [(_basic(11, "t2"), {"broker.id": "2"})], partition=0)
     # The resend of the same report lands later (here in the other partition).
-    _produce(sandbox, topic, [first], partition=1)
-    _produce(sandbox, topic, [(_basic(12, "t1b"), {"broker.id": "1"})], partition=1)
-    target = open_session(bootstrap=sandbox.bootstrap)
+    _produce(cluster, topic, [first], partition=1)
+    _produce(cluster, topic, [(_basic(12, "t1b"), {"broker.id": "1"})], partition=1)
+    target = open_session(bootstrap=cluster.bootstrap)
     assert [r.report_id for r in iter_reports(target, topic)] == [rid, None, None]
     latest = latest_per_broker(target, topic, broker_ids=[1, 2])
     assert [(r.broker_id, r.token) for r in latest] == [(1, "t1b"), (2, "t2")]
 
 
-def test_reports_cli_json_and_all(sandbox):
-    topic = _topic(sandbox)
-    _produce(sandbox, topic, [(_basic(100 + n, f"tok{n}"), {"broker.id": str(n)})
+def test_reports_cli_json_and_all(cluster):
+    topic = _topic(cluster)
+    _produce(cluster, topic, [(_basic(100 + n, f"tok{n}"), {"broker.id": str(n)})
                               for n in (1, 2, 3)] + [(b"junk", {"broker.id": "2"})])
-    run = subprocess.run([*REPO_PS, "reports", "--zookeeper", sandbox.zk_connect,
+    run = subprocess.run([*REPO_PS, "reports", *cluster.cli,
                           "--topic", topic, "--json"],
                          capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stderr
@@ -110,7 +108,7 @@ def test_reports_cli_json_and_all(sandbox):
     assert doc[0]["schema"].endswith("SupportKafkaMetricsBasic")
     assert doc[0]["fields"]["brokerProcessUUID"] == "tok1"
 
-    run = subprocess.run([*REPO_PS, "reports", "--bootstrap-server", sandbox.bootstrap,
+    run = subprocess.run([*REPO_PS, "reports", "--bootstrap-server", cluster.bootstrap,
                           "--topic", topic, "--all", "--json"],
                          capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stderr
@@ -118,7 +116,7 @@ def test_reports_cli_json_and_all(sandbox):
     assert [d["offset"] for d in lines] == [0, 1, 2, 3]
     assert lines[3]["error"]
 
-    run = subprocess.run([*REPO_PS, "reports", "--bootstrap-server", sandbox.bootstrap,
+    run = subprocess.run([*REPO_PS, "reports", "--bootstrap-server", cluster.bootstrap,
                           "--topic", "no-such-topic-" + uuid.uuid4().hex[:6]],
                          capture_output=True, text=True, timeout=60)
     assert run.returncode == 1 and "does not exist" in run.stderr

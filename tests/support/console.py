@@ -58,9 +58,12 @@ def sandbox_app(sandbox, topic: str, **config: object) -> ConsoleApp:
     cfg = load_config(None)
     for key, value in config.items():
         setattr(cfg, key, value)
+    # ZooKeeper when the cluster has it, else (KRaft) the bootstrap list: as an operator
+    # would start the console on each kind.
     cfg.zookeeper = sandbox.zk_connect
+    cfg.bootstrap = None if sandbox.zk_connect else sandbox.bootstrap
     cfg.topic = topic
-    target = location(zookeeper=sandbox.zk_connect, timeout=10)
+    target = location(**sandbox.where, timeout=10)
     return ConsoleApp(cfg, ClusterBackend(target, topic, cfg.broker_configs))
 
 

@@ -148,6 +148,51 @@ def test_settings_changed_on_disk(snap_compare):
     assert snap_compare(fake_app(), terminal_size=SIZE, run_before=run)
 
 
+def test_cluster_with_a_down_broker(snap_compare):
+    from engine.cluster.model import BrokerLeft
+    from tui.messages import ClusterChanged
+
+    async def run(pilot) -> None:
+        await settle(pilot)
+        # The watch saw broker 3 leave; the fake still lists it, so no refresh follows.
+        pilot.app.request_refresh = lambda: None
+        pilot.app.post_message(ClusterChanged(BrokerLeft(3)))
+        await settle(pilot)
+    assert snap_compare(fake_app(), terminal_size=SIZE, run_before=run)
+
+
+# -- 80x24: every screen and dialog of the console inside a small terminal ---------------
+
+SMALL = (80, 24)
+
+
+@pytest.mark.parametrize("keys", [(), ("question_mark",), ("e",), ("e", "enter"), ("s",),
+                                  ("t",), ("t", "ctrl+t"), ("t", "ctrl+t", "y")],
+                         ids=["cluster", "help", "export", "export-done", "settings",
+                              "report-now", "send-question", "sent"])
+def test_80x24(snap_compare, keys):
+    assert snap_compare(fake_app(), terminal_size=SMALL, run_before=_keys(*keys))
+
+
+def test_80x24_read_only_settings(snap_compare):
+    assert snap_compare(fake_app(read_only=True), terminal_size=SMALL,
+                        run_before=_keys("s"))
+
+
+def test_80x24_settings_diff(snap_compare):
+    assert snap_compare(fake_app(), terminal_size=SMALL,
+                        run_before=_edited_settings("ctrl+s"))
+
+
+def test_80x24_error(snap_compare):
+    assert snap_compare(fake_app(broker_configs=()), terminal_size=SMALL,
+                        run_before=_keys("s"))
+
+
+def test_200_columns_cluster(snap_compare):
+    assert snap_compare(fake_app(), terminal_size=(200, 40), run_before=_keys())
+
+
 def test_cluster_during_zookeeper_outage(snap_compare):
     from engine.cluster.model import ConnectionChanged
     from tui.messages import ClusterChanged

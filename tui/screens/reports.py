@@ -28,7 +28,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from engine.errors import PsError
 from engine.reading import rules
@@ -49,6 +49,7 @@ from tui.messages import (
     TimelineReady,
 )
 from tui.model import DEFAULT_INTERVAL_HOURS, age_of, fmt_age, fmt_time, hex_dump
+from tui.widgets.footer import ConsoleFooter
 from tui.widgets.header import ConsoleHeader
 from tui.widgets.report_detail import report_detail
 from tui.widgets.timeline import TimelineStrip, cells_for
@@ -188,7 +189,7 @@ class ReportsScreen(Screen[None]):
             yield VirtualTable(_latest_columns(), id="reports")
             with VerticalScroll(id="detail"):
                 yield Static("", id="detail-body")
-        yield Footer(compact=True)
+        yield ConsoleFooter()
 
     def on_mount(self) -> None:
         if self.console.backend.offline:
@@ -733,6 +734,15 @@ class ReportsScreen(Screen[None]):
         self._history_of = row.broker_id if row is not None else None
         self.load()
         self.refresh_bindings()
+
+    def show_history(self, broker_id: int) -> None:
+        """The history of one broker (the Cluster screen's Enter); loaded now, or when the
+        screen mounts if it is being made for this."""
+        self._history_mode = True
+        self._history_of = broker_id
+        if self.is_mounted:
+            self.load()
+            self.refresh_bindings()
 
     def action_latest(self) -> None:
         self._history_mode = False
