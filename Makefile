@@ -20,7 +20,8 @@ help:
 	@echo "make test            install everything, run the whole suite against a real sandbox"
 	@echo "make sandbox-up      start ZooKeeper + 3 brokers of Kafka 3.9 (MODE=kraft: 3 KRaft"
 	@echo "                     nodes of Kafka 4.x; BROKERS=N, CONTROLLERS=M, SECURE=1)"
-	@echo "make sandbox-status  connection facts and process state (MODE=kraft for KRaft)"
+	@echo "make sandbox-status  connection facts and process state (MODE=kraft for KRaft),"
+	@echo "                     and the demo's cluster while make demo runs"
 	@echo "make sandbox-down    stop every process both sandboxes started"
 	@echo "make dist            build the wheel and sdist into dist/"
 	@echo "make example-bundle  regenerate examples/support-metrics-example.zip"
@@ -46,7 +47,10 @@ lint: venv
 
 # The fixtures in tests/conftest.py start a fresh sandbox and stop it when the session
 # ends, pass or fail; PS_SANDBOX_REUSE=1 runs against `make sandbox-up` instead.
+# tmux (a Debian package) drives the real console in tests/tui/test_console_tmux.py.
 test: kafka lint
+	@command -v tmux >/dev/null || { apt-get update -qq && apt-get install -y -qq tmux; } \
+		|| echo "test: could not install tmux; the tmux test of the console is skipped"
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 # Java and Maven are checked by the script itself: without them it opens the example
@@ -88,8 +92,13 @@ sandbox-up: kafka
 sandbox-down:
 	@test -x $(PY) && $(SANDBOX) stop --mode zk && $(SANDBOX) stop --mode kraft || true
 
+# The sandbox of MODE, and the demo's cluster (.sandbox/demo/cluster) while `make demo` runs.
 sandbox-status:
-	@$(SANDBOX) status --mode $(MODE)
+	@status=0; $(SANDBOX) status --mode $(MODE) || status=$$?; \
+	if test -f .sandbox/demo/cluster/state.json; then \
+		echo "# make demo's cluster (.sandbox/demo/cluster):"; \
+		$(SANDBOX) --state-dir .sandbox/demo/cluster status && status=0; \
+	fi; exit $$status
 
 clean: sandbox-down
 	rm -rf $(VENV) .pytest_cache .ruff_cache build dist *.egg-info

@@ -29,6 +29,8 @@ BENCHMARKS: list[tuple[str, list[str], int]] = [
     ("reports_bench.py", ["--keep-topic"], 420),
     ("bundle_bench.py", [], 420),
     ("console_start.py", [], 180),
+    ("console_history_bench.py", [], 600),
+    ("cluster_screen_bench.py", [], 240),
     ("report_log_bench.py", [], 300),
     # Fills a 1M-report topic of its own (reports spread over a year) and keeps it.
     ("health_bench.py", [], 420),

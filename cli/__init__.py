@@ -124,11 +124,24 @@ def agent_main(argv: Sequence[str] | None = None) -> int:
 
 
 def _alias_main(command: str, prog: str, argv: Sequence[str] | None) -> int:
-    """Run one subcommand under a script name of its own, which usage and errors show."""
-    parser = build_parser()
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction) and command in action.choices:
-            action.choices[command].prog = prog
-    args = parser.parse_args([command, *(sys.argv[1:] if argv is None else argv)])
-    args.prog = prog
+    """Run one subcommand under a script name of its own: its parser alone parses the
+    arguments, so every usage and error line (an unknown option too) names `prog`."""
+    parser = _command_parser(command, prog)
+    args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+    args.command, args.prog = command, prog
     return run(args)
+
+
+def _command_parser(command: str, prog: str) -> argparse.ArgumentParser:
+    """The parser of one subcommand, named `prog`, with the top level's --debug and
+    --version (a script of its own takes them too)."""
+    top = build_parser()
+    sub: argparse.ArgumentParser = next(
+        action.choices[command] for action in top._actions
+        if isinstance(action, argparse._SubParsersAction) and command in action.choices)
+    sub.prog = prog
+    sub.add_argument("--version", action=_VersionAction, nargs=0,
+                     help="print the versions of ps-console, Python and key libraries")
+    sub.add_argument("--debug", action="store_true",
+                     help="log what happens to stderr, with tracebacks")
+    return sub

@@ -26,6 +26,13 @@ log = logging.getLogger("engine.reporting.agent")
 MAX_INTERVAL_S = MAX_INTERVAL_HOURS * 3600.0
 
 EPILOG = """\
+The agent reports only with confluent.support.metrics.enable=true (any case) in the file,
+as CP 3.x did; otherwise it says once why, sends nothing and keeps watching the file. A
+report interval CP refused (not a whole number of hours from 1) stops it at start-up with
+exit 2; in a running agent it stops reporting until the file is fixed. Before every report
+it checks that its broker is registered: while it is not, nothing is sent, and the agent
+reports at once when the broker is back (with the new runtime's broker token).
+
 The agent logs one line per report to stderr, e.g.
   report broker=1 schema=basic state=2 id=1f0c2a9e topic=ok(0@42) https=skipped http=ok
 Reports that cannot reach the topic wait in a spool under the state folder and are sent,
@@ -78,8 +85,10 @@ def run_agent(args: argparse.Namespace) -> int:
                                interval_seconds=args.interval_seconds,
                                grace_seconds=args.grace_seconds)
         except PsError as exc:
-            # Monitoring systems show stdout: a broken setup must still say why there.
-            code, line = 1, f"PS-AGENT CRITICAL - {exc}"
+            # Monitoring systems show stdout: a broken setup must still say why there. The
+            # exit code stays the error's: 2 for a usage error (a missing file), as --help
+            # says.
+            code, line = exc.exit_code, f"PS-AGENT CRITICAL - {exc}"
         print(line)
         return code
     if args.grace_seconds is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from cli.options import (
     Subparsers,
@@ -16,8 +16,11 @@ from cli.options import (
 )
 from engine.cluster.location import locate
 from engine.cluster.session import ClusterSession
-from engine.reading.bundle import ExportProgress, NoRecords, export_bundle
 from engine.text import format_size
+
+if TYPE_CHECKING:
+    from engine.reading.bundle import ExportProgress
+
 
 # A terminal redraw costs a write; ten a second looks live and costs nothing.
 _REDRAW_EVERY = 0.1
@@ -35,11 +38,12 @@ def register(subparsers: Subparsers) -> None:
                     "Exit 0 when complete; 1 when cut short by --runtime (the partial bundle "
                     "is still written), when there are no records, when the file exists "
                     "without --force, or on a connection error; 2 on a usage error.")
-    add_cluster_options(parser)
-    parser.add_argument("--file", metavar="FILE",
+    # CP's support-metrics-bundle spelled topic, file and runtime -t, -f and -r.
+    add_cluster_options(parser, topic_short="-t")
+    parser.add_argument("--file", "-f", metavar="FILE",
                         help="zip to write (default support-metrics-<topic>."
                              "<UTC yyyyMMdd-HHmmss>.zip in the current folder)")
-    parser.add_argument("--runtime", type=seconds(0, MAX_RUNTIME_S, low_included=True),
+    parser.add_argument("--runtime", "-r", type=seconds(0, MAX_RUNTIME_S, low_included=True),
                         default=10.0, metavar="SECONDS",
                         help="upper bound on the export's wall time (default 10); when "
                              "reached, the bundle holds what was read and is marked partial")
@@ -84,6 +88,8 @@ class ProgressBar:
 
 def run_bundle(args: argparse.Namespace) -> int:
     """Export; print the path, record count and size. Exit 1 when partial or empty."""
+    from engine.reading.bundle import NoRecords, export_bundle
+
     location = locate(cluster_options(args))
     print_hints(location, getattr(args, "prog", "ps-console"))
     bar = ProgressBar(sys.stderr) if not args.quiet and sys.stderr.isatty() else None

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import sys
+from typing import TYPE_CHECKING
 
 from cli.options import Subparsers, add_json_option, print_json
-from engine.reading.bundle import BundleReader, open_bundle, summarize
-from engine.reading.report import Report
 from engine.reading.rules import DEFAULT_INTERVAL_S
+
+if TYPE_CHECKING:
+    from engine.reading.report import Report
+
 
 
 def register(subparsers: Subparsers) -> None:
@@ -22,7 +26,8 @@ def register(subparsers: Subparsers) -> None:
     parser.add_argument("--interval-hours", type=_hours, default=DEFAULT_INTERVAL_S / 3600,
                         metavar="H", help="the brokers' report interval, for telling gaps "
                                           "(default: %(default)g)")
-    add_json_option(parser)
+    add_json_option(parser, help="print JSON Lines: one JSON object per entry, in bundle "
+                                 "order, streamed (entry, ok, schema and record, or error)")
     parser.set_defaults(handler=run_open)
 
 
@@ -44,12 +49,26 @@ def entry_json(report: Report) -> dict[str, object]:
     return {"entry": report.entry, "ok": False, "error": report.error}
 
 
+def _unicode_out() -> bool:
+    """Whether standard output can take the timeline's block characters."""
+    try:
+        "▁█·".encode(sys.stdout.encoding or "ascii")
+    except (LookupError, UnicodeEncodeError):
+        return False
+    return True
+
+
 def run_open(args: argparse.Namespace) -> int:
-    """--json: one line per entry, streamed; otherwise a readable summary."""
+    """--json: JSON Lines, one object per entry, streamed; otherwise a readable summary
+    with each broker's story."""
     if not args.json:
+        from engine.reading.bundle import open_bundle, summarize
+
         opened = open_bundle(args.file)
-        print(summarize(opened, args.interval_hours * 3600))
+        print(summarize(opened, args.interval_hours * 3600, unicode=_unicode_out()))
         return 0 if opened.decoded else 1
+    from engine.reading.bundle import BundleReader
+
     decoded = 0
     with BundleReader(args.file) as reader:
         for report in reader:

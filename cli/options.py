@@ -60,8 +60,11 @@ Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 
 def add_cluster_options(parser: argparse.ArgumentParser, required: bool = True,
-                        topic: bool = True, timeout: float = DEFAULT_TIMEOUT) -> None:
-    """--zookeeper | --bootstrap-server, --command-config, --topic, --timeout: every command spells them the same way."""
+                        topic: bool = True, timeout: float = DEFAULT_TIMEOUT,
+                        topic_short: str | None = None) -> None:
+    """--zookeeper | --bootstrap-server, --command-config, --topic, --timeout: every command
+    spells them the same way. `topic_short` adds a short spelling of --topic (`-t`, as CP's
+    support-metrics-bundle)."""
     where = parser.add_mutually_exclusive_group(required=required)
     where.add_argument("--zookeeper", metavar="HOST:PORT[,HOST:PORT...][/CHROOT]",
                        help="ZooKeeper connect string of the Kafka cluster")
@@ -72,15 +75,17 @@ def add_cluster_options(parser: argparse.ArgumentParser, required: bool = True,
                              "kafka-topics.sh) or librdkafka names (security, SASL, SSL)")
     parser.add_argument("--zookeeper-auth", metavar="FILE", help=ZK_AUTH_HELP)
     if topic:
-        parser.add_argument("--topic", default=DEFAULT_TOPIC,
+        flags = ("--topic", topic_short) if topic_short else ("--topic",)
+        parser.add_argument(*flags, default=DEFAULT_TOPIC,
                             help=f"support topic (default {DEFAULT_TOPIC})")
     parser.add_argument("--timeout", type=seconds(0, MAX_TIMEOUT), default=timeout,
                         metavar="SECONDS",
                         help=f"connection timeout (default {timeout:g})")
 
 
-def add_json_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--json", action="store_true", help="print JSON for scripts")
+def add_json_option(parser: argparse.ArgumentParser, help: str = "print JSON for scripts"
+                    ) -> None:
+    parser.add_argument("--json", action="store_true", help=help)
 
 
 def print_json(obj: Any) -> None:

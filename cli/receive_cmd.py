@@ -15,13 +15,17 @@ import sys
 import threading
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from cli.options import Subparsers
 from engine.config.settings import customer_id_kind
 from engine.errors import PsError, UsageError
 from engine.reporting.http_token import read_token_file
-from engine.reporting.receiver import Received, Receiver
 from engine.text import printable
+
+if TYPE_CHECKING:
+    from engine.reporting.receiver import Received
+
 
 DEFAULT_LISTEN = "127.0.0.1:8080"
 
@@ -75,6 +79,8 @@ def describe(item: Received, stored: Path | None) -> str:
 
 def receive(args: argparse.Namespace) -> int:
     """Serve until SIGINT/SIGTERM; exit 0 then."""
+    from engine.reporting.receiver import Receiver  # aiohttp: only this command
+
     host, port = parse_listen(args.listen)
     if bool(args.tls_cert) != bool(args.tls_key):
         raise UsageError("--tls-cert and --tls-key go together")

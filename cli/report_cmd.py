@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cli.options import (
     Subparsers,
@@ -19,8 +19,10 @@ from cli.options import (
 )
 from engine.cluster.location import locate
 from engine.config.settings import load_settings
-from engine.reporting.records import decode
-from engine.reporting.report_now import ReportOutcome, report_now
+
+if TYPE_CHECKING:
+    from engine.reporting.report_now import ReportOutcome
+
 
 EPILOG = """\
 The cluster and the broker id come from the file (zookeeper.connect, broker.id) unless
@@ -30,13 +32,19 @@ confluent.support.* settings.
 --dry-run collects and encodes the report and prints exactly what would be sent (the
 decoded fields of the encoded bytes and their size), and sends nothing.
 
+Nothing is collected or sent unless confluent.support.metrics.enable=true (any case)
+is in the file, as in CP 3.x; nothing is sent for a broker that is not registered (not
+running). `ps-console settings show` says what the file's settings do.
+
 Exit codes:
   0  every destination that was tried succeeded (HTTPS failing but the HTTP fallback
      succeeding counts as success); also for --dry-run and when Proactive Support is
      disabled in the file (nothing is sent then)
   1  a destination that was tried failed (topic not acknowledged, or neither HTTPS nor
-     HTTP answered 200), or the cluster could not be reached
-  2  bad options or a bad broker config file
+     HTTP answered 200), the cluster could not be reached, or the broker is not
+     registered (or whether it runs cannot be told): nothing is sent then
+  2  bad options or a bad broker config file, or a setting CP refused (an invalid
+     report interval): nothing is sent
 """
 
 
@@ -57,8 +65,8 @@ def register(subparsers: Subparsers) -> None:
                              "the exact Kafka version; default: the running broker's "
                              "classpath, else asked from the broker")
     parser.add_argument("--token-dir", metavar="DIR",
-                        help="where broker tokens are kept (default: the user state folder, "
-                             "shared with the agent)")
+                        help="where this sender remembers the broker runtimes it saw, for "
+                             "when ZooKeeper cannot be read (default: the user state folder)")
     parser.add_argument("--dry-run", action="store_true",
                         help="print what would be sent, send nothing")
     parser.add_argument("--http-ca-file", metavar="FILE",
@@ -71,6 +79,8 @@ def register(subparsers: Subparsers) -> None:
 
 def outcome_json(outcome: ReportOutcome) -> dict[str, Any]:
     """The outcome as plain JSON: decoded fields of the exact bytes, not the input dict."""
+    from engine.reporting.records import decode
+
     decoded = decode(outcome.value) if outcome.value is not None else None
     return {
         "broker_id": outcome.broker_id,
@@ -85,6 +95,7 @@ def outcome_json(outcome: ReportOutcome) -> dict[str, Any]:
         "destinations": [{"destination": d.destination, "ok": d.ok, "skipped": d.skipped,
                           "detail": d.detail} for d in outcome.destinations],
         "warnings": outcome.warnings,
+        "token_source": outcome.token_source,
     }
 
 
@@ -107,6 +118,8 @@ def run_report(args: argparse.Namespace) -> int:
     broker = load_settings(args.broker_config).broker
     location = locate(cluster_options(args), broker)
     print_hints(location)
+    from engine.reporting.report_now import report_now
+
     outcome = report_now(args.broker_config, location, broker_id=args.broker_id,
                          dry_run=args.dry_run, kafka_home=args.kafka_home,
                          token_dir=args.token_dir, http_verify=args.http_ca_file,
@@ -116,14 +129,16 @@ def run_report(args: argparse.Namespace) -> int:
         return 0 if outcome.ok else 1
     data = outcome_json(outcome)
     if not outcome.enabled:
-        print(f"broker {outcome.broker_id}: Proactive Support is disabled; nothing sent")
-    else:
-        head = "would send" if outcome.dry_run else "sent"
-        print(f"broker {outcome.broker_id}: {head} the {outcome.schema} report of "
-              f"{outcome.size} bytes")
-        print(withheld_line(outcome))
-        if outcome.dry_run:
-            print(json.dumps(data["fields"], indent=2, sort_keys=False, default=str))
+        # One line: the plan's reason (the outcome's one warning) says why nothing went.
+        why = outcome.warnings[0] if outcome.warnings else "Proactive Support is disabled"
+        print(f"broker {outcome.broker_id}: {why}")
+        return 0
+    head = "would send" if outcome.dry_run else "sent"
+    print(f"broker {outcome.broker_id}: {head} the {outcome.schema} report of "
+          f"{outcome.size} bytes")
+    print(withheld_line(outcome))
+    if outcome.dry_run:
+        print(json.dumps(data["fields"], indent=2, sort_keys=False, default=str))
     for d in outcome.destinations:
         state = "skipped" if d.skipped else ("ok" if d.ok else "FAILED")
         detail = d.detail.removeprefix("skipped: ")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+import time
 
 from cli.options import (
     Subparsers,
@@ -17,8 +17,8 @@ from cli.options import (
 )
 from engine.cluster.location import locate
 from engine.cluster.session import ClusterSession
+from engine.reading.detail import report_sections
 from engine.reading.report import Report, iso_time
-from engine.reading.reports import iter_reports, latest_per_broker
 from engine.text import printable
 
 EPILOG = """\
@@ -57,6 +57,8 @@ def show_reports(args: argparse.Namespace) -> int:
 
 
 def _show(session: ClusterSession, args: argparse.Namespace) -> int:
+    from engine.reading.reports import iter_reports, latest_per_broker
+
     if args.all:
         count = 0
         for report in iter_reports(session, args.topic):
@@ -75,8 +77,9 @@ def _show(session: ClusterSession, args: argparse.Namespace) -> int:
         return 0
     if not reports:
         print(f"no reports in {args.topic}")
+    now = time.time()
     for report in reports:
-        print(_block(report))
+        print(_block(report, now))
     return 0
 
 
@@ -100,18 +103,16 @@ def _one_line(report: Report) -> str:
             f"state={state} token={report.token or '-'} {report.size} B")
 
 
-def _value(value: Any) -> str:
-    if isinstance(value, dict | list):
-        return json.dumps(value, separators=(",", ":"), sort_keys=True, default=str)
-    return str(value)
-
-
-def _block(report: Report) -> str:
-    """The report as lines of text, control characters from the topic escaped."""
+def _block(report: Report, now: float) -> str:
+    """The report as lines of text, its fields grouped and worded as the console shows
+    them (`engine.reading.detail`); control characters from the topic escaped."""
     head = f"{_who(report)}  offset {report.position}  {_time(report)}  {report.size} B"
     if not report.ok:
         lines = [head, f"  UNDECODABLE: {report.error}"]
     else:
         lines = [f"{head}  {report.schema}"]
-        lines += [f"  {key}: {_value(val)}" for key, val in (report.fields or {}).items()]
+        for section in report_sections(report.fields or {}, now):
+            indent = "  " * section.level
+            lines.append(f"{indent}{section.title}:")
+            lines += [f"{indent}  {key}: {value}" for key, value in section.rows]
     return "\n".join(printable(line) for line in lines) + "\n"

@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 from cli.options import Subparsers, add_json_option, print_json
-from engine.config.settings import KEYS, load_settings, validate
+from engine.config.settings import (
+    KEYS,
+    PROXY,
+    Plan,
+    Setting,
+    load_settings,
+    validate,
+)
 from engine.errors import UsageError, ValidationError
 
 
@@ -19,7 +27,8 @@ def register(subparsers: Subparsers) -> None:
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True,
                                     parser_class=type(parser))
 
-    show = actions.add_parser("show", help="the effective settings, their source and problems")
+    show = actions.add_parser("show", help="what the agent does with the file: reporting "
+                                           "on or off and why, and each setting's effect")
     _add_config_option(show)
     add_json_option(show)
     show.set_defaults(handler=show_settings)
@@ -38,25 +47,52 @@ def _add_config_option(parser: argparse.ArgumentParser) -> None:
                         help="the broker's server.properties")
 
 
+def plan_json(plan: Plan) -> dict[str, Any]:
+    """What the agent does with the file, as JSON: state, why, interval, schema, routes."""
+    return {
+        "state": plan.state,
+        "enabled": plan.enabled,
+        "reason": plan.reason,
+        "interval_hours": plan.interval_hours,
+        "schema": plan.schema,
+        "customer_id": plan.customer_id,
+        "destinations": {r.destination: {"sent": r.target is not None, "to": r.target,
+                                         "note": r.note, "reason": r.reason}
+                         for r in plan.routes},
+    }
+
+
+def setting_json(setting: Setting) -> dict[str, Any]:
+    """One setting as JSON; the proxy's raw text is left out when it is invalid (it may
+    hold credentials)."""
+    hide = setting.key == PROXY and setting.problem is not None
+    return {"value": setting.value, "raw": None if hide else setting.raw,
+            "source": setting.source, "line": setting.line, "problem": setting.problem,
+            "effect": setting.effect}
+
+
 def show_settings(args: argparse.Namespace) -> int:
-    """Print the nine settings: JSON (key → typed value) or a table with sources."""
-    settings = load_settings(args.broker_config).effective
+    """Print what the agent does with the file, then the nine settings: JSON, or a table
+    with the value each has for the agent, its source and what it does."""
+    loaded = load_settings(args.broker_config)
+    settings, plan = loaded.effective, loaded.plan
     if args.json:
-        print_json({key: setting.value for key, setting in settings.items()})
-        for setting in settings.values():
-            if setting.problem:
-                print(f"warning: {setting.key}={setting.raw!r} {setting.problem}; "
-                      f"using the default", file=sys.stderr)
+        print_json({"reporting": plan_json(plan),
+                    "settings": {key: setting_json(s) for key, s in settings.items()}})
         return 0
-    rows = [("KEY", "VALUE", "SOURCE", "PROBLEM")]
+    print(f"reporting: {plan.summary}")
+    if plan.enabled:
+        for route in plan.routes:
+            where = route.target if route.target else f"not sent: {route.reason}"
+            note = f" ({route.note})" if route.note else ""
+            print(f"  {route.destination:<6} {where}{note}")
+    rows = [("KEY", "VALUE", "SOURCE", "WHAT THE AGENT DOES")]
     for setting in settings.values():
         value = setting.value
-        shown = str(value).lower() if isinstance(value, bool) else str(value)
+        shown_value = ("-" if value is None else str(value).lower() if isinstance(value, bool)
+                       else str(value) or "(empty)")
         source = f"file:{setting.line}" if setting.source == "file" else "default"
-        problem = ""
-        if setting.problem:
-            problem = f"{setting.raw!r} {setting.problem}; default used"
-        rows.append((setting.key, shown if shown else "(empty)", source, problem))
+        rows.append((setting.key, shown_value, source, setting.explanation))
     widths = [max(len(row[col]) for row in rows) for col in range(3)]
     for row in rows:
         cells = [cell.ljust(width) for cell, width in zip(row[:3], widths, strict=True)]

@@ -1,7 +1,8 @@
-"""Text for people: sizes, one way everywhere (the CLI, the console, logs)."""
+"""Text for people: sizes and durations, one way everywhere (the CLI, the console, logs)."""
 
 from __future__ import annotations
 
+import math
 import re
 
 _UNITS = ("KiB", "MiB", "GiB", "TiB")
@@ -17,6 +18,20 @@ def format_size(n: int) -> str:
         if value < 1024 or unit == _UNITS[-1]:
             return f"{value:.1f} {unit}"
     raise AssertionError("unreachable")
+
+
+def duration(seconds: float) -> str:
+    """A compact duration: `42s`, `7m05s`, `3h05m`, `2d04h` (whole seconds, rounded down)."""
+    if not math.isfinite(seconds):
+        return str(seconds)
+    s = int(seconds)
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02d}s"
+    if s < 86400:
+        return f"{s // 3600}h{s % 3600 // 60:02d}m"
+    return f"{s // 86400}d{s % 86400 // 3600:02d}h"
 
 
 # C0 and C1 controls, DEL, and the bidirectional overrides and isolates that reorder what a

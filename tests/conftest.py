@@ -62,6 +62,13 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     SANDBOXES.release_all()
 
 
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """How long each sandbox this session started took to be ready."""
+    if SANDBOXES.ready_seconds:
+        terminalreporter.write_line("sandbox start-to-ready: " + ", ".join(
+            f"{kind} {seconds:.1f} s" for kind, seconds in SANDBOXES.ready_seconds.items()))
+
+
 @pytest.fixture(scope="session")
 def sandbox() -> SandboxFacts:
     """Kafka 3.9: ZooKeeper + 3 brokers, chroot /kafka."""

@@ -7,32 +7,87 @@ answers through the same engine rules as the real adapters: only the data is fix
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import Any
 
 from engine.cluster.model import Broker, ClusterEvent, Endpoint
 from engine.config.settings import SettingsFile, load_settings
 from engine.reading import rules
-from engine.reading.bundle import ExportProgress, ExportResult
+from engine.reading.bundle import BundleFacts, ExportProgress, ExportResult
+from engine.reading.history import History, ListHistory
 from engine.reading.report import Report, ReportSummary, build_report
+from engine.reading.reports import TailMark
 from engine.reporting.outcome import DestinationResult
 from engine.reporting.records import encode
 from engine.reporting.report_now import ReportOutcome
-from tui.backend import HISTORY_BATCH, SettingsChange, Stoppable
+from tui.backend import SettingsChange, Stoppable
 from tui.config import ConsoleConfig
 from tui.model import ClusterSnapshot
 
 NOW = 1_790_000_000.0  # 2026-09-21 12:53:20 UTC
 TOPIC = "__confluent.support.metrics"
 CLUSTER_ID = "q7J3xYkFRbO0mS2lTgq9Vw"
+WORKDIR = "/home/operator"
 
 
-def _record(broker: int, age_s: int, kafka: str = "3.9.2") -> dict[str, Any]:
+DAY = 86_400
+# Broker 1's second runtime (after its restart); its first runtime's token is TOKEN_A.
+TOKEN_A = "0b7d4c6e-1a2b-4c3d-8e9f-a0b1c2d3e4f5"
+
+
+def _token(broker: int) -> str:
+    return f"5f0c1e2a-0000-4000-8000-00000000000{broker}"
+
+
+def _record(broker: int, age_s: int, kafka: str = "3.9.2", token: str | None = None,
+            state: int = 2) -> dict[str, Any]:
     return {"timestamp": int(NOW) - age_s, "kafkaVersion": kafka,
-            "confluentPlatformVersion": "7.9.0", "collectorState": 2,
-            "brokerProcessUUID": f"5f0c1e2a-0000-4000-8000-00000000000{broker}",
-            "clusterId": CLUSTER_ID}
+            "confluentPlatformVersion": "7.9.0", "collectorState": state,
+            "brokerProcessUUID": token or _token(broker), "clusterId": CLUSTER_ID}
+
+
+def enhanced_record(broker: int, age_s: int, token: str | None = None,
+                    state: int = 2) -> dict[str, Any]:
+    """An Enhanced report as a customer's agent sends it: some figures observed, some not
+    (-1), a broker configuration with long keys."""
+    basic = _record(broker, age_s, token=token, state=state)
+    return {
+        "timestamp": basic["timestamp"],
+        "jvmStartTimeMs": (int(NOW) - age_s - 3 * DAY) * 1000,
+        "jvmUptimeMs": 3 * DAY * 1000,
+        "clusterId": CLUSTER_ID, "brokerId": broker, "kafkaVersion": "3.9.2",
+        "confluentPlatformVersion": "7.9.0", "collectorState": state,
+        "brokerProcessUUID": basic["brokerProcessUUID"],
+        "brokerMetrics": {
+            "brokerConfiguration": {
+                "broker.id": str(broker), "num.network.threads": "3",
+                "num.io.threads": "8", "log.retention.hours": "168",
+                "offsets.topic.replication.factor": "3",
+                "transaction.state.log.replication.factor": "3",
+                "transaction.state.log.min.isr": "2", "auto.create.topics.enable": "false",
+                "confluent.support.metrics.enable": "true",
+                "confluent.support.customer.id": "c0",
+                "confluent.support.metrics.report.interval.hours": "24",
+                "group.initial.rebalance.delay.ms": "3000",
+            },
+            "javaSystemProperties": {"java.version": "17.0.15", "java.vendor": "Eclipse Adoptium",
+                                     "java.awt.headless": "true"},
+            "jvmRuntimeEnvironment": {"availableProcessors": 4, "freeMemoryBytes": -1,
+                                      "maxMemoryBytes": 1_073_741_824, "totalMemoryBytes": -1},
+            "brokerStatistics": {"writtenBytes": 734_003_200, "readBytes": -1,
+                                 "bytesInRate": 12_288.0, "bytesOutRate": -1.0,
+                                 "numPartitions": 51},
+        },
+        "clusterMetrics": {
+            "replicationHistogram": [0, 2, 0, 17, 0, 0],
+            "minIsrHistogram": [0, 0, 12, 0, 0, 0],
+            "numberTopics": 19, "numberPartitions": 153, "numberTopicsZk": 19,
+            "zookeeperStats": [{"Zookeeper version": "3.8.4", "Mode": "leader",
+                                "Latency min/avg/max": "0/1.2/31", "Connections": "7"}],
+            "uncleanLeaderElectionHistogram": [19, 0],
+        },
+    }
 
 
 def _report(offset: int, broker: int | None, value: bytes, written_s: int) -> Report:
@@ -47,15 +102,37 @@ def _fixed_sync(value: bytes) -> bytes:
     return value.replace(sync, bytes(range(16)))
 
 
+# (broker, age in seconds, what): broker 1's history tells a story, Basic then Enhanced
+# (its customer id set), a shutdown report and a restart (new token), four days of
+# silence, an undecodable record, and Basic again; brokers 2 and 3 report plainly.
+_TOPIC: list[tuple[int | None, int, str]] = [
+    (1, 9 * DAY, "basic A"), (1, 8 * DAY, "basic A"), (1, 7 * DAY, "enhanced A"),
+    (1, 6 * DAY, "enhanced A shutdown"), (1, 6 * DAY - 600, "enhanced B"),
+    (1, 2 * DAY, "enhanced B"), (1, 90_000, "enhanced B"), (2, 3_000, "basic"),
+    (3, 2_400, "basic 3.8.1"), (1, 43_200, "garbage"), (1, 600, "basic B"),
+    (2, 540, "basic"), (None, 60, "garbage"),
+]
+
+
 def fixed_reports() -> list[Report]:
-    """The fake topic: five Basic reports of brokers 1-3 and one undecodable record."""
+    """The fake topic, in topic order (see `_TOPIC`)."""
     reports = []
-    for offset, (broker, age, kafka) in enumerate(
-            [(1, 90_000, "3.9.2"), (2, 3_000, "3.9.2"), (3, 2_400, "3.8.1"),
-             (1, 600, "3.9.2"), (2, 540, "3.9.2")]):
-        value = _fixed_sync(encode(_record(broker, age, kafka), "basic"))
-        reports.append(_report(offset, broker, value, int(NOW) - age + 1))  # sent 1 s later
-    reports.append(_report(5, None, b"\x00\x01not an avro container", int(NOW) - 60))
+    for offset, (broker, age, what) in enumerate(_TOPIC):
+        written = int(NOW) - age + 1  # sent a second after it was made
+        if what == "garbage":
+            reports.append(_report(offset, broker, b"\x00\x01not an avro container",
+                                   written))
+            continue
+        token = TOKEN_A if what.endswith(" A") or " A " in what else None
+        state = 1 if "shutdown" in what else 2
+        if what.startswith("enhanced"):
+            record = enhanced_record(1, age, token=token, state=state)
+            value = encode(record, "enhanced")
+        else:
+            kafka = "3.8.1" if "3.8.1" in what else "3.9.2"
+            value = encode(_record(broker or 0, age, kafka, token=token, state=state),
+                           "basic")
+        reports.append(_report(offset, broker, _fixed_sync(value), written))
     return reports
 
 
@@ -95,7 +172,7 @@ class FakeBackend:
     def description(self) -> str:
         return f"bundle {Path(self.bundle).name}" if self.bundle else "zk zk-1:2181/kafka"
 
-    def snapshot(self) -> ClusterSnapshot:
+    def snapshot(self, known: Collection[int] = ()) -> ClusterSnapshot:
         latest = {r.broker_id: r for r in rules.latest_per_subject(self.reports)
                   if r.broker_id is not None}
         return ClusterSnapshot(cluster_id=CLUSTER_ID, controller_id=2,
@@ -109,11 +186,25 @@ class FakeBackend:
                        ) -> list[ReportSummary]:
         return list(rules.latest_per_subject(self.reports))
 
-    def history(self, broker_id: int | None, cancel: threading.Event
-                ) -> Iterator[list[ReportSummary]]:
-        chosen = (self.reports if broker_id is None
+    def poll_latest(self, mark: TailMark | None) -> tuple[list[ReportSummary], TailMark, bool]:
+        return [], {0: len(self.reports)}, False  # the fake topic never grows
+
+    def open_history(self, broker_id: int | None, interval_s: float) -> History:
+        chosen = (rules.attribute(self.reports) if broker_id is None
                   else rules.history(self.reports, broker_id))
-        yield from rules.chunks([r.summary() for r in chosen], HISTORY_BATCH)
+        label = f"history of broker {broker_id}" if broker_id is not None else "every report"
+        return ListHistory([r.summary() for r in chosen], label, interval_s,
+                           span_ms=rules.span_ms(self.reports))
+
+    def bundle_facts(self) -> BundleFacts | None:
+        if self.bundle is None:
+            return None
+        return BundleFacts(name=self.bundle, cluster_id=CLUSTER_ID, cluster_from_records=False,
+                           topic=TOPIC, records=len(self.reports),
+                           total_offsets=len(self.reports), complete=True,
+                           created="2026-09-21T12:53:20Z", tool="ps-console 0.1.0",
+                           entries=len(self.reports),
+                           decoded=sum(1 for r in self.reports if r.ok))
 
     def report(self, summary: ReportSummary) -> Report | None:
         return next((r for r in self.reports if r.key == summary.key), None)
@@ -143,8 +234,8 @@ class FakeBackend:
         return [("topic", TOPIC), ("https", "https://support-metrics.confluent.io")]
 
     def report_now(self, broker_config: str, dry_run: bool) -> ReportOutcome:
-        record = _record(1, 0)
-        value = encode(record, "basic")
+        record = enhanced_record(1, 0)  # its customer id is set: an Enhanced report
+        value = encode(record, "enhanced")
         if dry_run:
             dests = [DestinationResult(d, False, "dry run", skipped=True)
                      for d in ("topic", "https", "http")]
@@ -153,7 +244,7 @@ class FakeBackend:
                      DestinationResult("https", True, "HTTP 200"),
                      DestinationResult("http", False, "insecure endpoint disabled",
                                        skipped=True)]
-        return ReportOutcome(1, enabled=True, dry_run=dry_run, schema="basic",
+        return ReportOutcome(1, enabled=True, dry_run=dry_run, schema="enhanced",
                              record=record, value=value, destinations=dests)
 
 
@@ -178,7 +269,10 @@ def fake_app(read_only: bool = False, bundle: bool = False,
                         broker_configs=broker_configs, read_only=read_only)
     backend = FakeBackend(bundle="support-metrics-ticket-4711.zip" if bundle else None,
                           broker_configs=cfg.broker_configs)
-    return ConsoleApp(cfg, backend, clock=lambda: NOW, watch=False)
+    app = ConsoleApp(cfg, backend, clock=lambda: NOW, watch=False)
+    # Renders name no temporary folder; the fake backend writes nothing there.
+    app.workdir = Path(WORKDIR)
+    return app
 
 
 def write_broker_config(folder: Path) -> Path:
@@ -192,6 +286,15 @@ async def settle(pilot: Any) -> None:
     from textual.widgets import Input
 
     app = pilot.app
+    # The first look at the cluster starts after the first frame; a key pressed before it
+    # lands would open a dialog over a table still filling (bounded: 5 s).
+    for _ in range(100):
+        if app.backend.offline or app.snapshot is not None:
+            break
+        await pilot.pause(0.05)
+    # A table measures its columns when idle, then paints again: let both happen before a
+    # dialog covers it (the screen under a dialog keeps its last paint).
+    await pilot.pause(0.1)
     for _ in range(5):  # a handler may start a worker that posts again: a few rounds
         await app.workers.wait_for_complete()
         await pilot.pause()

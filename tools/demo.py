@@ -9,8 +9,10 @@
    customer id `c0`, so it sends Enhanced reports);
 4. the console, on the cluster and those three settings files.
 
-When the console exits, everything started here is stopped, by pid. Without Java 17 or
-Maven, the console opens the example bundle instead (no cluster needed).
+When the console exits, everything started here is stopped, by pid: the agents first
+(their last, shutdown reports still reach the topic and the receiver), then the receiver,
+then the cluster. `make sandbox-status` shows the demo's cluster while it runs. Without
+Java 17 or Maven, the console opens the example bundle instead (no cluster needed).
 """
 
 from __future__ import annotations
@@ -98,6 +100,19 @@ def wait_for_reports(bootstrap: str, count: int, timeout: float) -> bool:
     return False
 
 
+def stop_all(children: list[subprocess.Popen]) -> None:
+    """SIGTERM each child still running, then wait for all (bounded; SIGKILL after)."""
+    for child in children:
+        if child.poll() is None:
+            os.kill(child.pid, signal.SIGTERM)
+    for child in children:
+        try:
+            child.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+
+
 def main() -> int:
     reason = java_problem()
     if reason is not None:
@@ -105,8 +120,12 @@ def main() -> int:
     box = sandbox.Sandbox(STATE / "cluster")
     if box.is_running():
         box.stop()
-    children: list[subprocess.Popen] = []
+    receiver: subprocess.Popen | None = None
+    agents: list[subprocess.Popen] = []
     try:
+        if not (sandbox.lib_dir() / ".complete").exists():
+            print("demo: first run: fetching Apache Kafka from Maven Central once (about 50 MB of "
+                  "jars, a few minutes); progress follows ...", file=sys.stderr, flush=True)
         print("demo: starting ZooKeeper and 3 Kafka brokers ...", file=sys.stderr)
         state = box.start(brokers=3, mode="zk")
         facts = state.facts()
@@ -114,17 +133,17 @@ def main() -> int:
         logs.mkdir(parents=True, exist_ok=True)
         receiver_port = sandbox.free_port()
         receiver_url = f"http://127.0.0.1:{receiver_port}"
-        children.append(subprocess.Popen(
+        receiver = subprocess.Popen(
             [str(BIN / "ps-console"), "receive", "--listen", f"127.0.0.1:{receiver_port}",
              "--dir", str(STATE / "received")],
             stdout=open(logs / "receiver.log", "ab"), stderr=subprocess.STDOUT,
-            start_new_session=True))
+            start_new_session=True)
         configs = []
         for broker in state.brokers:
             broker_id = int(broker.name.split("-")[1])
             config = agent_config(broker.config, broker_id, receiver_url)
             configs.append(config)
-            children.append(subprocess.Popen(
+            agents.append(subprocess.Popen(
                 [str(BIN / "ps-console"), "agent", "--broker-config", str(config),
                  "--kafka-home", str(sandbox.lib_dir()),
                  "--interval-seconds", str(INTERVAL_SECONDS),
@@ -138,6 +157,8 @@ def main() -> int:
         for config in configs:
             console += ["--broker-config", str(config)]
         print("demo: " + " ".join(console), file=sys.stderr)
+        print(f"demo: `make sandbox-status` shows this cluster; logs in {logs}",
+              file=sys.stderr)
         return subprocess.call(console)
     except sandbox.SandboxError as exc:
         print(f"demo: {exc}", file=sys.stderr)
@@ -145,15 +166,10 @@ def main() -> int:
     except KeyboardInterrupt:
         return 130
     finally:
-        for child in children:
-            if child.poll() is None:
-                os.kill(child.pid, signal.SIGTERM)
-        for child in children:
-            try:
-                child.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                child.kill()
-                child.wait()
+        # Agents first: each sends a last (shutdown) report to the topic and to the
+        # receiver, which must still be listening; then the receiver; then the cluster.
+        stop_all(agents)
+        stop_all([receiver] if receiver is not None else [])
         box.stop()
         print("demo: everything the demo started is stopped.", file=sys.stderr)
 

@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import work
@@ -27,6 +28,7 @@ from textual.worker import Worker, WorkerState
 from engine.cluster.model import BrokerLeft, ClusterEvent, ConnectionChanged, ControllerChanged
 from engine.errors import PsError
 from tui.backend import ConsoleBackend, Stoppable
+from tui.cluster_view import BrokerRow, Presence, WarningLine, broker_rows, cluster_warnings
 from tui.config import ConsoleConfig
 from tui.messages import ClusterChanged, ClusterLoaded, ServiceError
 from tui.model import ClusterSnapshot
@@ -44,10 +46,12 @@ log = logging.getLogger("tui")
 # Retry delays after the cluster stopped answering: quick at first, then every 30 s.
 BACKOFF_START = 2.0
 BACKOFF_MAX = 30.0
-# Report ages move even when nothing happens in the cluster; new reports arrive on the
-# topic without any ZooKeeper event.
-AGE_TICK_SECONDS = 15.0
+# Ages move every second: `now` ticks and the screens re-render their age cells only.
+AGE_TICK_SECONDS = 1.0
+# New reports arrive on the topic without any ZooKeeper event, so the cluster is read again
+# now and then; without a watch (KRaft) that read is also what notices a broker leaving.
 PERIODIC_REFRESH_SECONDS = 60.0
+UNWATCHED_REFRESH_SECONDS = 10.0
 
 # What the header says while the ZooKeeper watch is not connected (kazoo's states).
 ZK_OUTAGE = {
@@ -57,6 +61,10 @@ ZK_OUTAGE = {
 
 # Actions that write something; `--read-only` hides them all.
 WRITE_ACTIONS = frozenset({"report_now", "save_settings", "send_report"})
+# App actions bound to a printable key: while a text field has the focus those keys type
+# into it, so the footer does not offer them (esc leaves the field first).
+TYPED_KEY_ACTIONS = frozenset({"quit", "help", "show_cluster", "show_reports", "settings",
+                               "report_now", "export"})
 # Actions that need a live cluster; an offline bundle has none.
 CLUSTER_ACTIONS = frozenset({"show_cluster", "report_now", "settings", "export",
                              "refresh_cluster"})
@@ -89,17 +97,22 @@ def one_line(exc: BaseException) -> str:
 class ConsoleApp(App[int]):
     TITLE = "ps-console"
     CSS_PATH = ["styles/app.tcss"]
+    # Screens narrower than 100 columns carry `-narrow`: the header and dialogs give way.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
     MODES: ClassVar[dict[str, Any]] = {"cluster": ClusterScreen,
                                        "reports": lambda: _screens().ReportsScreen()}
 
     BINDINGS = [
         Binding("q", "quit", "Quit", id="quit"),
+        # Textual's ctrl+q, under an action of its own so that it still quits while a text
+        # field holds the focus (and `q` types into it).
+        Binding("ctrl+q", "quit_anyway", "Quit", show=False, priority=True, system=True),
         Binding("question_mark", "help", "Help", id="help"),
         Binding("1", "show_cluster", "Cluster", id="cluster"),
         Binding("2", "show_reports", "Reports", id="reports"),
         Binding("s", "settings", "Settings", id="settings"),
         Binding("t", "report_now", "Report now", id="report_now"),
-        Binding("e", "export", "Export bundle", id="export"),
+        Binding("e", "export", "Export", id="export"),
     ]
     # Title, help line and action of every app-wide command for the palette.
     PALETTE: ClassVar[list[tuple[str, str, str]]] = [
@@ -118,6 +131,10 @@ class ConsoleApp(App[int]):
     reached_via: reactive[str] = reactive("")
     conn_state: reactive[str] = reactive("starting")
     snapshot: reactive[ClusterSnapshot | None] = reactive(None, always_update=True)
+    # The clock as of the last tick: every age on every screen is computed against it.
+    now: reactive[float] = reactive(0.0)
+    # When the cluster was last read whole (None: not yet), for the header.
+    read_at: reactive[float | None] = reactive(None)
 
     def __init__(self, config: ConsoleConfig, backend: ConsoleBackend,
                  clock: Callable[[], float] = time.time, watch: bool = True) -> None:
@@ -125,6 +142,8 @@ class ConsoleApp(App[int]):
         self.config = config
         self.backend = backend
         self.read_only = config.read_only
+        # Where a relative file name (the export's) lands.
+        self.workdir = Path.cwd()
         self.clock = clock
         self._use_watch = watch
         self._watch: Stoppable | None = None
@@ -141,6 +160,10 @@ class ConsoleApp(App[int]):
         # The watch's last word on ZooKeeper when it is not "connected" (else None).
         self._zk_down: str | None = None
         self._export_opening = False  # `e` pressed twice before the dialog shows
+        # The brokers seen this session: one that leaves stays on screen as DOWN.
+        self.presence = Presence()
+        self._view_key: tuple[object, ...] | None = None
+        self._view: tuple[list[BrokerRow], list[WarningLine]] = ([], [])
         self.reached_via = backend.description
         if config.keys:
             self.set_keymap(config.keys)
@@ -148,7 +171,9 @@ class ConsoleApp(App[int]):
     # -- start and stop ------------------------------------------------------------------
 
     def on_mount(self) -> None:
+        self.now = self.clock()
         self.switch_mode(self.initial_mode())
+        self.set_interval(AGE_TICK_SECONDS, self._tick)
         if self.backend.offline:
             self.conn_state = "offline"
             return
@@ -156,8 +181,9 @@ class ConsoleApp(App[int]):
         # After the first frame is on screen: the refresh worker's first engine call imports
         # kazoo and confluent-kafka, and that import would compete with the first paint.
         self.call_after_refresh(self.request_refresh)
-        self.set_interval(AGE_TICK_SECONDS, self._tick)
-        self.set_interval(PERIODIC_REFRESH_SECONDS, self.request_refresh)
+        watched = self._use_watch and self.backend.watchable
+        self.set_interval(PERIODIC_REFRESH_SECONDS if watched else UNWATCHED_REFRESH_SECONDS,
+                          self.request_refresh)
 
     def initial_mode(self) -> str:
         return "reports" if self.backend.offline else "cluster"
@@ -176,8 +202,23 @@ class ConsoleApp(App[int]):
                          daemon=True).start()
 
     def _tick(self) -> None:
-        if self.snapshot is not None:
-            self.snapshot = self.snapshot  # re-render ages against the clock
+        self.now = self.clock()
+
+    # -- what the Cluster screen and the header show ------------------------------------
+
+    def cluster_view(self) -> tuple[list[BrokerRow], list[WarningLine]]:
+        """The broker rows (registered and DOWN) and the warning lines, as of `now`;
+        computed once per snapshot and tick whoever asks (the screen, every header)."""
+        snap = self.snapshot
+        key = (id(snap), self.presence.version, self.now)
+        if key != self._view_key:
+            if snap is None:
+                self._view = ([], [])
+            else:
+                rows = broker_rows(snap, self.presence, self.now)
+                self._view = (rows, cluster_warnings(snap, rows, self.now))
+            self._view_key = key
+        return self._view
 
     # -- the refresh coordinator ---------------------------------------------------------
 
@@ -193,16 +234,17 @@ class ConsoleApp(App[int]):
             self._retry_timer = None
         self._refresh_busy = True
         self._refresh_generation += 1
-        self.load_cluster(self._refresh_generation)
+        self.load_cluster(self._refresh_generation, self.clock(),
+                          tuple(sorted(self.presence.known())))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="cluster")
-    def load_cluster(self, generation: int) -> None:
+    def load_cluster(self, generation: int, started: float, known: tuple[int, ...]) -> None:
         try:
-            snap = self.backend.snapshot()
+            snap = self.backend.snapshot(known)
         except PsError as exc:
             self.post_message(ServiceError("cluster", str(exc)))
             return
-        self.post_message(ClusterLoaded(snap, generation))
+        self.post_message(ClusterLoaded(snap, generation, started))
 
     def _refresh_done(self) -> None:
         self._refresh_busy = False
@@ -220,6 +262,9 @@ class ConsoleApp(App[int]):
         self.cluster_id = snap.cluster_id or "?"
         if self._zk_down is None:
             self.conn_state = "connected"
+        self.presence.observe(snap.brokers, message.started)
+        # Ages of reports read just now are measured against now, not the last tick.
+        self.now = self.read_at = self.clock()
         self.snapshot = snap
         if self._use_watch and self._watch is None and self.backend.watchable:
             self.start_watch()
@@ -261,6 +306,7 @@ class ConsoleApp(App[int]):
         snap = self.snapshot
         match event:
             case BrokerLeft(broker_id=gone) if snap is not None:
+                self.presence.left(gone, self.clock())
                 self.snapshot = dataclasses.replace(
                     snap, brokers=[b for b in snap.brokers if b.id != gone])
                 self.notify(f"broker {gone} left the cluster", severity="warning")
@@ -302,7 +348,17 @@ class ConsoleApp(App[int]):
             return False
         if action in CLUSTER_ACTIONS and self.backend.offline:
             return False
+        if action in TYPED_KEY_ACTIONS and self._editing():
+            return False
         return True
+
+    def _editing(self) -> bool:
+        """A text field of a full screen has the focus (not the palette's, not a dialog's:
+        those screens show no footer and their own keys)."""
+        from textual.widgets import Input
+
+        screen = self.screen
+        return not isinstance(screen, ModalScreen) and isinstance(screen.focused, Input)
 
     def action_show_cluster(self) -> None:
         self.switch_mode("cluster")
@@ -391,29 +447,51 @@ class ConsoleApp(App[int]):
         self.switch_mode(form[0])
         form[1].confirm_leave(self.exit)
 
+    async def action_quit_anyway(self) -> None:
+        await self.action_quit()
+
     def action_refresh_cluster(self) -> None:
         self.request_refresh()
 
+    def show_history(self, broker_id: int) -> None:
+        """Every report of one broker, on the Reports screen (Enter on a Cluster row)."""
+        self.switch_mode("reports")
+        reports = self.get_screen_stack("reports")[0]
+        assert isinstance(reports, _screens().ReportsScreen)
+        reports.show_history(broker_id)
+
     def action_help(self) -> None:
         screen = self.screen
-        keys: list[tuple[str, str, str]] = []
-        seen: set[str] = set()
-        for active in screen.active_bindings.values():
+        keys: dict[str, tuple[str, str, str]] = {}
+        # Ours first (they have ids), the screen's before the app's; then Textual's own
+        # (focus, copy) and the focused widget's (a table's cursor keys are the same
+        # everywhere).
+        actives = sorted(screen.active_bindings.values(),
+                         key=lambda a: (a.binding.id is None,
+                                        0 if a.node is screen else 1 if a.node is self else 2))
+        for active in actives:
             binding = active.binding
-            if not binding.description or binding.action in seen:
+            if not binding.description or binding.system:
                 continue
-            seen.add(binding.action)
-            keys.append((self.get_key_display(binding), binding.description,
-                         binding.id or ""))
+            # One line per action, and ours over Textual's own (its ctrl+q Quit has no id;
+            # our q does, and the config file remaps by id).
+            held = keys.get(binding.action)
+            if held is not None and (held[2] or not binding.id):
+                continue
+            keys[binding.action] = (self.get_key_display(binding), binding.description,
+                                    binding.id or "")
         title = type(screen).__name__.removesuffix("Screen")
         about = getattr(screen, "HELP", "") or ""
-        self.push_screen(_screens().HelpScreen(f"{title}: keys", about, keys))
+        self.push_screen(_screens().HelpScreen(f"{title}: keys", about, list(keys.values())))
 
     def show_error(self, title: str, message: str) -> None:
         self.push_screen(_screens().ErrorScreen(title, message))
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
+        for command in super().get_system_commands(screen):
+            # Textual's own Quit would be a second entry beside ours.
+            if command.title != "Quit":
+                yield command
         for title, help_text, action in self.PALETTE:
             if self.check_action(action, ()):
                 yield SystemCommand(title, help_text, partial(self.run_action, action))

@@ -15,7 +15,7 @@ noticeable part of a second, and the first frame must not wait for it.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,15 +31,24 @@ if TYPE_CHECKING:
     from engine.cluster.model import ClusterEvent
     from engine.cluster.session import ClusterSession
     from engine.config.settings import SettingsFile
-    from engine.reading.bundle import BundleReader, ExportProgress, ExportResult, OpenedBundle
+    from engine.reading.bundle import (
+        BundleFacts,
+        BundleReader,
+        ExportProgress,
+        ExportResult,
+        OpenedBundle,
+    )
+    from engine.reading.history import History
+    from engine.reading.reports import TailMark
     from engine.reading.topic_reader import TopicReader
     from engine.reporting.report_now import ReportOutcome
 
 # The console waits less than the CLI: a screen that stays empty for 10 s looks dead, and
 # the retry loop brings it back once the service answers.
 CONSOLE_TIMEOUT = 5.0
-# How many report rows a history load hands to the UI at once.
-HISTORY_BATCH = 2_000
+# Undecodable records the latest view keeps while following the topic (as many as a read
+# of the latest keeps).
+MAX_STRAYS = 20
 
 
 @dataclass(frozen=True)
@@ -85,8 +94,9 @@ class ConsoleBackend(Protocol):
         """Where the console looks, for the header."""
         ...
 
-    def snapshot(self) -> ClusterSnapshot:
-        """Discovery plus each broker's latest report."""
+    def snapshot(self, known: Collection[int] = ()) -> ClusterSnapshot:
+        """Discovery plus the latest report of each registered broker and of each broker
+        in `known` (seen earlier, gone now: its last report tells how long ago it left)."""
         ...
 
     def watch(self, on_event: Callable[[ClusterEvent], None]) -> Stoppable:
@@ -98,10 +108,18 @@ class ConsoleBackend(Protocol):
         """The latest report of every broker and token group, and the strays."""
         ...
 
-    def history(self, broker_id: int | None, cancel: threading.Event
-                ) -> Iterator[list[ReportSummary]]:
-        """Every report of one broker oldest first (None: every report in source order),
-        in batches."""
+    def poll_latest(self, mark: TailMark | None) -> tuple[list[ReportSummary], TailMark, bool]:
+        """The reports that arrived since `mark` (None: only the mark of the end now), the
+        new mark, and whether so many arrived that the latest should be read again."""
+        ...
+
+    def open_history(self, broker_id: int | None, interval_s: float) -> History:
+        """The history of one broker (None: every report), rows newest first, read as the
+        view asks (`engine.reading.history`); gaps judged against `interval_s`."""
+        ...
+
+    def bundle_facts(self) -> BundleFacts | None:
+        """What an offline bundle says about itself; None for a live cluster."""
         ...
 
     def report(self, summary: ReportSummary) -> Report | None:
@@ -197,13 +215,14 @@ class ClusterBackend(_SettingsFiles):
 
     # -- the cluster ---------------------------------------------------------------------
 
-    def snapshot(self) -> ClusterSnapshot:
-        """Discovery, then each broker's latest report, in one cluster session; a topic that
-        cannot be read still gives the brokers, with the reason in `reports_problem`."""
+    def snapshot(self, known: Collection[int] = ()) -> ClusterSnapshot:
+        """Discovery, then the latest report of each registered and each `known` broker
+        (and of any other met on the way), in one cluster session; a topic that cannot be
+        read still gives the brokers, with the reason in `reports_problem`."""
         with self._session() as session:
-            return self._snapshot(session)
+            return self._snapshot(session, known)
 
-    def _snapshot(self, session: ClusterSession) -> ClusterSnapshot:
+    def _snapshot(self, session: ClusterSession, known: Collection[int]) -> ClusterSnapshot:
         from engine.cluster.discovery import discover
         from engine.errors import PsError
         from engine.reading.reports import latest_per_broker
@@ -216,7 +235,8 @@ class ClusterBackend(_SettingsFiles):
                                support_replicas=view.replication_factors.get(self.topic),
                                intervals_hours=intervals, customer_ids=customer_ids)
         try:
-            found = latest_per_broker(session, self.topic, [b.id for b in snap.brokers])
+            wanted = {b.id for b in snap.brokers} | set(known)
+            found = latest_per_broker(session, self.topic, sorted(wanted))
         except PsError as exc:
             snap.reports_problem = str(exc)
         else:
@@ -226,7 +246,7 @@ class ClusterBackend(_SettingsFiles):
     def _configured(self) -> tuple[dict[int, float], dict[int, str]]:
         """The report interval (hours) and customer id of every broker whose
         server.properties we were given."""
-        from engine.config.settings import CUSTOMER_ID, REPORT_INTERVAL_HOURS, load_settings
+        from engine.config.settings import load_settings
         from engine.errors import PsError
 
         intervals: dict[int, float] = {}
@@ -237,8 +257,10 @@ class ClusterBackend(_SettingsFiles):
                 broker_id = sf.broker.require_broker()
             except PsError:
                 continue  # the Settings screen reports a bad file; here it only costs a hint
-            intervals[broker_id] = float(sf.effective[REPORT_INTERVAL_HOURS].value)
-            customer_ids[broker_id] = str(sf.effective[CUSTOMER_ID].value)
+            plan = sf.plan
+            if plan.interval_hours is not None:  # None: the agent does not report
+                intervals[broker_id] = float(plan.interval_hours)
+            customer_ids[broker_id] = plan.customer_id
         return intervals, customer_ids
 
     def watch(self, on_event: Callable[[ClusterEvent], None]) -> Stoppable:
@@ -258,31 +280,33 @@ class ClusterBackend(_SettingsFiles):
         with self._session() as session:
             return list(latest_per_broker(session, self.topic, broker_ids))
 
-    def history(self, broker_id: int | None, cancel: threading.Event
-                ) -> Iterator[list[ReportSummary]]:
-        """The whole topic is read (summaries only) before the first batch: a Basic
-        report may belong to its broker through a token met later, and a broker's history
-        is ordered by collected time, not by where the records sit."""
-        from engine.reading.report_log import ReportLog
-        from engine.reading.reports import iter_reports
+    def poll_latest(self, mark: TailMark | None) -> tuple[list[ReportSummary], TailMark, bool]:
+        from engine.errors import PsError
+        from engine.reading.reports import read_since
 
-        log = ReportLog()
-        with self._session() as session:
-            for report in iter_reports(session, self.topic, cancel=cancel):
-                if cancel.is_set():
-                    return
-                log.append(report)
-        if cancel.is_set():
-            return
-        chosen: Sequence[ReportSummary]
-        if broker_id is None:
-            chosen = rules.attribute(log)
-        else:
-            chosen = rules.history(log, broker_id)
-        for batch in rules.chunks(chosen, HISTORY_BATCH):
-            if cancel.is_set():
-                return
-            yield batch
+        with self._lock:
+            try:
+                found, now, overflow = read_since(self._detail_reader(), self.topic, mark)
+            except PsError:
+                self._drop_reader()
+                raise
+        return list(found), now, overflow
+
+    def open_history(self, broker_id: int | None, interval_s: float) -> History:
+        """A history read from the topic in the background by position (the index of
+        `engine.reading.topic_history`); it keeps its own session and reader."""
+        from engine.reading.topic_history import open_topic_history
+
+        session = self._session()
+        try:
+            return open_topic_history(session, self.topic, broker_id, interval_s,
+                                      on_close=session.close)
+        except BaseException:
+            session.close()
+            raise
+
+    def bundle_facts(self) -> BundleFacts | None:
+        return None
 
     def report(self, summary: ReportSummary) -> Report | None:
         held = _with_detail(summary)
@@ -390,7 +414,7 @@ class BundleBackend(_SettingsFiles):
     def _offline(self, what: str) -> UsageError:
         return UsageError(f"{what} needs a cluster; {self.description} is read offline")
 
-    def snapshot(self) -> ClusterSnapshot:
+    def snapshot(self, known: Collection[int] = ()) -> ClusterSnapshot:
         raise self._offline("the cluster view")
 
     def watch(self, on_event: Callable[[ClusterEvent], None]) -> Stoppable:
@@ -404,14 +428,23 @@ class BundleBackend(_SettingsFiles):
         wanted = set(broker_ids)
         return [r for r in latest if r.broker_id is None or r.broker_id in wanted]
 
-    def history(self, broker_id: int | None, cancel: threading.Event
-                ) -> Iterator[list[ReportSummary]]:
+    def poll_latest(self, mark: TailMark | None) -> tuple[list[ReportSummary], TailMark, bool]:
+        return [], {}, False  # a bundle never grows
+
+    def open_history(self, broker_id: int | None, interval_s: float) -> History:
+        """The bundle's entries of one broker (None: every entry, in bundle order), the
+        timeline over the whole bundle's span so that brokers' strips line up."""
+        from engine.reading.history import ListHistory
+
         entries = self.opened().entries
         chosen = entries if broker_id is None else rules.history(entries, broker_id)
-        for batch in rules.chunks(chosen, HISTORY_BATCH):
-            if cancel.is_set():
-                return
-            yield batch
+        label = f"history of broker {broker_id}" if broker_id is not None else "every report"
+        return ListHistory(chosen, label, interval_s, span_ms=rules.span_ms(entries))
+
+    def bundle_facts(self) -> BundleFacts | None:
+        from engine.reading.bundle import BundleFacts
+
+        return BundleFacts.of(self.opened())
 
     def report(self, summary: ReportSummary) -> Report | None:
         held = _with_detail(summary)

@@ -11,18 +11,23 @@ from tui.model import ClusterSnapshot
 if TYPE_CHECKING:
     from engine.cluster.model import ClusterEvent
     from engine.config.settings import SettingsFile
-    from engine.reading.bundle import ExportResult
+    from engine.reading.bundle import BundleFacts, ExportResult
+    from engine.reading.history import History
     from engine.reading.report import Report, ReportSummary
+    from engine.reading.reports import TailMark
+    from engine.reading.timeline import Timeline
     from engine.reporting.report_now import ReportOutcome
 
 
 class ClusterLoaded(Message):
     """A full look at the cluster (discovery plus the latest report of every broker)."""
 
-    def __init__(self, snapshot: ClusterSnapshot, generation: int) -> None:
+    def __init__(self, snapshot: ClusterSnapshot, generation: int,
+                 started: float = 0.0) -> None:
         super().__init__()
         self.snapshot = snapshot
         self.generation = generation
+        self.started = started  # when the look began (the console's clock, seconds)
 
 
 class ClusterChanged(Message):
@@ -46,6 +51,63 @@ class ReportsLoaded(Message):
         self.total = total
 
 
+class LatestArrived(Message):
+    """Reports that reached the topic since `mark` was taken (the Reports screen follows
+    the topic); `overflow`: too many to merge, read the latest again."""
+
+    def __init__(self, reports: list[ReportSummary], mark: TailMark, overflow: bool,
+                 generation: int) -> None:
+        super().__init__()
+        self.reports = reports
+        self.mark = mark
+        self.overflow = overflow
+        self.generation = generation
+
+
+class HistoryOpened(Message):
+    """A history is open (its rows come as the table asks for them)."""
+
+    def __init__(self, history: History, generation: int) -> None:
+        super().__init__()
+        self.history = history
+        self.generation = generation
+
+
+class HistoryChanged(Message):
+    """The open history read more: rows, counts or events changed."""
+
+    def __init__(self, generation: int) -> None:
+        super().__init__()
+        self.generation = generation
+
+
+class FilterReady(Message):
+    """The rows of the open history that match a filter, as a history of their own."""
+
+    def __init__(self, view: History, text: str, generation: int) -> None:
+        super().__init__()
+        self.view = view
+        self.text = text
+        self.generation = generation
+
+
+class TimelineReady(Message):
+    """The strip of arrivals and events over the open history's span."""
+
+    def __init__(self, timeline: Timeline | None, generation: int) -> None:
+        super().__init__()
+        self.timeline = timeline
+        self.generation = generation
+
+
+class BundleFactsLoaded(Message):
+    """What the offline bundle says about itself."""
+
+    def __init__(self, facts: BundleFacts) -> None:
+        super().__init__()
+        self.facts = facts
+
+
 class RawLoaded(Message):
     """The bytes of one report, read again for the raw view."""
 
@@ -65,11 +127,12 @@ class ReportFetched(Message):
 
 
 class BundleProgress(Message):
-    def __init__(self, done: int, total: int, elapsed: float) -> None:
+    def __init__(self, done: int, total: int, elapsed: float, size_bytes: int = 0) -> None:
         super().__init__()
         self.done = done
         self.total = total
         self.elapsed = elapsed
+        self.size_bytes = size_bytes
 
 
 class BundleWritten(Message):

@@ -1,5 +1,6 @@
-"""What the screens show, as plain data: the cluster snapshot, its warnings, and how values
-read (times, ages, fields, bytes).
+"""What the screens show, as plain data: the cluster snapshot and how values read (times,
+ages, bytes; a report's fields are worded by `engine.reading.detail`). The Cluster screen's
+rows and warnings are `tui.cluster_view`'s.
 
 Nothing here does I/O or imports Textual. Reports are the engine's
 (`engine.reading.report`), and the rules over them (newer, overdue) are the engine's
@@ -9,12 +10,10 @@ Nothing here does I/O or imports Textual. Reports are the engine's
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from engine.reading import rules
-from engine.reading.report import BASIC, STATE_NAMES, Report
+from engine.reading.report import Report
 
 if TYPE_CHECKING:
     from engine.cluster.model import Broker
@@ -22,10 +21,6 @@ if TYPE_CHECKING:
 DEFAULT_INTERVAL_HOURS = 24.0
 MIN_SUPPORT_REPLICAS = 3
 
-# Record fields holding points in time, and their unit; the detail pane shows them as a
-# UTC date plus an age. `jvmUptimeMs` is a duration, shown as one.
-_TIME_FIELDS = {"timestamp": 1.0, "jvmStartTimeMs": 0.001}
-_DURATION_FIELDS = {"jvmUptimeMs": 0.001}
 
 
 @dataclass
@@ -81,82 +76,7 @@ def listeners(broker: Broker) -> str:
     return ", ".join(str(e) for e in broker.endpoints)
 
 
-def warnings_for(snap: ClusterSnapshot, now: float) -> list[str]:
-    """The problems an operator should see first, one line each."""
-    out: list[str] = []
-    if snap.reports_problem:
-        out.append(f"reports unavailable: {snap.reports_problem}")
-    for broker in snap.brokers:
-        report = snap.latest.get(broker.id)
-        interval = snap.intervals_hours.get(broker.id, DEFAULT_INTERVAL_HOURS)
-        if report is None:
-            if not snap.reports_problem:
-                out.append(f"broker {broker.id}: no report on {snap.topic}")
-            continue
-        age = rules.age_s(report, now)
-        if age is not None and rules.is_overdue(report, now, interval * 3600):
-            out.append(f"broker {broker.id}: latest report is {fmt_age(age)} old, "
-                       f"older than its {interval:g} h interval")
-    versions = {r.kafka_version for r in snap.latest.values()
-                if r.ok and r.kafka_version is not None}
-    if len(versions) > 1:
-        out.append("brokers run different Kafka versions: " + ", ".join(sorted(versions)))
-    if snap.support_replicas is not None and snap.support_replicas < MIN_SUPPORT_REPLICAS:
-        out.append(f"support topic {snap.topic} has {snap.support_replicas} "
-                   f"replica(s), fewer than {MIN_SUPPORT_REPLICAS}")
-    return out
 
-
-def customer_kind(report: Report | None, configured: str | None = None) -> str:
-    """The kind of a broker's customer id: from its server.properties when the console has
-    it, else from what its latest report says. Basic reports are only sent anonymously;
-    enhanced ones carry the id in the broker configuration when the privacy filter kept
-    it, else they only tell that an id is set."""
-    if configured is not None:
-        from engine.config.settings import customer_id_kind
-
-        return customer_id_kind(configured)
-    if report is None or not report.ok:
-        return "-"
-    if report.schema_kind == BASIC:
-        return "anonymous"
-    metrics = (report.fields or {}).get("brokerMetrics") or {}
-    config = metrics.get("brokerConfiguration") or {} if isinstance(metrics, dict) else {}
-    cid = config.get("confluent.support.customer.id")
-    if cid:
-        from engine.config.settings import customer_id_kind
-
-        return customer_id_kind(cid)
-    return "customer"
-
-
-def flatten(record: dict[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
-    """Every leaf field of a decoded record as (dotted path, value), in schema order."""
-    for name, value in record.items():
-        path = f"{prefix}{name}"
-        if isinstance(value, dict) and value:
-            yield from flatten(value, path + ".")
-        elif isinstance(value, list) and value and isinstance(value[0], dict):
-            for i, item in enumerate(value):
-                yield from flatten(item, f"{path}[{i}].")
-        else:
-            yield path, value
-
-
-def describe_value(path: str, value: Any, now: float) -> str:
-    """A field's value for the detail pane: times as dates with their age."""
-    name = path.rsplit(".", 1)[-1]
-    if name in _TIME_FIELDS and isinstance(value, int):
-        seconds = value * _TIME_FIELDS[name]
-        return f"{value}  ({fmt_time(int(seconds * 1000))} UTC, {fmt_age(now - seconds)} ago)"
-    if name in _DURATION_FIELDS and isinstance(value, int):
-        return f"{value}  ({fmt_age(value * _DURATION_FIELDS[name])})"
-    if name == "collectorState" and isinstance(value, int):
-        state = STATE_NAMES.get(value, "unknown")
-        return f"{value}  ({state})"
-    if value is None:
-        return "null"
-    return str(value)
 
 
 def hex_dump(value: bytes, limit: int = 4096) -> str:

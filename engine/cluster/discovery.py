@@ -89,8 +89,10 @@ def discover(session: ClusterSession) -> ClusterView:
     timeout, and NotFound when the ZooKeeper chroot holds no Kafka cluster.
     """
     if session.has_zookeeper:
-        return read_cluster(session.zookeeper(), session.location.zookeeper_text,
+        view = read_cluster(session.zookeeper(), session.location.zookeeper_text,
                             session.timeout)
+        session.learn_brokers(view.brokers)  # the session's Kafka clients start from them
+        return view
     return _read_cluster_admin(session)
 
 

@@ -19,6 +19,7 @@ import shlex
 import ssl
 import struct
 import tempfile
+import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -97,13 +98,14 @@ def _pem(cert: Certificate) -> str:
 
 
 def pkcs12_trusted_pem(data: bytes, password: str | None, path: str,
-                       what: str = "ssl.truststore.location") -> str:
+                       what: str = "ssl.truststore.location",
+                       password_key: str = "ssl.truststore.password") -> str:
     """The certificates of a PKCS12 truststore, as one PEM text (librdkafka's ssl.ca.pem).
 
     StoreError when the password does not open it, when it holds a private key (a keystore
     named as truststore) or no certificate at all.
     """
-    store = _load_pkcs12(data, password, what, path, "ssl.truststore.password")
+    store = _load_pkcs12(data, password, what, path, password_key)
     if store.key is not None:
         raise StoreError(f"{what}: {path} holds a private key: a truststore holds only CA "
                          "certificates (is it the keystore?)")
@@ -116,12 +118,13 @@ def pkcs12_trusted_pem(data: bytes, password: str | None, path: str,
 
 
 def pkcs12_key_and_chain(data: bytes, password: str | None, path: str,
-                         what: str = "ssl.keystore.location") -> tuple[str, str]:
+                         what: str = "ssl.keystore.location",
+                         password_key: str = "ssl.keystore.password") -> tuple[str, str]:
     """The private key (unencrypted PKCS#8 PEM) and its certificate chain (PEM, own
     certificate first) of a PKCS12 keystore: librdkafka's ssl.key.pem and
     ssl.certificate.pem. StoreError when the password does not open it or it holds no key
     pair."""
-    store = _load_pkcs12(data, password, what, path, "ssl.keystore.password")
+    store = _load_pkcs12(data, password, what, path, password_key)
     if store.key is None:
         raise StoreError(f"{what}: {path} holds no private key (is it the truststore?)")
     if store.cert is None:
@@ -167,7 +170,11 @@ def pem_certificates(data: bytes, path: str, what: str) -> list[Certificate]:
     if b"-----BEGIN CERTIFICATE-----" not in data:
         raise StoreError(f"{what}: {path} holds no PEM certificate")
     try:
-        return x509.load_pem_x509_certificates(data)
+        with warnings.catch_warnings():
+            # Real CA bundles still hold a few certificates cryptography frowns upon (a
+            # serial of zero); OpenSSL takes them, and a warning is no line for the user.
+            warnings.simplefilter("ignore")
+            return x509.load_pem_x509_certificates(data)
     except ValueError:
         raise StoreError(f"{what}: {path} holds a damaged PEM certificate") from None
 
@@ -281,22 +288,24 @@ def _beside(path: str, suffix: str) -> str:
     return str(target)
 
 
-def keytool_advice(path: str, kind: StoreKind, data: bytes, role: str) -> str:
-    """What to run so that librdkafka can use the JKS or JCEKS store `path` ("truststore"
-    or "keystore"), as one sentence: keytool prompts for the passwords itself, so none is
-    on the command line. A truststore of one certificate is exported as PEM; anything else
-    is converted to PKCS12 (which keeps every entry)."""
+def keytool_advice(path: str, kind: StoreKind, data: bytes, role: str,
+                   prefix: str = "ssl") -> str:
+    """What to run so that librdkafka (or Python's ssl) can use the JKS or JCEKS store
+    `path` ("truststore" or "keystore"), as one sentence: keytool prompts for the passwords
+    itself, so none is on the command line. A truststore of one certificate is exported as
+    PEM; anything else is converted to PKCS12 (which keeps every entry). `prefix` is the
+    settings' prefix: "ssl" (Kafka clients) or "zookeeper.ssl" (ZooKeeper over TLS)."""
     q = shlex.quote
     trusted = [alias for alias, is_cert in jks_aliases(data) if is_cert]
     if role == "truststore" and kind == "JKS" and len(trusted) == 1:
         pem = _beside(path, ".pem")
         return (f"export its CA certificate as PEM with `keytool -exportcert -rfc -keystore "
                 f"{q(path)} -storetype JKS -alias {q(trusted[0])} -file {q(pem)}` and set "
-                f"ssl.truststore.location={pem} with ssl.truststore.type=PEM")
+                f"{prefix}.truststore.location={pem} with {prefix}.truststore.type=PEM")
     p12 = _beside(path, ".p12")
     return (f"convert it with `keytool -importkeystore -srckeystore {q(path)} -srcstoretype "
             f"{kind} -destkeystore {q(p12)} -deststoretype PKCS12` and set "
-            f"ssl.{role}.location={p12} with ssl.{role}.type=PKCS12")
+            f"{prefix}.{role}.location={p12} with {prefix}.{role}.type=PKCS12")
 
 
 # -- Python's ssl (the raw Kafka-protocol exchanges of kafka_wire) -----------------------------
@@ -312,7 +321,7 @@ def _unencrypted_pem(key: PrivateKeyTypes) -> bytes:
 
 
 @contextmanager
-def _private_file(data: bytes) -> Iterator[str]:
+def private_file(data: bytes) -> Iterator[str]:
     """A path that reads as `data` for as long as the context lasts: a memory file on Linux
     (the key never reaches a disk), else a 0600 temporary file removed at once after."""
     if hasattr(os, "memfd_create"):
@@ -343,11 +352,11 @@ def load_client_certificate(ctx: ssl.SSLContext, props: Mapping[str, str]) -> No
     elif props.get("ssl.certificate.pem") and props.get("ssl.key.pem"):
         data = (props["ssl.key.pem"].strip() + "\n" + props["ssl.certificate.pem"].strip()
                 + "\n").encode("ascii", "replace")
-        with _private_file(data) as path:
+        with private_file(data) as path:
             ctx.load_cert_chain(path, None, password)
     elif props.get("ssl.keystore.location"):
         where = props["ssl.keystore.location"]
         key, chain = pkcs12_key_and_chain(read_store(where, "ssl.keystore.location"),
                                           props.get("ssl.keystore.password"), where)
-        with _private_file((key + chain).encode("ascii")) as path:
+        with private_file((key + chain).encode("ascii")) as path:
             ctx.load_cert_chain(path)

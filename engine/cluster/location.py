@@ -13,6 +13,13 @@ How the cluster is found, first match wins:
 2. the broker's `zookeeper.connect` (ZooKeeper mode);
 3. the broker's own client listener (KRaft: advertised first, never a controller
    listener), with its security protocol.
+
+ZooKeeper over TLS (engine.cluster.zk_tls) follows the connect string it belongs to: the
+`zookeeper.ssl.*` settings of `--zookeeper-auth FILE` when that file has any, else, only
+when the connect string is the broker's own `zookeeper.connect`, the broker's settings. An
+explicit `--zookeeper` never takes the broker file's TLS settings: they describe the
+broker's own address (often a TLS port), and an operator who names another one (the
+plaintext port, another ensemble) says how to reach it in `--zookeeper-auth`.
 """
 
 from __future__ import annotations
@@ -28,7 +35,8 @@ from engine.cluster.connect import (
     parse_bootstrap,
     parse_zk_connect,
 )
-from engine.cluster.zk_auth import ZkAuth, read_zk_auth
+from engine.cluster.zk_auth import ZkAuth, read_zookeeper_file
+from engine.cluster.zk_tls import ZkTls, zk_tls_from_properties
 from engine.config.broker import BrokerConfig
 from engine.errors import UsageError, ValidationError
 
@@ -72,6 +80,7 @@ class ClusterLocation:
     bootstrap: tuple[HostPort, ...] = ()
     client: ClientConfig = field(default_factory=lambda: ClientConfig(props={}))
     zk_auth: ZkAuth | None = None
+    zk_tls: ZkTls | None = None  # ZooKeeper over TLS (see the module docstring)
     timeout: float = DEFAULT_TIMEOUT
     # Where the description came from, for messages: "the command line", a file, a profile.
     origin: str = "the command line"
@@ -122,7 +131,10 @@ def locate(options: ClusterOptions, broker: BrokerConfig | None = None,
     timeout = check_timeout(default_timeout if options.timeout is None else options.timeout)
     client = (read_client_config(options.command_config) if options.command_config
               else ClientConfig(props={}))
-    zk_auth = read_zk_auth(options.zookeeper_auth) if options.zookeeper_auth else None
+    zk_file = read_zookeeper_file(options.zookeeper_auth) if options.zookeeper_auth else None
+    zk_auth = zk_file.auth if zk_file is not None else None
+    zk_tls = zk_file.tls if zk_file is not None else None
+    tls_decided = zk_file is not None and zk_file.tls_given
     zookeeper = parse_zk_connect(options.zookeeper) if options.zookeeper else None
     bootstrap = parse_bootstrap(options.bootstrap) if options.bootstrap else ()
     where = origin or "the command line"
@@ -134,7 +146,11 @@ def locate(options: ClusterOptions, broker: BrokerConfig | None = None,
                 zookeeper = parse_zk_connect(connect)
             except ValidationError as exc:
                 raise ValidationError(f"{broker.path}: zookeeper.connect: {exc}") from None
+            if not tls_decided:
+                zk_tls = zk_tls_from_properties(broker.properties, str(broker.path))
         elif broker.kraft:
+            if "broker" not in broker.process_roles:
+                broker.require_broker()  # a controller-only node: refused, in one line
             wanted = client.props.get("security.protocol")
             listener = broker.client_listener(wanted)
             bootstrap = parse_bootstrap(listener.address)
@@ -147,5 +163,6 @@ def locate(options: ClusterOptions, broker: BrokerConfig | None = None,
             raise UsageError(f"{broker.path} has neither zookeeper.connect nor process.roles: "
                              "give --zookeeper or --bootstrap-server")
     return ClusterLocation(zookeeper=zookeeper, bootstrap=bootstrap, client=client,
-                           zk_auth=zk_auth, timeout=timeout, origin=where,
+                           zk_auth=zk_auth, zk_tls=zk_tls if zookeeper is not None else None,
+                           timeout=timeout, origin=where,
                            command_config=options.command_config)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from engine.cluster.connect import all_refused, format_bootstrap, parse_bootstrap
 from engine.cluster.kafka_auth import check_kafka_auth, mask, secret_values
 from engine.cluster.location import ClusterLocation
-from engine.cluster.zookeeper import start_kazoo, stop_kazoo
+from engine.cluster.zookeeper import open_kazoo, stop_kazoo
 from engine.errors import ConnectionFailure, NotFound, PsError, UsageError
 
 if TYPE_CHECKING:
@@ -48,6 +48,7 @@ class ClusterSession:
         self._bootstrap: str | None = None
         self._auth_checked = False
         self._reach_checked = False
+        self._refused: ConnectionFailure | None = None
         self._admin: AdminClient | None = None
         self._closed = False
 
@@ -94,10 +95,9 @@ class ClusterSession:
         if self._zk_error is not None:
             raise self._zk_error
         if self._zk is None:
-            options = (self.location.zk_auth.kazoo_options()
-                       if self.location.zk_auth is not None else {})
             try:
-                self._zk = start_kazoo(connect, self.timeout, **options)
+                self._zk = open_kazoo(connect, self.timeout, self.location.zk_auth,
+                                      self.location.zk_tls)
             except PsError as exc:
                 self._zk_error = exc
                 raise
@@ -128,29 +128,41 @@ class ClusterSession:
         """ConnectionFailure at once when every bootstrap server refuses the connection:
         librdkafka would retry until its timeout and then report no answer. Called once a
         client accepted its configuration, so a bad setting is reported as such first."""
+        if self._refused is not None:
+            # Checked once per session; every later client of it hears the same answer
+            # rather than waiting out its timeout on the same closed port.
+            raise ConnectionFailure(str(self._refused))
         if self._reach_checked:
             return
         self._reach_checked = True
         servers = self.bootstrap_servers()
         if all_refused(parse_bootstrap(servers), min(self.timeout, 2.0)):
-            raise ConnectionFailure(f"Kafka at {servers} refused the connection "
-                                    "(nothing listens there)")
+            self._refused = ConnectionFailure(f"Kafka at {servers} refused the connection "
+                                              "(nothing listens there)")
+            raise ConnectionFailure(str(self._refused))
 
     @property
     def resolved_bootstrap(self) -> str | None:
         """The bootstrap list once `bootstrap_servers` resolved it, else None."""
         return self._bootstrap
 
-    def adopt_registrations(self, brokers: Sequence[Broker]) -> None:
-        """Take the bootstrap list from broker registrations this session already read
-        (a discovery), instead of reading them all again on first use of Kafka: with a
-        thousand brokers that second read costs a noticeable part of a second. Nothing
-        changes once the list is resolved, or when it was given."""
-        if self._bootstrap is None and not self.location.bootstrap and self.has_zookeeper:
-            try:
-                self._bootstrap = self._endpoints(list(brokers))
-            except NotFound:
-                pass  # no usable listener: the first use of Kafka says so, as before
+    def learn_brokers(self, brokers: Sequence[Broker]) -> None:
+        """The registered brokers, just read from ZooKeeper by discovery: the bootstrap
+        list comes from them rather than from a second read of every registration (a
+        thousand brokers cost a third of a second to read)."""
+        if self._bootstrap is not None or self.location.bootstrap or not brokers:
+            return
+        chosen = self._addresses(brokers)
+        if chosen:
+            self._bootstrap = ",".join(chosen)
+
+    def _addresses(self, brokers: Sequence[Broker]) -> list[str]:
+        """One endpoint of each broker in the client's security protocol, each address
+        once: brokers behind one address (a proxy, a test's synthetic registrations)
+        would make the client open that connection many times."""
+        protocol = self.location.security_protocol
+        return list(dict.fromkeys(
+            e.address for b in brokers if (e := b.endpoint_for(protocol)) is not None))
 
     def _endpoints_from_zookeeper(self) -> str:
         from engine.cluster.znodes import read_registrations
@@ -161,7 +173,7 @@ class ClusterSession:
     def _endpoints(self, brokers: list[Broker]) -> str:
         connect = self.location.zookeeper_text
         protocol = self.location.security_protocol
-        chosen = [e.address for b in brokers if (e := b.endpoint_for(protocol)) is not None]
+        chosen = self._addresses(brokers)
         if not chosen:
             if not brokers:
                 raise NotFound(f"no broker is registered at {connect}")

@@ -27,7 +27,7 @@ from engine.cluster.znodes import (
     read_brokers,
     zk_errors,
 )
-from engine.cluster.zookeeper import start_kazoo, stop_kazoo
+from engine.cluster.zookeeper import open_kazoo, stop_kazoo
 from engine.errors import ConnectionFailure, PsError, UsageError
 
 if TYPE_CHECKING:
@@ -81,10 +81,9 @@ class ClusterWatch:
 
         zk_connect = self._location.zookeeper
         assert zk_connect is not None
-        auth = self._location.zk_auth
         # The watch outlives every command's session: it owns a ZooKeeper client of its own.
-        self._zk = start_kazoo(zk_connect, self._location.timeout,
-                               **(auth.kazoo_options() if auth is not None else {}))
+        self._zk = open_kazoo(zk_connect, self._location.timeout, self._location.zk_auth,
+                              self._location.zk_tls)
         try:
             ids, self._controller = self._read_ids_and_controller(self._zk)
             deadline = Deadline(self._location.timeout)

@@ -8,6 +8,10 @@ file is a small properties file so that the password never sits on a command lin
     zookeeper.auth.mechanism=DIGEST-MD5     # or digest
     zookeeper.auth.username=kafka
     zookeeper.auth.password=...
+
+The same file takes Kafka's ZooKeeper TLS settings (`zookeeper.ssl.client.enable`, the
+key and trust stores, `zookeeper.clientCnxnSocket`; see engine.cluster.zk_tls), with or
+without a login: a client certificate that ZooKeeper accepts is an identity of its own.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.cluster.zk_tls import KEYS as TLS_KEYS
+from engine.cluster.zk_tls import ZkTls, zk_tls_from_properties
 from engine.config.properties import read_properties_file
 from engine.errors import UsageError
 
@@ -26,7 +32,8 @@ PASSWORD_KEY = "zookeeper.auth.password"
 MECHANISMS = {"digest": "digest", "digest-md5": "DIGEST-MD5", "sasl": "DIGEST-MD5"}
 
 FILE_HELP = (f"ZooKeeper credentials: a properties file with {MECHANISM_KEY}=DIGEST-MD5 "
-             f"(SASL login) or digest (digest ACLs), {USERNAME_KEY} and {PASSWORD_KEY}")
+             f"(SASL login) or digest (digest ACLs), {USERNAME_KEY} and {PASSWORD_KEY}; "
+             "and/or Kafka's zookeeper.ssl.* settings for ZooKeeper over TLS")
 
 
 @dataclass(frozen=True)
@@ -74,11 +81,41 @@ def zk_auth_from_mapping(values: dict[str, str], source: str) -> ZkAuth:
         raise UsageError(f"{source}: {exc}") from None
 
 
-def read_zk_auth(path: str) -> ZkAuth:
+@dataclass(frozen=True)
+class ZookeeperFile:
+    """What a `--zookeeper-auth FILE` holds: a login, TLS settings, or both.
+
+    `tls_given` is True when the file has any TLS key, even `zookeeper.ssl.client.enable=
+    false`: the file then decides about TLS, not the broker's server.properties.
+    """
+
+    auth: ZkAuth | None
+    tls: ZkTls | None
+    tls_given: bool
+
+
+def read_zookeeper_file(path: str) -> ZookeeperFile:
     """Read `--zookeeper-auth FILE` (Java properties rules). NotFound / UsageError."""
     props = read_properties_file(path, "ZooKeeper auth file")
-    unknown = sorted(k for k in props if k not in (MECHANISM_KEY, USERNAME_KEY, PASSWORD_KEY))
+    source = f"ZooKeeper auth file {path}"
+    login_keys = (MECHANISM_KEY, USERNAME_KEY, PASSWORD_KEY)
+    unknown = sorted(k for k in props if k not in login_keys and k not in TLS_KEYS)
     if unknown:
-        raise UsageError(f"ZooKeeper auth file {path}: unknown key(s) {', '.join(unknown)} "
-                         f"(expected {MECHANISM_KEY}, {USERNAME_KEY}, {PASSWORD_KEY})")
-    return zk_auth_from_mapping(props, f"ZooKeeper auth file {path}")
+        raise UsageError(f"{source}: unknown key(s) {', '.join(unknown)} (expected "
+                         f"{MECHANISM_KEY}, {USERNAME_KEY}, {PASSWORD_KEY} or Kafka's "
+                         "zookeeper.ssl.* settings)")
+    tls_given = any(k in TLS_KEYS for k in props)
+    login_given = any(k in login_keys for k in props)
+    if not login_given and not tls_given:
+        raise UsageError(f"{source}: {USERNAME_KEY}, {PASSWORD_KEY} missing")
+    auth = zk_auth_from_mapping(props, source) if login_given else None
+    return ZookeeperFile(auth=auth, tls=zk_tls_from_properties(props, source),
+                         tls_given=tls_given)
+
+
+def read_zk_auth(path: str) -> ZkAuth:
+    """The login of `--zookeeper-auth FILE`; UsageError when it has none. NotFound."""
+    found = read_zookeeper_file(path)
+    if found.auth is None:
+        raise UsageError(f"ZooKeeper auth file {path}: {USERNAME_KEY}, {PASSWORD_KEY} missing")
+    return found.auth

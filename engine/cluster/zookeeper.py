@@ -13,6 +13,7 @@ import logging
 import threading
 import warnings
 import weakref
+from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any
 
 from engine.cluster.connect import ZkConnect, all_refused
@@ -20,6 +21,9 @@ from engine.errors import AuthenticationFailure, ConnectionFailure
 
 if TYPE_CHECKING:
     from kazoo.client import KazooClient
+
+    from engine.cluster.zk_auth import ZkAuth
+    from engine.cluster.zk_tls import ZkTls
 
 
 _KAZOO_LOG = logging.getLogger("engine.zookeeper")
@@ -32,6 +36,32 @@ def _only_when_debugging(_record: logging.LogRecord) -> bool:
 
 
 _KAZOO_LOG.addFilter(_only_when_debugging)
+
+
+# The memory files holding a TLS client's PKCS12 material, closed when the client stops.
+_TLS_FILES: weakref.WeakKeyDictionary[KazooClient, ExitStack] = weakref.WeakKeyDictionary()
+
+
+def open_kazoo(zk: ZkConnect, timeout: float, auth: ZkAuth | None = None,
+               tls: ZkTls | None = None) -> KazooClient:
+    """`start_kazoo` with a login and ZooKeeper TLS settings: the TLS handshake is tried
+    first (a refused certificate or an untrusted CA is one line at once, not a timeout),
+    and the files kazoo reopens on every reconnect live until `stop_kazoo`."""
+    options = auth.kazoo_options() if auth is not None else {}
+    if tls is None:
+        return start_kazoo(zk, timeout, **options)
+    from engine.cluster.zk_tls import check_zk_tls
+
+    files = ExitStack()
+    try:
+        options.update(files.enter_context(tls.kazoo_options()))
+        check_zk_tls(zk.hosts, tls, options, timeout)
+        client = start_kazoo(zk, timeout, **options)
+    except BaseException:
+        files.close()
+        raise
+    _TLS_FILES[client] = files
+    return client
 
 
 def start_kazoo(zk: ZkConnect, timeout: float, **kazoo_options: Any) -> KazooClient:
@@ -154,3 +184,7 @@ def stop_kazoo(client: KazooClient, wait: float = 5.0) -> None:
     ender.join(wait)
     if ender.is_alive():
         _KAZOO_LOG.warning("the ZooKeeper client did not stop within %g s; left behind", wait)
+        return  # its TLS files stay open for it; a reconnect would need them
+    files = _TLS_FILES.pop(client, None)
+    if files is not None:
+        files.close()

@@ -175,7 +175,8 @@ def broker_intervals(paths: tuple[str, ...] | list[str], strict: bool = True
             settings = load_settings(path)
             broker_id = settings.broker.require_broker()
             setting = settings.effective[REPORT_INTERVAL_HOURS]
-            if setting.problem is not None:
+            hours = setting.value
+            if setting.problem is not None or not isinstance(hours, int):
                 raise ValidationError(f"{path}: {REPORT_INTERVAL_HOURS}: {setting.problem}")
             if broker_id in found:
                 raise ValidationError(f"{path}: broker {broker_id} is given twice")
@@ -183,5 +184,5 @@ def broker_intervals(paths: tuple[str, ...] | list[str], strict: bool = True
             if strict:
                 raise
             continue
-        found[broker_id] = float(int(setting.value)) * 3600.0
+        found[broker_id] = float(hours) * 3600.0
     return found

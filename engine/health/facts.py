@@ -333,7 +333,7 @@ def gather(session: ClusterSession, topic: str, config: HealthConfig, window: Re
     timings: dict[str, float] = {}
     started = time.perf_counter()
     view = read_view(session)
-    session.adopt_registrations(view.brokers)
+    session.learn_brokers(view.brokers)
     controller = read_controller(session, view)
     timings["cluster"] = time.perf_counter() - started
     problems: list[str] = []

@@ -47,7 +47,14 @@ _LOG = logging.getLogger(__name__)
 
 # A bigger entry is refused when opening: Kafka's default max message is 1 MB, and a
 # zip bomb must not exhaust memory.
-MAX_ENTRY_BYTES = 16 * 1024 * 1024
+MAX_ENTRY_BYTES = 1024 * 1024  # records.MAX_VALUE_BYTES: not imported, it loads fastavro
+# An entry may expand at most this many times when inflated: reports deflate to about
+# 60 % of their size; a higher ratio is a decompression bomb, refused before inflating.
+MAX_EXPANSION = 100
+# Entries this small are never refused for their ratio (a run of zeros deflates well).
+_RATIO_FREE_BYTES = 64 * 1024
+# What the Avro blocks of all entries together may expand to (CP wrote no codec at all).
+CODEC_BUDGET_BYTES = 64 * 1024 * 1024
 _ZIP_COMMENT_MAX = 65535
 # An entry's name ends with its number; more digits than this is no number of ours (and
 # int() refuses thousands of them).
@@ -231,11 +238,93 @@ class OpenedBundle:
     path: str
     metadata: dict[str, Any] | None
     entries: Sequence[ReportSummary]
+    # Fields of the archive comment left out for having the wrong type.
+    metadata_problems: tuple[str, ...] = ()
 
     @property
     def decoded(self) -> int:
         """How many entries decoded to a record."""
         return sum(1 for e in self.entries if e.ok)
+
+
+@dataclass(frozen=True)
+class BundleFacts:
+    """What a bundle says about itself (the archive comment), and what its entries say
+    when the comment is silent: for the console's header and identity line."""
+
+    name: str
+    cluster_id: str | None
+    cluster_from_records: bool  # the comment named no cluster: the records' own id
+    topic: str | None
+    records: int | None  # as the comment says
+    total_offsets: int | None
+    complete: bool | None
+    created: str | None
+    tool: str | None
+    entries: int
+    decoded: int
+
+    @classmethod
+    def of(cls, opened: OpenedBundle) -> BundleFacts:
+        """The facts of an opened bundle (comment values of the wrong type are dropped)."""
+        meta = opened.metadata or {}
+        cluster = _meta_text(meta, "cluster_id")
+        from_records = cluster is None
+        if cluster is None:
+            ids = Counter(e.cluster_id for e in opened.entries
+                          if e.ok and e.cluster_id not in (None, "NA"))
+            cluster = ids.most_common(1)[0][0] if ids else None
+        tool = _meta_text(meta, "tool")
+        version = _meta_text(meta, "tool_version")
+        complete = meta.get("complete")
+        return cls(name=os.path.basename(opened.path), cluster_id=cluster,
+                   cluster_from_records=from_records, topic=_meta_text(meta, "topic"),
+                   records=_meta_int(meta, "records"),
+                   total_offsets=_meta_int(meta, "total_offsets"),
+                   complete=complete if isinstance(complete, bool) else None,
+                   created=_meta_text(meta, "created"),
+                   tool=f"{tool} {version}" if tool and version else tool,
+                   entries=len(opened.entries), decoded=opened.decoded)
+
+    def describe(self) -> str:
+        """One line: topic, records (complete or partial), when and by what."""
+        parts = [f"topic {self.topic}" if self.topic else "topic not recorded"]
+        if self.records is not None:
+            of = f" of {self.total_offsets:,}" if self.total_offsets is not None and \
+                self.total_offsets != self.records else ""
+            parts.append(f"{self.records:,}{of} records")
+        else:
+            parts.append(f"{self.entries:,} entries")
+        if self.complete is not None:
+            parts.append("complete" if self.complete else "PARTIAL")
+        if self.created or self.tool:
+            parts.append(f"made {_readable_time(self.created)}"
+                         + (f" by {self.tool}" if self.tool else ""))
+        if not (self.topic or self.created or self.tool):
+            parts.append("no archive comment (a bundle from Confluent's tool?)")
+        return printable(", ".join(parts))
+
+
+def _readable_time(created: str | None) -> str:
+    """The comment's `2026-09-21T12:53:20Z` as `2026-09-21 12:53:20 UTC` (as written when
+    it is not such a time)."""
+    if created is None:
+        return "(time not recorded)"
+    try:
+        stamp = datetime.strptime(created, "%Y-%m-%dT%H:%M:%SZ")
+    except ValueError:
+        return created
+    return stamp.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _meta_text(meta: dict[str, Any], key: str) -> str | None:
+    value = meta.get(key)
+    return value if isinstance(value, str) and value else None
+
+
+def _meta_int(meta: dict[str, Any], key: str) -> int | None:
+    value = meta.get(key)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 class BundleReader:
@@ -262,11 +351,15 @@ class BundleReader:
                 NotImplementedError, OverflowError) as exc:
             raise BundleError(f"{path} is not a readable zip file ({_short(exc)})") from None
         try:
-            self.metadata = _parse_comment(self._zip.comment)
+            self.metadata, self.metadata_problems = _parse_comment(self._zip.comment)
             self._infos = _ordered(self._zip.infolist())
+            self._overlapping = _overlapping(self._infos)
         except BaseException:
             self._zip.close()
             raise
+        from engine.reporting.records import DecodeBudget  # fastavro: opening only
+
+        self._budget = DecodeBudget(CODEC_BUDGET_BYTES)
 
     def __len__(self) -> int:
         return len(self._infos)
@@ -278,24 +371,31 @@ class BundleReader:
     def report(self, place: int) -> Report:
         """Entry number `place` in bundle order (0 is the first), decoded; never raises
         for a damaged entry (it is a report with an error). IndexError past the end."""
+        from engine.reporting.records import DecodedRecord, decode
+
         info = self._infos[place]
         data, problem = self._read(info)
-        if problem is not None:
-            from engine.reporting.records import DecodedRecord
-
+        if data is None:
             return build_report(None, partition=None, offset=place, entry=info.filename,
                                 decoded=DecodedRecord(False, None, None, problem),
                                 size=info.file_size)
-        return build_report(data, partition=None, offset=place, entry=info.filename)
+        return build_report(data, partition=None, offset=place, entry=info.filename,
+                            decoded=decode(data, self._budget))
 
     def raw(self, place: int) -> bytes | None:
         """The bytes of entry `place`, None when it cannot be read."""
         return self._read(self._infos[place])[0]
 
-    def _read(self, info: zipfile.ZipInfo) -> tuple[bytes | None, str | None]:
+    def _read(self, info: zipfile.ZipInfo) -> tuple[bytes | None, str]:
+        if id(info) in self._overlapping:
+            return None, "entry overlaps another one in the archive (refused unread)"
         if info.file_size > MAX_ENTRY_BYTES:
             return None, (f"entry of {info.file_size} bytes is over the "
-                          f"{MAX_ENTRY_BYTES // (1024 * 1024)} MiB limit")
+                          f"{MAX_ENTRY_BYTES // 1024} KiB limit")
+        if (info.compress_type != zipfile.ZIP_STORED and info.file_size > _RATIO_FREE_BYTES
+                and info.file_size > MAX_EXPANSION * max(1, info.compress_size)):
+            return None, (f"entry would expand {info.file_size // max(1, info.compress_size)}"
+                          " times (refused unread)")
         try:
             with self._zip.open(info) as fh:
                 data = fh.read(MAX_ENTRY_BYTES + 1)
@@ -303,14 +403,15 @@ class BundleReader:
             return None, f"cannot read entry: {_short(exc)}"
         if len(data) > MAX_ENTRY_BYTES:
             return None, "entry is larger than its declared size"
-        return data, None
+        return data, ""
 
     def opened(self) -> OpenedBundle:
         """Every entry summarised, in bundle order, attributed by the rules."""
         stated = ReportLog(r.summary() for r in self)
         owners = token_owners(stated)
         return OpenedBundle(self.path, self.metadata,
-                            ReportLog(owners.attribute(r) for r in stated))
+                            ReportLog(owners.attribute(r) for r in stated),
+                            tuple(self.metadata_problems))
 
     def close(self) -> None:
         self._zip.close()
@@ -339,12 +440,76 @@ def _short(exc: BaseException) -> str:
     return text[:200]
 
 
-def _parse_comment(comment: bytes) -> dict[str, Any] | None:
+# The archive comment's fields this project writes, with their JSON types.
+_COMMENT_FIELDS: dict[str, tuple[type, ...]] = {
+    "format": (str,), "format_version": (int,), "tool": (str,), "tool_version": (str,),
+    "created": (str,), "topic": (str,), "cluster_id": (str, type(None)),
+    "entry_base": (str,), "records": (int,), "total_offsets": (int,), "complete": (bool,),
+    "partitions": (list, type(None)), "partition_count": (int,),
+}
+_PARTITION_FIELDS = ("partition", "low", "high", "records")
+# A comment is at most 65,535 bytes; its JSON nests two levels.
+_MAX_COMMENT_DEPTH = 8
+
+
+def _parse_comment(comment: bytes) -> tuple[dict[str, Any] | None, list[str]]:
+    """The archive comment's metadata, each field of its type or left out, and the names
+    of the fields left out: one odd field never hides the others (or the bundle)."""
     try:
-        meta = json.loads(comment.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        return None
-    return meta if isinstance(meta, dict) else None
+        text = comment.decode("utf-8")
+        if text.count("[") + text.count("{") > 4096 or _depth(text) > _MAX_COMMENT_DEPTH:
+            return None, ["the archive comment nests too deep"]
+        meta = json.loads(text)
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return None, []  # not ours (CP's tool wrote no comment)
+    if not isinstance(meta, dict):
+        return None, []
+    kept: dict[str, Any] = {}
+    problems: list[str] = []
+    for key, types in _COMMENT_FIELDS.items():
+        if key not in meta:
+            continue
+        value = meta[key]
+        if isinstance(value, bool) and bool not in types:
+            problems.append(key)
+        elif isinstance(value, types):
+            kept[key] = value
+        else:
+            problems.append(key)
+    if isinstance(kept.get("partitions"), list):
+        parts = [p for p in kept["partitions"] if isinstance(p, dict) and all(
+            type(p.get(f)) is int for f in _PARTITION_FIELDS)]
+        if len(parts) != len(kept["partitions"]):
+            problems.append("partitions")
+        kept["partitions"] = parts
+    return kept, problems
+
+
+def _depth(text: str) -> int:
+    depth = deepest = 0
+    for char in text:
+        if char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
+def _overlapping(infos: list[zipfile.ZipInfo]) -> set[int]:
+    """Entries whose data shares bytes of the archive with another entry's (the trick of
+    zip bombs that inflate one kernel many times): the ids of both are refused. Each span
+    starts at the local header and runs at least over header, name and compressed data."""
+    spans = sorted((i.header_offset, i.header_offset + 30 + len(i.orig_filename.encode(
+        "utf-8", "surrogateescape")) + i.compress_size, id(i)) for i in infos)
+    bad: set[int] = set()
+    reach, owner = -1, -1
+    for start, end, ident in spans:
+        if start < reach:
+            bad.update((ident, owner))
+        if end > reach:
+            reach, owner = end, ident
+    return bad
 
 
 def _ordered(infos: list[zipfile.ZipInfo]) -> list[zipfile.ZipInfo]:
@@ -367,11 +532,12 @@ def _ordered(infos: list[zipfile.ZipInfo]) -> list[zipfile.ZipInfo]:
 _MAX_LISTED_ERRORS = 20
 
 
-def summarize(opened: OpenedBundle, interval_s: float = DEFAULT_INTERVAL_S) -> str:
+def summarize(opened: OpenedBundle, interval_s: float = DEFAULT_INTERVAL_S,
+              unicode: bool = True) -> str:
     """A readable account of a bundle: metadata, records per broker token and schema,
     time range, versions seen, the story of each broker (tokens, states, events between
-    its reports, gaps judged against `interval_s`), undecodable entries. Control
-    characters from the bundle are escaped."""
+    its reports, gaps judged against `interval_s`, a timeline strip, in ASCII when not
+    `unicode`), undecodable entries. Control characters from the bundle are escaped."""
     from engine.reading.story import story_lines
 
     lines = [f"Bundle {opened.path}"]
@@ -390,6 +556,9 @@ def summarize(opened: OpenedBundle, interval_s: float = DEFAULT_INTERVAL_S) -> s
                              f"{p.get('low')}..{p.get('high')}, {p.get('records')} records")
     else:
         lines.append("  no metadata in the archive comment (a bundle from CP's tool?)")
+    if opened.metadata_problems:
+        lines.append("  archive comment fields of the wrong type, left out: "
+                     + ", ".join(opened.metadata_problems))
     entries = opened.entries
     good = [e for e in entries if e.ok]
     bad = [e for e in entries if not e.ok]
@@ -412,7 +581,7 @@ def summarize(opened: OpenedBundle, interval_s: float = DEFAULT_INTERVAL_S) -> s
         lines += [f"    {v}: {n}" for v, n in versions.most_common()]
         lines.append("  cluster ids in records: " +
                      ", ".join(f"{c} ({n})" for c, n in clusters.most_common()))
-        lines += story_lines(entries, interval_s)
+        lines += story_lines(entries, interval_s, unicode)
     if bad:
         lines.append("  undecodable entries:")
         lines += [f"    {e.entry}: {e.error}" for e in bad[:_MAX_LISTED_ERRORS]]

@@ -136,6 +136,21 @@ class ReportSummary:
         """`Stopped`, `ShuttingDown`, `Running`, or None when unknown."""
         return STATE_NAMES.get(self.state) if self.state is not None else None
 
+    @property
+    def search_text(self) -> str:
+        """What a filter matches, lower case: position, broker, schema, collector state,
+        versions, token, error."""
+        return f"{self.position} {self.profile_text}"
+
+    @property
+    def profile_text(self) -> str:
+        """`search_text` without the position: the part every report of one broker runtime
+        shares (a listing of a million rows matches it once per distinct value)."""
+        return " ".join((
+            "-" if self.broker_id is None else str(self.broker_id), self.schema_short,
+            self.state_name or "", self.kafka_version or "", self.cp_version or "",
+            self.token or "", self.error or "")).lower()
+
     def summary(self) -> ReportSummary:
         """This report without the fields and bytes (a summary is returned as it is)."""
         return self

@@ -156,6 +156,43 @@ class ReportLog(Sequence[ReportSummary]):
             cp_version=cp, cluster_id=cluster, size=self._size[i], error=error,
             report_id=self._report_id(i))
 
+    def offset_at(self, i: int) -> int:
+        """The offset (a bundle: the entry's place) of row i, without making the row."""
+        return self._offset[i]
+
+    def matching(self, text: str, start: int = 0, stop: int | None = None) -> list[int]:
+        """The rows of [start, stop) whose `ReportSummary.search_text` holds `text` (lower
+        case), ascending. Column-level: the part of the text a runtime's reports share is
+        tested once per distinct combination, only the position per row."""
+        stop = len(self) if stop is None else min(stop, len(self))
+        shared = [text in self._profile_summary(k).profile_text
+                  for k in range(len(self._profiles))]
+        out: list[int] = []
+        profile, partition, offset, entry = self._profile, self._partition, self._offset, \
+            self._entry
+        texts: dict[int, str] = {}
+        for i in range(start, stop):
+            k = profile[i]
+            if shared[k]:
+                out.append(i)
+                continue
+            if entry[i] >= 0 or partition[i] == _NONE_I:
+                if text in self._row(i).search_text:  # a bundle entry's name: rare here
+                    out.append(i)
+                continue
+            rest = texts.get(k)
+            if rest is None:
+                rest = texts[k] = self._profile_summary(k).profile_text
+            if text in f"{partition[i]}@{offset[i]} {rest}":
+                out.append(i)
+        return out
+
+    def _profile_summary(self, k: int) -> ReportSummary:
+        broker, by, token, state, schema, kafka, cp, cluster, error = self._profiles[k]
+        return ReportSummary(partition=None, offset=0, broker_id=broker, attributed_by=by,
+                             token=token, state=state, schema=schema, kafka_version=kafka,
+                             cp_version=cp, cluster_id=cluster, error=error)
+
     @property
     def nbytes(self) -> int:
         """Bytes held by the columns (shared strings and profiles not counted)."""

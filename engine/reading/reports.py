@@ -32,9 +32,9 @@ from engine.reading.report import (
 from engine.reading.rules import Latest
 from engine.reading.topic_reader import PartitionRange, TopicReader, TopicRecord
 
-__all__ = ["BROKER_ID_HEADER", "REPORT_ID_HEADER", "ReadStats", "Report", "iter_reports",
-           "latest_from_reader", "latest_per_broker", "read_one", "read_reports",
-           "to_report", "unique_reports"]
+__all__ = ["BROKER_ID_HEADER", "MAX_TAIL", "REPORT_ID_HEADER", "ReadStats", "Report",
+           "TailMark", "iter_reports", "latest_from_reader", "latest_per_broker",
+           "read_one", "read_reports", "read_since", "to_report", "unique_reports"]
 
 # Backward windows per partition: start small (a healthy cluster's latest reports are all
 # in the last few records), grow fast so an old or missing broker costs few round trips.
@@ -117,7 +117,11 @@ def latest_from_reader(reader: TopicReader, topic: str, broker_ids: Iterable[int
     # roughly).
     cursor = {r.partition: r.high for r in ranges if r.high > r.low}
     low = {r.partition: r.low for r in ranges}
-    size = dict.fromkeys(cursor, FIRST_WINDOW)
+    # Every broker reports about as often as the others: the newest records hold roughly
+    # one report of each, so the first window covers the brokers wanted (one round trip
+    # for a thousand brokers, not three).
+    size = dict.fromkeys(cursor, min(max(FIRST_WINDOW, len(wanted) + len(wanted) // 4),
+                                     MAX_WINDOW))
     oldest_seen: dict[int, int] = {}
 
     def done() -> bool:
@@ -197,6 +201,37 @@ def iter_reports(session: ClusterSession, topic: str, deadline: float | None = N
     duplicates (same `report.id`) dropped. Ends at the end offsets taken at the start."""
     with TopicReader(session) as reader:
         yield from read_reports(reader, topic, deadline, progress, cancel, stats)
+
+
+# A tail read takes at most this many records per partition; more means the console fell
+# far behind (or a burst): it reads the latest per broker again instead.
+MAX_TAIL = 10_000
+
+TailMark = dict[int, int]  # partition -> the next offset to read
+
+
+def read_since(reader: TopicReader, topic: str, mark: TailMark | None
+               ) -> tuple[list[Report], TailMark, bool]:
+    """The reports that reached `topic` since `mark` (None: none, only a mark of where the
+    end is now), the new mark, and whether more than `MAX_TAIL` records of a partition
+    arrived (then only its newest `MAX_TAIL` are read). A cheap, bounded look at the end of
+    the topic for a view that follows it."""
+    ranges = reader.end_offsets(topic)
+    now = {r.partition: r.high for r in ranges}
+    if mark is None:
+        return [], now, False
+    found: list[Report] = []
+    overflow = False
+    for rng in ranges:
+        start = max(mark.get(rng.partition, rng.low), rng.low)
+        if rng.high <= start:
+            continue
+        if rng.high - start > MAX_TAIL:
+            overflow = True
+            start = rng.high - MAX_TAIL
+        found += [to_report(rec) for rec in reader.read_window(topic, rng.partition, start,
+                                                               rng.high)]
+    return found, now, overflow
 
 
 def read_one(reader: TopicReader, topic: str, summary: ReportSummary) -> Report | None:

@@ -29,6 +29,7 @@ from engine.reading.report import (
     STATE_SHUTTING_DOWN,
     ReportSummary,
 )
+from engine.text import duration
 
 R = TypeVar("R", bound=ReportSummary)
 
@@ -216,6 +217,14 @@ def latest_per_subject(reports: Iterable[R], max_strays: int | None = None) -> l
     return latest.result()
 
 
+def latest_with(held: Iterable[R], arrived: Sequence[R], max_strays: int | None = None
+                ) -> list[R]:
+    """The latest of every subject once `arrived` (in topic order) joins `held` (a
+    `latest_per_subject` answer): for a view that follows the topic. Strays: the newest
+    first, at most `max_strays`."""
+    return latest_per_subject([*reversed(arrived), *held], max_strays)
+
+
 def latest_of(reports: Iterable[R], broker_id: int) -> R | None:
     """The newest report of one broker (attribution by token included)."""
     for report in latest_per_subject(reports, max_strays=0):
@@ -274,19 +283,10 @@ class Event:
         elif self.kind == SHUTDOWN:
             what = "shutdown report: the agent stopped"
         elif self.kind == GAP:
-            what = f"gap: no report for {_duration(self.seconds or 0.0)}"
+            what = f"gap: no report for {duration(self.seconds or 0.0)}"
         else:
             what = f"undecodable record: {self.after.error}"
         return f"{what} ({where})"
-
-
-def _duration(seconds: float) -> str:
-    s = int(seconds)
-    if s < 3600:
-        return f"{s // 60}m{s % 60:02d}s"
-    if s < 86400:
-        return f"{s // 3600}h{s % 3600 // 60:02d}m"
-    return f"{s // 86400}d{s % 86400 // 3600:02d}h"
 
 
 def events(reports: Sequence[ReportSummary], interval_s: float = DEFAULT_INTERVAL_S,
@@ -351,6 +351,19 @@ def is_overdue(report: ReportSummary, now: float, interval_s: float = DEFAULT_IN
     A report with no known time is overdue: nothing says it is recent."""
     age = age_s(report, now)
     return age is None or age > overdue_after_s(interval_s, grace_s)
+
+
+def span_ms(reports: Iterable[ReportSummary]) -> tuple[int, int] | None:
+    """The first and last arrival (Kafka time, else collected time) among `reports`, for
+    timelines that line up across brokers; None when no report has a time."""
+    low = high = None
+    for report in reports:  # arrival time, as engine.reading.timeline.arrival_ms says
+        ms = report.kafka_ms if report.kafka_ms is not None else report.collected_ms
+        if ms is None:
+            continue
+        low = ms if low is None or ms < low else low
+        high = ms if high is None or ms > high else high
+    return None if low is None or high is None else (low, high)
 
 
 def chunks(reports: Sequence[R], size: int) -> Iterator[list[R]]:

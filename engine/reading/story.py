@@ -11,11 +11,14 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from engine.reading.report import ReportSummary
-from engine.reading.rules import DEFAULT_INTERVAL_S, Subject, events, histories
+from engine.reading.rules import DEFAULT_INTERVAL_S, Subject, events, histories, span_ms
+from engine.reading.timeline import LEGEND, arrival_ms, build_timeline
 
 # A story lists this many events per subject, the newest; the rest are counted.
 MAX_EVENTS = 50
 TOKEN_CHARS = 8
+# Cells of each subject's timeline strip.
+TIMELINE_CELLS = 60
 
 
 def short_token(token: str | None) -> str:
@@ -41,8 +44,10 @@ def _latest_words(report: ReportSummary) -> str:
 
 
 def subject_lines(subject: Subject, reports: Sequence[ReportSummary],
-                  interval_s: float = DEFAULT_INTERVAL_S) -> list[str]:
-    """The story of one subject whose reports are in order (oldest first)."""
+                  interval_s: float = DEFAULT_INTERVAL_S,
+                  span: tuple[int, int] | None = None, unicode: bool = True) -> list[str]:
+    """The story of one subject whose reports are in order (oldest first); with `span`
+    (ms) its timeline strip over it (`unicode` False: in ASCII)."""
     count = len(reports)
     head = f"    {subject}: {count} report{'s' if count != 1 else ''}"
     if subject.broker_id is None:
@@ -53,6 +58,12 @@ def subject_lines(subject: Subject, reports: Sequence[ReportSummary],
         lines.append("      tokens: " + ", ".join(f"{short_token(t)} ({n})"
                                                   for t, n in tokens.items()))
     found = events(reports, interval_s)
+    if span is not None:
+        arrivals = [ms for r in reports if (ms := arrival_ms(r)) is not None]
+        strip = build_timeline(arrivals, found, span[0], span[1], TIMELINE_CELLS)
+        bars = strip.arrivals_line() if unicode else strip.ascii_arrivals_line()
+        lines.append(f"      arrivals |{bars}|")
+        lines.append(f"      events   |{strip.marks_line()}|")
     if len(found) > MAX_EVENTS:
         lines.append(f"      ... {len(found) - MAX_EVENTS} earlier events")
     for event in found[-MAX_EVENTS:]:
@@ -60,15 +71,27 @@ def subject_lines(subject: Subject, reports: Sequence[ReportSummary],
     return lines
 
 
+def _cell_words(seconds: float) -> str:
+    from engine.text import duration
+
+    return duration(seconds) if seconds >= 1 else f"{seconds:.2g}s"
+
+
 def story_lines(reports: Sequence[ReportSummary],
-                interval_s: float = DEFAULT_INTERVAL_S) -> list[str]:
-    """Every subject's story (brokers, then token groups), then a count of strays."""
+                interval_s: float = DEFAULT_INTERVAL_S, unicode: bool = True) -> list[str]:
+    """Every subject's story (brokers, then token groups), each with a timeline strip
+    over the whole source's span so that they line up, then a count of strays."""
     groups = histories(reports)
+    span = span_ms(reports)
     lines = ["  story per broker (gaps: more than the interval of "
              f"{interval_s / 3600:g} h + grace):"]
+    if span is not None:
+        cell = (span[1] - span[0]) / 1000 / TIMELINE_CELLS
+        lines.append(f"    timelines from {when(span[0])} to {when(span[1])}, "
+                     f"{TIMELINE_CELLS} cells of {_cell_words(cell)}; {LEGEND}")
     for subject, history in groups.items():
         if subject is not None:
-            lines += subject_lines(subject, history, interval_s)
+            lines += subject_lines(subject, history, interval_s, span, unicode)
     strays = groups.get(None, [])
     if strays:
         lines.append(f"    {len(strays)} record(s) name neither a broker nor a token "

@@ -1,10 +1,21 @@
 """The agent: one per broker, reports that broker's metadata on a schedule.
 
 CP 3.x ran its collector inside the broker's JVM; this agent runs beside the broker and
-reads the same `server.properties`. It waits until its broker is registered, reports at
-once, then every `report.interval.hours` (± a few percent, so that a fleet restarted
-together does not report in lock step), and on SIGTERM/SIGINT sends a last report with
-`collectorState=1`.
+reads the same `server.properties`. It reports once its broker is registered, then every
+`report.interval.hours` (± a few percent, so that a fleet restarted together does not
+report in lock step), and on SIGTERM/SIGINT sends a last report with `collectorState=1`.
+
+What it does with the file is the file's plan (`SettingsFile.plan`), decided in one place:
+reporting only with `confluent.support.metrics.enable=true`; otherwise it says once why,
+sends nothing and keeps watching the file, and reports as soon as it is switched on. An
+interval CP refused stops it at start-up (ValidationError: exit 2, and the systemd unit
+does not restart it); if the file gets such an interval while it runs, it stops
+reporting, says so once and keeps watching, as CP's agent would not have run with it.
+
+Before every report, within the cycle's session, it checks that its broker is registered
+(`engine.reporting.runtime.identify`, which also gives the runtime's token). While the
+broker is not, it sends nothing, says once that it waits, polls the registration every
+few seconds and reports at once, with the new runtime's token, when the broker is back.
 
 Every report for the topic goes through the on-disk spool first (an outbox): it is written
 there, then the spool is flushed in order. A report that cannot reach Kafka thus stays on
@@ -32,11 +43,12 @@ from typing import TYPE_CHECKING
 from engine.cluster.location import ClusterLocation, ClusterOptions, locate
 from engine.cluster.session import ClusterSession
 from engine.config import settings as ps
-from engine.config.settings import load_settings
-from engine.errors import PsError
+from engine.config.settings import STATE_REFUSED, load_settings
+from engine.errors import AuthenticationFailure, PsError, ValidationError
 from engine.reading.report import BROKER_ID_HEADER, REPORT_ID_HEADER
 from engine.reporting.collector import STATE_RUNNING, STATE_SHUTTING_DOWN
 from engine.reporting.outcome import DestinationResult
+from engine.reporting.runtime import BrokerNotRunning, RegistrationUnreadable, RuntimeUnknown
 from engine.reporting.spool import Rejected, Spool, SpooledReport
 
 if TYPE_CHECKING:
@@ -49,8 +61,12 @@ DEFAULT_TIMEOUT = 5.0
 JITTER = 0.03
 # How often a sleeping agent looks at its settings file (a stat and a small read).
 SETTINGS_POLL_S = 1.0
-# How often a starting agent asks whether its broker is registered yet.
+# How often an agent whose broker is not registered asks again.
 REGISTRATION_POLL_S = 2.0
+# How soon an agent tries again when its broker's runtime cannot be agreed on though its
+# registration can be read (KRaft, away from the broker, no report of it in the topic yet):
+# this, or the interval when shorter.
+UNKNOWN_RETRY_S = 30.0
 # From the signal to the exit. The CLI enforces SHUTDOWN_BUDGET_S as a hard limit;
 # the agent plans its last report to end well before it.
 SHUTDOWN_BUDGET_S = 9.5
@@ -120,6 +136,10 @@ class Agent:
         self._stamp = stamp(self.config_path)
         broker = self.settings.broker
         self.broker_id = broker.require_broker()
+        if self.settings.plan.state == STATE_REFUSED:
+            # CP's agent did not start with such a value; neither does this one (exit 2).
+            raise ValidationError(f"{self.config_path}: {self.settings.plan.reason}; the "
+                                  "agent does not start")
         # Where the cluster is, once; every cycle opens one session to it.
         self.location = locate(options or ClusterOptions(), broker,
                                default_timeout=DEFAULT_TIMEOUT)
@@ -139,20 +159,39 @@ class Agent:
         # The brokers' endpoints as the last cycle found them (see ClusterSession).
         self._bootstrap: str | None = None
         self.reports_made = 0
-        self._disabled_logged = False
+        # Why the agent is not reporting right now, as last logged (each reason once).
+        self._waiting: str | None = None
+        self._token: str | None = None
 
     # -- settings --------------------------------------------------------------------------
 
-    def effective(self, key: str) -> bool | int | str:
-        """The current typed value of one Proactive Support setting."""
+    def effective(self, key: str) -> bool | int | str | None:
+        """The current typed value of one Proactive Support setting (None: see its effect)."""
         return self.settings.effective[key].value
 
     @property
     def interval_s(self) -> float:
-        """Seconds between reports: the override, else `report.interval.hours`."""
+        """Seconds between reports: the override, else `report.interval.hours` (the default
+        while reporting is off: then it only paces the checks of the file)."""
         if self.interval_override is not None:
             return float(self.interval_override)
-        return float(int(self.effective(ps.REPORT_INTERVAL_HOURS)) * 3600)
+        hours = self.settings.plan.interval_hours
+        return float((hours or int(ps.DEFAULTS[ps.REPORT_INTERVAL_HOURS])) * 3600)
+
+    def _log_plan(self, prefix: str) -> None:
+        """One line for what the agent now does with its file, and one per bad setting."""
+        plan = self.settings.plan
+        if plan.enabled:
+            log.info("%s: reporting %s", prefix, plan.summary)
+        elif plan.state == STATE_REFUSED:
+            log.warning("%s: %s: not reporting (CP's agent would not run with it); watching "
+                        "%s until it is fixed", prefix, plan.reason, self.config_path)
+        else:
+            log.info("%s: reporting %s; watching %s", prefix, plan.summary, self.config_path)
+        for setting in self.settings.effective.values():
+            if setting.problem and setting.raw is not None:
+                log.warning("settings: %s=%s %s: %s", setting.key,
+                            ps.shown(setting.key, setting.raw), setting.problem, setting.effect)
 
     def reload_settings(self) -> bool:
         """Re-read the settings file if it changed; True when it did."""
@@ -164,16 +203,9 @@ class Agent:
         except PsError as exc:
             log.warning("settings: %s; keeping the previous settings", exc)
             return False
-        was_enabled = bool(self.effective(ps.METRICS_ENABLE))
         self.settings, self._stamp = fresh, current
-        now_enabled = bool(self.effective(ps.METRICS_ENABLE))
-        log.info("settings: %s changed; re-read (metrics %s)", self.config_path,
-                 "enabled" if now_enabled else "disabled")
-        for setting in fresh.effective.values():
-            if setting.problem:
-                log.warning("settings: %s %s; using the default", setting.key, setting.problem)
-        if was_enabled != now_enabled:
-            self._disabled_logged = False
+        self._waiting = None
+        self._log_plan(f"settings: {self.config_path} changed, re-read")
         return True
 
     # -- the schedule ----------------------------------------------------------------------
@@ -181,20 +213,32 @@ class Agent:
     def run(self, stop_event: threading.Event, once: bool = False) -> int:
         """Report until `stop_event` is set, then send the last report; return 0.
 
-        With `once`, report one time (no shutdown report) and return.
+        With `once`, report one time (no shutdown report) and return; with reporting off,
+        `once` returns at once.
         """
         self._stop = stop_event
         log.info("agent for broker %d of %s (config %s, state %s)", self.broker_id,
                  self.location.description, self.config_path, self.state_dir)
-        if not self._wait_registered():
-            log.info("stopped before broker %d registered; no report sent", self.broker_id)
-            return 0
+        self._log_plan("settings")
         try:
             while not stop_event.is_set():
-                started = time.monotonic()
                 self.reload_settings()
+                if not self.settings.plan.enabled:
+                    if once:
+                        return 0
+                    self._wait_for_change()
+                    continue
+                started = time.monotonic()
                 try:
                     self.cycle()
+                except (BrokerNotRunning, RegistrationUnreadable) as exc:
+                    self._note_waiting(str(exc))
+                    self._wait_registered()
+                    continue  # registered again (or stopped): report at once
+                except RuntimeUnknown as exc:
+                    self._note_waiting(str(exc))
+                    self._sleep_until(time.monotonic() + min(self.interval_s, UNKNOWN_RETRY_S))
+                    continue
                 except Exception as exc:  # noqa: BLE001 - one bad cycle must not end the agent
                     log.warning("report broker=%d failed: %s: %s", self.broker_id,
                                 type(exc).__name__, exc, exc_info=log.isEnabledFor(
@@ -202,8 +246,14 @@ class Agent:
                 if once:
                     return 0
                 self._sleep_until(started + jittered(self.interval_s, self.rng))
+            if self.reports_made == 0:
+                log.info("stopped before broker %d was reported; no report sent",
+                         self.broker_id)
+                return 0
             try:
                 self.shutdown_report(time.monotonic() + _SHUTDOWN_PLAN_S)
+            except (BrokerNotRunning, RuntimeUnknown) as exc:
+                log.info("no last report for broker %d: %s", self.broker_id, exc)
             except Exception as exc:  # noqa: BLE001 - exit 0 all the same: we were asked to
                 log.warning("last report broker=%d failed: %s: %s", self.broker_id,
                             type(exc).__name__, exc)
@@ -211,32 +261,44 @@ class Agent:
         finally:
             self._stop = threading.Event()  # the next run starts afresh
 
-    def _wait_registered(self) -> bool:
-        from engine.cluster.discovery import live_broker_ids, registration_owner
+    def _note_waiting(self, reason: str) -> None:
+        """Say once why no report goes out now (a new reason is said again)."""
+        if reason != self._waiting:
+            log.info("waiting, nothing sent: %s", reason)
+            self._waiting = reason
 
-        last_problem: str | None = None
+    def _wait_for_change(self) -> None:
+        """Sleep until the settings file changes or the agent is stopped."""
+        while not self._stop.is_set():
+            self._stop.wait(SETTINGS_POLL_S)
+            if self.reload_settings():
+                return
+
+    def _wait_registered(self) -> None:
+        """Poll the broker's registration (one session for the whole wait) until it is
+        registered, the agent is stopped or reporting is switched off."""
+        from engine.cluster.registration import read_registration
+
         session = ClusterSession(self.location)
         try:
-            while not self._stop.is_set():
+            while not self._stop.wait(REGISTRATION_POLL_S):
+                if self.reload_settings() and not self.settings.plan.enabled:
+                    return
                 try:
-                    if session.has_zookeeper:
-                        registered = registration_owner(session, self.broker_id) is not None
-                    else:
-                        registered = self.broker_id in live_broker_ids(session)
-                    problem = None if registered else "not registered yet"
+                    # Registered: the next cycle's own check decides (a registration may be
+                    # the one a killed JVM left behind).
+                    if read_registration(session, self.broker_id) is not None:
+                        return
+                except AuthenticationFailure:
+                    # Rejected credentials or TLS trust: waiting cannot heal them. One line
+                    # and exit 1 (the systemd unit tries again after RestartSec).
+                    raise
                 except PsError as exc:
-                    registered, problem = False, str(exc)
+                    # Still waiting; the cycle that started the wait said why.
+                    log.debug("broker %d's registration not read: %s", self.broker_id, exc)
                     # A failed session stays failed: the next poll starts a new one.
                     session.close()
                     session = ClusterSession(self.location)
-                if registered:
-                    log.info("broker %d is registered", self.broker_id)
-                    return True
-                if problem != last_problem:
-                    log.info("waiting for broker %d: %s", self.broker_id, problem)
-                    last_problem = problem
-                self._stop.wait(REGISTRATION_POLL_S)
-            return False
         finally:
             session.close()
 
@@ -247,10 +309,9 @@ class Agent:
             if left <= 0:
                 return
             self._stop.wait(min(left, SETTINGS_POLL_S))
-            was_enabled = bool(self.effective(ps.METRICS_ENABLE))
-            if self.reload_settings() and not was_enabled and self.effective(
-                    ps.METRICS_ENABLE):
-                return  # switched back on: report now rather than after a whole interval
+            was_enabled = self.settings.plan.enabled
+            if self.reload_settings() and self.settings.plan.enabled != was_enabled:
+                return  # switched on: report now rather than after a whole interval
 
     # -- one report ------------------------------------------------------------------------
 
@@ -260,13 +321,12 @@ class Agent:
 
         One cluster session serves the whole cycle (one ZooKeeper session, one producer).
         The report itself is made and sent by `report_now`, the same path as `ps-console
-        report`; only its topic step is redirected through the spool (`_SpoolingSubmitter`).
+        report`, whose first step checks the broker's registration; only its topic step is
+        redirected through the spool (`_SpoolingSubmitter`). BrokerNotRunning or
+        RuntimeUnknown: nothing was made (the spool was flushed all the same: what waits in
+        it was true when it was made).
         """
-        if not self.effective(ps.METRICS_ENABLE):
-            if not self._disabled_logged:
-                log.info("report broker=%d skipped: %s=false", self.broker_id,
-                         ps.METRICS_ENABLE)
-                self._disabled_logged = True
+        if not self.settings.plan.enabled:
             return False
         from engine.reporting.report_now import report_now
         from engine.reporting.submit_topic import TopicSubmitter
@@ -292,6 +352,14 @@ class Agent:
             return False
         for warning in outcome.warnings:
             log.debug("report broker=%d: %s", self.broker_id, warning)
+        token = (outcome.record or {}).get("brokerProcessUUID")
+        if token != self._token:
+            log.info("broker %d runtime: token %s (from %s)", self.broker_id, token,
+                     outcome.token_source)
+            self._token = token if isinstance(token, str) else None
+        if self._waiting is not None:
+            log.info("broker %d runs: reporting again", self.broker_id)
+            self._waiting = None
         self.reports_made += 1
         by_dest = {r.destination: r for r in outcome.destinations}
         parts = [f"report broker={self.broker_id}", f"schema={outcome.schema}",
@@ -424,21 +492,24 @@ def check(broker_config: str | Path, options: ClusterOptions | None = None,
     broker = settings_file.broker
     broker_id = broker.require_broker()
     location = locate(options or ClusterOptions(), broker, default_timeout=DEFAULT_TIMEOUT)
-    eff = settings_file.effective
+    plan = settings_file.plan
+    hours = plan.interval_hours or int(ps.DEFAULTS[ps.REPORT_INTERVAL_HOURS])
     interval = (float(interval_seconds) if interval_seconds is not None
-                else float(int(eff[ps.REPORT_INTERVAL_HOURS].value) * 3600))
+                else float(hours * 3600))
     grace = grace_seconds if grace_seconds is not None else rules.grace_for(interval)
     limit = rules.overdue_after_s(interval, grace)
-    topic = str(eff[ps.TOPIC].value)
 
     def critical(text: str) -> tuple[int, str]:
         return 1, f"PS-AGENT CRITICAL - {text}"
 
-    if not eff[ps.METRICS_ENABLE].value:
-        return critical(f"broker {broker_id}: {ps.METRICS_ENABLE}=false in {broker_config}")
-    if not topic:
-        return critical(f"broker {broker_id}: topic reporting is disabled (empty "
-                        f"{ps.TOPIC}); nothing to check")
+    if not plan.enabled:
+        return critical(f"broker {broker_id}: reporting {plan.state} in {broker_config}: "
+                        f"{plan.reason}")
+    route = plan.route("topic")
+    if route.target is None:
+        return critical(f"broker {broker_id}: no report goes to a topic ({route.reason}); "
+                        "nothing to check")
+    topic = route.target
     try:
         with ClusterSession(location) as session:
             reports = latest_per_broker(session, topic, broker_ids=[broker_id])

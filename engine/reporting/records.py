@@ -1,16 +1,19 @@
 """The report wire format: one Avro Object Container File holding exactly one record.
 
-CP 3.x wrote each report with Java's `DataFileWriter` (null codec) into a byte array and sent
-those bytes, unchanged, to the support topic and over HTTP. `encode` reproduces that layout
-byte for byte apart from the random sync marker:
+CP 3.x wrote each report with Java's `DataFileWriter` into a byte array and sent those
+bytes, unchanged, to the support topic and over HTTP. `encode` writes the same layout:
 
-    "Obj" 0x01 | metadata map {avro.schema, avro.codec="null"} | 16-byte sync
-    | block: count=1, size, datum | sync
+    "Obj" 0x01 | metadata map {avro.schema} | 16-byte sync | block: count=1, size, datum | sync
 
-The container is written here rather than by `fastavro.writer` because fastavro stores its
-own canonical form of the schema (full names, no docs), while Java stores
-`Schema.toString()` — the compact JSON of the schema as declared — and some downstream tools
-compare that text. fastavro still encodes and decodes the datum itself.
+CP's writer set no codec, so its header held the one `avro.schema` entry and readers took
+the null codec by default; so does this one. What holds between the two: every CP reader
+decodes every record written here and the datum bytes are identical; the headers differ,
+because the schema text in `avro.schema` is this project's (and the sync marker is random).
+
+The container is written here rather than by `fastavro.writer` because fastavro always
+writes an `avro.codec` entry and its own canonical form of the schema (full names, no docs),
+while Java stores `Schema.toString()`, the compact JSON of the schema as declared.
+fastavro still encodes and decodes the datum itself.
 
 `decode` is the one reader of report values in the project. It reads with the writer schema
 embedded in the container, so it accepts this project's records, CP 3.1+ records and CP 3.0
@@ -36,10 +39,11 @@ from engine.errors import ValidationError
 
 MAGIC = b"Obj\x01"
 SYNC_SIZE = 16
-# A report is a few KiB; the cap keeps a hostile or corrupt value from making the reader
-# allocate or loop over gigabytes (also bounds what a compressed block may expand to).
-MAX_VALUE_BYTES = 16 * 1024 * 1024
-# Metadata holds two entries in practice; a few more are tolerated, thousands are not.
+# A report is a few KiB (and Kafka's default largest message is 1 MiB); the cap keeps a
+# hostile or corrupt value from making the reader allocate or loop over gigabytes, and also
+# bounds what a compressed block may expand to.
+MAX_VALUE_BYTES = 1024 * 1024
+# Metadata holds one or two entries in practice; a few more are tolerated, thousands are not.
 _MAX_META_ENTRIES = 64
 
 BASIC_NAME = "SupportKafkaMetricsBasic"
@@ -132,7 +136,8 @@ def _check_fields(record: Any, schema: dict[str, Any], path: str) -> None:
 
 
 def encode(record: dict[str, Any], schema: str) -> bytes:
-    """Encode one report as a single-record Avro container, as CP 3.x's DataFileWriter did.
+    """Encode one report as a single-record Avro container, laid out as CP 3.x's
+    DataFileWriter wrote it (one `avro.schema` metadata entry, no `avro.codec`).
 
     `schema` is "basic" or "enhanced". Fields with a schema default (`clusterId`) may be
     left out. Raises `RecordInvalid` (a ValidationError and a ValueError) naming the first
@@ -152,11 +157,10 @@ def encode(record: dict[str, Any], schema: str) -> bytes:
     fastavro.schemaless_writer(datum, parsed, record)
     body = datum.getvalue()
     sync = os.urandom(SYNC_SIZE)
-    # Java 8's HashMap iterates avro.schema (bucket 0) before avro.codec (bucket 4); the
-    # metadata map is written as one block of two entries followed by the end marker.
-    meta = (_zigzag_long(2)
+    # One block holding the one entry, then the end marker: no avro.codec, as CP's writer
+    # (readers take the null codec when the entry is absent).
+    meta = (_zigzag_long(1)
             + _avro_bytes(b"avro.schema") + _avro_bytes(text.encode("utf-8"))
-            + _avro_bytes(b"avro.codec") + _avro_bytes(b"null")
             + _zigzag_long(0))
     return b"".join((MAGIC, meta, sync, _zigzag_long(1), _zigzag_long(len(body)), body, sync))
 
@@ -219,9 +223,45 @@ def _read_header(cur: _Cursor) -> tuple[dict[str, bytes], bytes]:
     return meta, cur.take(SYNC_SIZE, "sync marker")
 
 
-def _inflate(block: bytes, codec: str) -> bytes:
+class DecodeBudget:
+    """Bytes that compressed blocks may still expand to, across many decodes (a bundle).
+
+    CP's writer used no codec; a container that does must not make a small file cost
+    gigabytes of work, one 1 MiB block at a time."""
+
+    def __init__(self, codec_bytes: int) -> None:
+        self.codec_bytes = codec_bytes
+
+    def spend(self, size: int) -> None:
+        if size > self.codec_bytes:
+            self.codec_bytes = 0
+            raise _Bad("compressed records: the decode budget of this bundle is used up")
+        self.codec_bytes -= size
+
+
+def _inflate(block: bytes, codec: str, budget: DecodeBudget | None = None) -> bytes:
     if codec == "null":
         return block
+    if budget is not None and budget.codec_bytes <= 0:
+        budget.spend(1)  # used up: refused before any work
+    out = _expand(block, codec)
+    if budget is not None:
+        budget.spend(len(out))
+    return out
+
+
+def _snappy_length(payload: bytes) -> int:
+    """The uncompressed length a raw snappy block declares (its leading varint)."""
+    value = shift = 0
+    for byte in payload[:5]:
+        value |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            return value
+        shift += 7
+    raise _Bad("snappy block has no length")
+
+
+def _expand(block: bytes, codec: str) -> bytes:
     if codec == "deflate":
         # Raw deflate, as Java's DeflateCodec writes; max_length stops a decompression bomb.
         inflater = zlib.decompressobj(-15)
@@ -238,6 +278,8 @@ def _inflate(block: bytes, codec: str) -> bytes:
         if len(block) < 4:
             raise _Bad("snappy block too short")
         payload, crc = block[:-4], block[-4:]
+        if _snappy_length(payload) > MAX_VALUE_BYTES:  # before anything is allocated
+            raise _Bad("snappy block expands beyond the size limit")
         out = bytes(cramjam.snappy.decompress_raw(payload))
         if len(out) > MAX_VALUE_BYTES:
             raise _Bad("snappy block expands beyond the size limit")
@@ -329,7 +371,7 @@ def _writer_schema(schema_json: bytes) -> tuple[Any, str]:
     return parsed, name
 
 
-def _decode(value: bytes) -> DecodedRecord:
+def _decode(value: bytes, budget: DecodeBudget | None) -> DecodedRecord:
     if len(value) > MAX_VALUE_BYTES:
         raise _Bad(f"value of {len(value)} bytes exceeds the {MAX_VALUE_BYTES}-byte limit")
     cur = _Cursor(value)
@@ -349,7 +391,7 @@ def _decode(value: bytes) -> DecodedRecord:
         raise _Bad(f"block holds {count} records, expected 1")
     if cur.pos != len(value):
         raise _Bad("container holds more than one block")
-    data = _inflate(block, codec)
+    data = _inflate(block, codec, budget)
     buf = io.BytesIO(data)
     record = fastavro.schemaless_reader(buf, parsed, None)
     if buf.tell() != len(data):
@@ -368,8 +410,9 @@ def _one_line(exc: BaseException) -> str:
     return text[:200]
 
 
-def decode(value: bytes | None) -> DecodedRecord:
-    """Decode one report value; never raises.
+def decode(value: bytes | None, budget: DecodeBudget | None = None) -> DecodedRecord:
+    """Decode one report value; never raises. `budget` bounds, across calls, what
+    compressed blocks may expand to.
 
     Reads with the writer schema embedded in the container. `ok` is True for any
     well-formed single-record container, whatever its schema (`schema` then names it, and
@@ -383,7 +426,7 @@ def decode(value: bytes | None) -> DecodedRecord:
     if len(value) == 0:
         return DecodedRecord(False, None, None, "empty value")
     try:
-        return _decode(bytes(value))
+        return _decode(bytes(value), budget)
     except _Bad as exc:
         return DecodedRecord(False, None, None, str(exc))
     except MemoryError:

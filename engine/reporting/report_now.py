@@ -1,9 +1,11 @@
 """Collect and send one report for one broker now (`ps-console report`, the console's
 Trigger screen, and every round of the agent use this same path).
 
-Order of events: load the broker's settings (disabled → nothing collected or sent), find
-the broker id and the cluster (from the file unless given), issue the broker token,
-collect, encode, then send to the topic, then HTTPS, then HTTP (as the settings allow).
+Order of events: load the broker's settings and their plan (`SettingsFile.plan`: disabled →
+nothing collected or sent; refused → ValidationError, exit 2), find the broker id and the
+cluster (from the file unless given), check that the broker runs and find its runtime's
+token (`engine.reporting.runtime.identify`: not registered → nothing sent), collect,
+encode, then send to the topic, then HTTPS, then HTTP, each only as the plan allows.
 A dry run stops after encoding: the caller shows exactly the bytes that would leave.
 """
 
@@ -18,7 +20,7 @@ from engine.cluster.location import ClusterLocation, ClusterOptions, locate
 from engine.cluster.session import ClusterSession
 from engine.config import settings as ps_settings
 from engine.config.settings import load_settings
-from engine.errors import PsError
+from engine.errors import ValidationError
 from engine.reporting.collector import STATE_RUNNING, collect
 from engine.reporting.outcome import DestinationResult, skipped
 from engine.reporting.records import encode
@@ -29,8 +31,9 @@ TOKEN_DIR_NAME = "ps-console"
 
 
 def default_token_dir() -> Path:
-    """Where broker tokens persist by default (the user's state folder), shared by the agent
-    and `report` so both send the same token for the same broker runtime."""
+    """Where a sender keeps the broker runtimes it saw, by default (the user's state folder):
+    the `TokenCache` that bridges a registration that cannot be read. Senders agree on
+    tokens without it (`engine.reporting.tokens`)."""
     import platformdirs
 
     return platformdirs.user_state_path(TOKEN_DIR_NAME) / "tokens"
@@ -63,6 +66,8 @@ class ReportOutcome:
     warnings: list[str] = field(default_factory=list)
     withheld: int = 0
     withheld_jvm: int = 0
+    # How the broker token was told (its ZooKeeper registration, its JVM on this host, ...).
+    token_source: str | None = None
 
     @property
     def size(self) -> int:
@@ -84,38 +89,25 @@ class ReportOutcome:
         return not http or any(d.ok for d in http)
 
 
-def _token(session: ClusterSession, broker_id: int, token_dir: str | Path | None,
-           warnings: list[str]) -> str:
-    from engine.cluster.discovery import registration_owner
-    from engine.reporting.tokens import TokenKeeper
-
-    owner = None
-    try:
-        owner = registration_owner(session, broker_id)
-    except PsError as exc:
-        warnings.append(f"broker registration not read ({exc}); keeping the last token")
-    if owner is None and session.has_zookeeper:
-        warnings.append(f"broker {broker_id} is not registered in ZooKeeper")
-    keeper = TokenKeeper(token_dir if token_dir is not None else default_token_dir())
-    return keeper.token(broker_id, owner)
-
-
 def _send_http(value: bytes, settings_file: ps_settings.SettingsFile, customer_id: str,
                http_verify: Any, http_token: str | None = None) -> list[DestinationResult]:
     from engine.reporting.submit_http import HttpSettings, submit_http
 
-    try:
-        kwargs = {} if http_verify is None else {"verify": http_verify}
-        http_settings = HttpSettings.from_properties(settings_file.properties,
-                                                     token=http_token, **kwargs)
-    except PsError as exc:
-        return [DestinationResult("https", False, f"settings: {exc}")]
+    plan = settings_file.plan
+    https, http = plan.route("https"), plan.route("http")
+    if https.target is None and http.target is None:
+        return [skipped("https", https.reason or "not sent"),
+                skipped("http", http.reason or "not sent")]
+    kwargs = {} if http_verify is None else {"verify": http_verify}
+    # The plan found every HTTP setting valid, so this cannot refuse them.
+    http_settings = HttpSettings.from_properties(settings_file.properties, token=http_token,
+                                                 **kwargs)
     results = submit_http(value, customer_id, http_settings)
     attempted = {r.destination for r in results}
     if "https" not in attempted:
-        results.insert(0, skipped("https", "secure endpoint disabled"))
+        results.insert(0, skipped("https", https.reason or "secure endpoint disabled"))
     if "http" not in attempted:
-        reason = ("insecure endpoint disabled" if not http_settings.insecure_enabled
+        reason = (http.reason or "insecure endpoint disabled" if http.target is None
                   else "not needed: HTTPS succeeded")
         results.append(skipped("http", reason))
     return results
@@ -131,23 +123,29 @@ def report_now(broker_config: str, location: ClusterLocation | None = None,
     """Collect one report for the broker of `broker_config` and send it (unless dry_run).
 
     The cluster is `session`'s (an agent cycle's), else `location`, else the one the file
-    names (`locate` with no options); `broker_id` None means the file's. `http_verify` (a CA
-    bundle path, or True) overrides certificate checks for HTTPS; `http_token` is a bearer
-    token for the HTTPS endpoint (a `ps-console receive` that requires one); `submitter`
-    lets an agent route the topic step through its spool. Raises UsageError / NotFound for a bad file;
-    send failures are results, not exceptions.
+    names (`locate` with no options); `broker_id` None means the file's. `token_dir` is
+    where this sender keeps the runtimes it saw (`TokenCache`; default: the user state
+    folder). `http_verify` (a CA bundle path, or True) overrides certificate checks for
+    HTTPS; `http_token` is a bearer token for the HTTPS endpoint (a `ps-console receive`
+    that requires one); `submitter` lets an agent route the topic step through its spool.
+
+    Raises ValidationError (exit 2) when the plan is refused (an interval CP refused),
+    UsageError / NotFound for a bad file, BrokerNotRunning / RuntimeUnknown (exit 1) when
+    the broker is not registered or that cannot be told: nothing is collected or sent
+    then. Send failures are results, not exceptions.
     """
     settings_file = load_settings(broker_config)
-    effective = settings_file.effective
+    plan = settings_file.plan
     broker = settings_file.broker
     if broker_id is None:
         broker_id = broker.require_broker()
-    if not effective[ps_settings.METRICS_ENABLE].value:
-        reason = f"{ps_settings.METRICS_ENABLE}=false"
+    if plan.state == ps_settings.STATE_REFUSED:
+        raise ValidationError(f"{settings_file.path}: {plan.reason}; nothing is sent")
+    if not plan.enabled:
+        reason = plan.reason or "disabled"
         return ReportOutcome(broker_id, enabled=False, dry_run=dry_run,
                              destinations=[skipped(d, reason) for d in ("topic", "https", "http")],
-                             warnings=[f"Proactive Support is disabled ({reason}): "
-                                       "nothing collected or sent"])
+                             warnings=[f"Proactive Support is disabled: {reason}"])
     if session is not None:
         return _report(settings_file, session, broker_id, dry_run, kafka_home, token_dir,
                        http_verify, state, submitter, http_token)
@@ -160,23 +158,32 @@ def _report(settings_file: ps_settings.SettingsFile, session: ClusterSession, br
             dry_run: bool, kafka_home: str | None, token_dir: str | Path | None,
             http_verify: Any, state: int, submitter: TopicStep | None,
             http_token: str | None = None) -> ReportOutcome:
-    effective = settings_file.effective
+    from engine.reporting.runtime import identify
+    from engine.reporting.tokens import TokenCache
+
+    plan = settings_file.plan
+    topic_route = plan.route("topic")
     warnings: list[str] = []
-    token = _token(session, broker_id, token_dir, warnings)
-    report = collect(broker_id, settings_file, session, token, state=state,
+    cache = TokenCache(token_dir if token_dir is not None else default_token_dir())
+    # Before anything is collected: a broker that is not running gets no report.
+    runtime = identify(session, settings_file, broker_id, topic_route.target, cache)
+    if runtime.warning:
+        warnings.append(runtime.warning)
+    report = collect(broker_id, settings_file, session, runtime.token, state=state,
                      kafka_home=kafka_home)
     warnings += report.warnings
     value = encode(report.record, report.schema)
     outcome = ReportOutcome(broker_id, enabled=True, dry_run=dry_run, schema=report.schema,
                             record=report.record, value=value, warnings=warnings,
-                            withheld=report.withheld, withheld_jvm=report.withheld_jvm)
-    topic = str(effective[ps_settings.TOPIC].value)
+                            withheld=report.withheld, withheld_jvm=report.withheld_jvm,
+                            token_source=runtime.source)
     if dry_run:
         outcome.destinations = [skipped(d, "dry run") for d in ("topic", "https", "http")]
         return outcome
 
-    if not topic:
-        outcome.destinations.append(skipped("topic", "topic reporting disabled (empty topic)"))
+    topic = topic_route.target
+    if topic is None:
+        outcome.destinations.append(skipped("topic", topic_route.reason or "not sent"))
     elif submitter is not None:
         outcome.destinations.append(submitter.submit(topic, value, broker_id))
         warnings += submitter.warnings
@@ -185,8 +192,7 @@ def _report(settings_file: ps_settings.SettingsFile, session: ClusterSession, br
 
         outcome.destinations.append(submit_topic(session, topic, value, broker_id, warnings))
     # An invalid customer id was reported anonymously; HTTP must use the matching path.
-    customer_id = ("anonymous" if report.schema == "basic"
-                   else str(effective[ps_settings.CUSTOMER_ID].value))
+    customer_id = "anonymous" if report.schema == "basic" else plan.customer_id
     outcome.destinations += _send_http(value, settings_file, customer_id, http_verify,
                                        http_token)
     for result in outcome.destinations:

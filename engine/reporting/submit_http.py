@@ -33,7 +33,6 @@ RESPONSE_READ_LIMIT = 4096
 # The part of a post's deadline after which the response body is no longer waited for, so
 # that a 200 whose body trickles still ends as a 200 (and closing fits in the rest).
 _BODY_SHARE = 0.9
-_PATHS = {"anonymous": "/anon", "test": "/test", "customer": "/submit"}
 
 
 @dataclass(frozen=True)
@@ -62,6 +61,7 @@ class HttpSettings:
 
         An invalid value raises ValidationError naming the key: falling back to a default
         here could turn a mistyped `...insecure.enable=flase` into sending in clear text.
+        (`SettingsFile.plan` applies the same rule, and `report_now` asks the plan first.)
         """
         keys = (ps_settings.SECURE_ENABLE, ps_settings.INSECURE_ENABLE,
                 ps_settings.SECURE_ENDPOINT, ps_settings.INSECURE_ENDPOINT, ps_settings.PROXY)
@@ -88,8 +88,9 @@ class HttpSettings:
 
 
 def endpoint_path(customer_id: str) -> str:
-    """`/anon`, `/test` (c0) or `/submit`; an invalid id reports as anonymous, as in CP."""
-    return _PATHS.get(ps_settings.customer_id_kind(customer_id), "/anon")
+    """`/anon`, `/test` (c0) or `/submit`; an invalid id reports as anonymous, as in CP.
+    (The settings decide it, for the plan `settings show` prints too.)"""
+    return ps_settings.endpoint_path(customer_id)
 
 
 def _form_cid(customer_id: str) -> str:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import time
 
-import pytest
 from confluent_kafka import Producer
 
 from engine.cluster.location import ClusterLocation
@@ -19,12 +18,11 @@ from tests.support.cluster import location
 from tests.support.cp_records import cp30_basic
 from tests.support.ps_report_helpers import delete_topics, unique_topic
 
-pytestmark = pytest.mark.sandbox
 ENABLE = "confluent.support.metrics.enable"
 
 
-def _reports_json(sandbox, topic: str) -> list[dict]:
-    run = run_cli("reports", "--zookeeper", sandbox.zk_connect, "--topic", topic, "--json")
+def _reports_json(cluster, topic: str) -> list[dict]:
+    run = run_cli("reports", *cluster.cli, "--topic", topic, "--json")
     assert run.returncode == 0, run.stderr
     return json.loads(run.stdout)
 
@@ -34,22 +32,23 @@ def _count(target: ClusterLocation, topic: str, broker_id: int) -> int:
         return sum(1 for r in iter_reports(session, topic) if r.broker_id == broker_id)
 
 
-def test_three_agents_report_follow_their_settings_and_stop_cleanly(sandbox, tmp_path):
+def test_three_agents_report_follow_their_settings_and_stop_cleanly(cluster, tmp_path):
     topic = unique_topic("ps-agent")
-    target = location(zookeeper=sandbox.zk_connect)
+    target = location(**cluster.where)
     agents: dict[int, AgentProcess] = {}
     configs = {}
     with Receiver() as receiver:
         try:
             for b in (1, 2, 3):
-                configs[b] = agent_config(sandbox, b, tmp_path, topic, receiver.url,
+                configs[b] = agent_config(cluster, b, tmp_path, topic, receiver.url,
                                           customer_id="c0" if b == 1 else "anonymous")
-                agents[b] = AgentProcess(configs[b], tmp_path / f"state-{b}")
+                agents[b] = AgentProcess(configs[b], tmp_path / f"state-{b}",
+                                         kafka_home=cluster.kafka_home)
             for agent in agents.values():
                 agent.wait_log(lambda t: "topic=ok(" in t, 90, "a first report")
 
             # Records that are not this project's own: CP 3.0 and garbage.
-            producer = Producer({"bootstrap.servers": sandbox.bootstrap})
+            producer = Producer({"bootstrap.servers": cluster.bootstrap})
             producer.produce(topic, value=cp30_basic(token="cp30-token"))
             producer.produce(topic, value=b"\x00\x01 not avro at all")
             assert producer.flush(30) == 0
@@ -58,7 +57,7 @@ def test_three_agents_report_follow_their_settings_and_stop_cleanly(sandbox, tmp
                 agent.wait_log(lambda t, b=b: len(agents[b].report_lines()) > marks[b] + 1,
                                30, "two more reports")
 
-            doc = _reports_json(sandbox, topic)
+            doc = _reports_json(cluster, topic)
             by_broker = {d["broker_id"]: d for d in doc if d["broker_id"] is not None}
             assert sorted(by_broker) == [1, 2, 3]
             assert by_broker[1]["schema_kind"] == "enhanced"
@@ -81,7 +80,8 @@ def test_three_agents_report_follow_their_settings_and_stop_cleanly(sandbox, tmp
 
             # Reporting switched off in the file: the running agent goes quiet ...
             set_property(configs[3], ENABLE, "false")
-            agents[3].wait_log(lambda t: f"skipped: {ENABLE}=false" in t, 15, "the skip")
+            agents[3].wait_log(lambda t: f"reporting disabled: {ENABLE}=false" in t, 15,
+                               "the switch-off")
             quiet_from = _count(target, topic, 3)
             lines = len(agents[3].report_lines())
             time.sleep(5)  # 2.5 intervals
@@ -97,7 +97,7 @@ def test_three_agents_report_follow_their_settings_and_stop_cleanly(sandbox, tmp
             for b, agent in agents.items():
                 code, took = agent.terminate()
                 assert code == 0 and took < 10, (b, code, took, agent.log)
-            doc = _reports_json(sandbox, topic)
+            doc = _reports_json(cluster, topic)
             last = {d["broker_id"]: d for d in doc if d["broker_id"] is not None}
             assert {b: last[b]["fields"]["collectorState"] for b in (1, 2, 3)} == \
                 {1: 1, 2: 1, 3: 1}
@@ -111,11 +111,11 @@ def test_three_agents_report_follow_their_settings_and_stop_cleanly(sandbox, tmp
         finally:
             for agent in agents.values():
                 agent.stop()
-            delete_topics(sandbox.bootstrap, topic)
+            delete_topics(cluster.bootstrap, topic)
 
 
-def test_check_is_critical_without_any_report_and_a_usage_error_is_2(sandbox, tmp_path):
-    config = agent_config(sandbox, 2, tmp_path, unique_topic("ps-agent-none"), None)
+def test_check_is_critical_without_any_report_and_a_usage_error_is_2(cluster, tmp_path):
+    config = agent_config(cluster, 2, tmp_path, unique_topic("ps-agent-none"), None)
     none = run_cli("agent", "--check", "--broker-config", str(config))
     assert none.returncode == 1
     assert none.stdout.startswith("PS-AGENT CRITICAL - ") and "does not exist" in none.stdout

@@ -21,8 +21,6 @@ from engine.reporting.records import encode
 from tests.support.cluster import wait_for_topic
 from tests.support.cp_records import GARBAGE, cp30_basic, cp31_enhanced
 
-pytestmark = pytest.mark.sandbox
-
 BIG = 200_000
 REPO = Path(__file__).resolve().parents[2]
 
@@ -69,8 +67,8 @@ class Topics:
 
 
 @pytest.fixture(scope="module")
-def topics(sandbox):
-    made = Topics(sandbox.bootstrap)
+def topics(cluster):
+    made = Topics(cluster.bootstrap)
     yield made
     made.delete_all()
 
@@ -93,11 +91,11 @@ def _entries(path: Path) -> list[tuple[str, bytes]]:
         return [(i.filename, zf.read(i)) for i in zf.infolist()]
 
 
-def _cli(sandbox, *args: str) -> list[str]:
-    return ["bundle", "--bootstrap-server", sandbox.bootstrap, *args]
+def _cli(cluster, *args: str) -> list[str]:
+    return ["bundle", "--bootstrap-server", cluster.bootstrap, *args]
 
 
-def test_reports_of_three_agents_export_to_exactly_the_topic(sandbox, topics,
+def test_reports_of_three_agents_export_to_exactly_the_topic(cluster, topics,
                                                              tmp_path, capsys):
     topic = topics.create()
     tokens = [str(uuid.uuid4()) for _ in range(3)]
@@ -106,7 +104,7 @@ def test_reports_of_three_agents_export_to_exactly_the_topic(sandbox, topics,
     topics.produce(topic, [(0, v) for v in values])
 
     out = tmp_path / "b.zip"
-    assert main(_cli(sandbox, "--topic", topic, "--file", str(out))) == 0
+    assert main(_cli(cluster, "--topic", topic, "--file", str(out))) == 0
     line = capsys.readouterr().out.strip()
     assert line.startswith(f"{out}: 34 records, ") and "\n" not in line
 
@@ -117,7 +115,7 @@ def test_reports_of_three_agents_export_to_exactly_the_topic(sandbox, topics,
     meta = opened.metadata
     assert meta["topic"] == topic and meta["complete"] is True and meta["records"] == 34
     assert meta["partitions"] == [{"partition": 0, "low": 0, "high": 34, "records": 34}]
-    admin = AdminClient({"bootstrap.servers": sandbox.bootstrap})
+    admin = AdminClient({"bootstrap.servers": cluster.bootstrap})
     cluster_id = admin.describe_cluster().result(timeout=30).cluster_id
     assert meta["cluster_id"] == cluster_id
     decoded_tokens = {e.token for e in opened.entries[:30]}
@@ -126,12 +124,12 @@ def test_reports_of_three_agents_export_to_exactly_the_topic(sandbox, topics,
     assert os.listdir(tmp_path) == ["b.zip"]  # no temp file left
 
 
-def test_three_partitions_export_completely_in_topic_order(sandbox, topics, tmp_path,
+def test_three_partitions_export_completely_in_topic_order(cluster, topics, tmp_path,
                                                            open_session):
     topic = topics.create(partitions=3)
     items = [(i % 3, f"p{i % 3}-{i // 3:04d}".encode()) for i in range(300)]
     topics.produce(topic, items)
-    session = open_session(zookeeper=sandbox.zk_connect)  # brokers found through ZooKeeper
+    session = open_session(**cluster.where)  # brokers found through ZooKeeper (zk)
     seen = []
     result = export_bundle(session, topic, str(tmp_path / "p.zip"), progress=seen.append)
     assert result.complete and result.records == result.total == 300
@@ -141,10 +139,10 @@ def test_three_partitions_export_completely_in_topic_order(sandbox, topics, tmp_
     assert result.size_bytes == (tmp_path / "p.zip").stat().st_size
 
 
-def test_runtime_cuts_a_large_topic_short_into_a_partial_bundle(sandbox, big_topic,
+def test_runtime_cuts_a_large_topic_short_into_a_partial_bundle(cluster, big_topic,
                                                                 tmp_path, capsys):
     out = tmp_path / "partial.zip"
-    rc = main(_cli(sandbox, "--topic", big_topic, "--file", str(out), "--runtime", "0.01"))
+    rc = main(_cli(cluster, "--topic", big_topic, "--file", str(out), "--runtime", "0.01"))
     assert rc == 1
     line = capsys.readouterr().out
     assert "partial: " in line and f" of {BIG} records" in line
@@ -153,11 +151,11 @@ def test_runtime_cuts_a_large_topic_short_into_a_partial_bundle(sandbox, big_top
     assert f"partial: {opened_meta['records']} of {BIG}" in line
 
 
-def test_sigint_during_export_leaves_no_file_and_no_temp_file(sandbox, big_topic, tmp_path):
+def test_sigint_during_export_leaves_no_file_and_no_temp_file(cluster, big_topic, tmp_path):
     out = tmp_path / "int.zip"
     proc = subprocess.Popen(
         [str(REPO / ".venv/bin/support-metrics-bundle"), "--bootstrap-server",
-         sandbox.bootstrap, "--topic", big_topic, "--file", str(out), "--runtime", "120"],
+         cluster.bootstrap, "--topic", big_topic, "--file", str(out), "--runtime", "120"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path)
     try:
         deadline = time.monotonic() + 30
@@ -178,52 +176,52 @@ def test_sigint_during_export_leaves_no_file_and_no_temp_file(sandbox, big_topic
     assert list(tmp_path.iterdir()) == []
 
 
-def test_cancel_from_another_thread_leaves_nothing(sandbox, big_topic, tmp_path,
+def test_cancel_from_another_thread_leaves_nothing(cluster, big_topic, tmp_path,
                                                    open_session):
     cancel = threading.Event()
     with pytest.raises(ExportCancelled):
-        export_bundle(open_session(bootstrap=sandbox.bootstrap), big_topic, str(tmp_path / "c.zip"), runtime=60,
+        export_bundle(open_session(bootstrap=cluster.bootstrap), big_topic, str(tmp_path / "c.zip"), runtime=60,
                       progress=lambda p: cancel.set(), cancel=cancel)
     assert list(tmp_path.iterdir()) == []
 
 
-def test_existing_file_kept_without_force_and_replaced_with_it(sandbox, topics, tmp_path,
+def test_existing_file_kept_without_force_and_replaced_with_it(cluster, topics, tmp_path,
                                                                capsys):
     topic = topics.create()
     topics.produce(topic, [(0, b"one"), (0, b"two")])
     out = tmp_path / "x.zip"
     out.write_bytes(b"precious")
-    assert main(_cli(sandbox, "--topic", topic, "--file", str(out))) == 1
+    assert main(_cli(cluster, "--topic", topic, "--file", str(out))) == 1
     err = capsys.readouterr().err
     assert "already exists" in err and "--force" in err and err.count("\n") == 1
     assert out.read_bytes() == b"precious"
-    assert main(_cli(sandbox, "--topic", topic, "--file", str(out), "--force", "--quiet")) == 0
+    assert main(_cli(cluster, "--topic", topic, "--file", str(out), "--force", "--quiet")) == 0
     assert [d for _, d in _entries(out)] == [b"one", b"two"]
     assert sorted(os.listdir(tmp_path)) == ["x.zip"]
 
 
-def test_empty_topic_gives_no_file(sandbox, topics, tmp_path, capsys, monkeypatch):
+def test_empty_topic_gives_no_file(cluster, topics, tmp_path, capsys, monkeypatch):
     topic = topics.create()
     monkeypatch.chdir(tmp_path)  # the default file name lands here, if anywhere
-    assert main(_cli(sandbox, "--topic", topic)) == 1
+    assert main(_cli(cluster, "--topic", topic)) == 1
     assert capsys.readouterr().err.strip() == "No records found."
     assert list(tmp_path.iterdir()) == []
 
 
-def test_missing_topic_is_one_line_exit_1(sandbox, tmp_path, capsys, monkeypatch):
+def test_missing_topic_is_one_line_exit_1(cluster, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     topic = f"bundle-test-missing-{uuid.uuid4().hex[:8]}"
-    assert main(_cli(sandbox, "--topic", topic)) == 1
+    assert main(_cli(cluster, "--topic", topic)) == 1
     out, err = capsys.readouterr()
     assert out == "" and err == f"ps-console: topic {topic} does not exist\n"
     assert list(tmp_path.iterdir()) == []
 
 
-def test_default_name_follows_the_topic(sandbox, topics, tmp_path, monkeypatch, capsys):
+def test_default_name_follows_the_topic(cluster, topics, tmp_path, monkeypatch, capsys):
     topic = topics.create()
     topics.produce(topic, [(0, b"v")])
     monkeypatch.chdir(tmp_path)
-    assert main(_cli(sandbox, "--topic", topic, "--quiet")) == 0
+    assert main(_cli(cluster, "--topic", topic, "--quiet")) == 0
     (name,) = os.listdir(tmp_path)
     assert name.startswith(f"support-metrics-{topic}.") and name.endswith(".zip")
     assert _entries(tmp_path / name) == [(f"{name}.0", b"v")]
@@ -238,3 +236,26 @@ def test_usage_exit_codes(capsys):
         main(["bundle", "--bootstrap-server", "x:1", "--bogus"])
     assert exc.value.code == 2
     capsys.readouterr()
+
+
+def test_cp_short_flags_and_the_script_name(sandbox, topics, tmp_path):
+    """CP's support-metrics-bundle took -t, -f and -r; so does ours, and its usage and
+    error lines name it."""
+    topic = topics.create()
+    topics.produce(topic, [(0, _report("short-flags", 1_700_000_000 + i)) for i in range(3)])
+    out = tmp_path / "short.zip"
+    script = str(REPO / ".venv/bin/support-metrics-bundle")
+    done = subprocess.run([script, "--zookeeper", sandbox.zk_connect, "-t", topic,
+                           "-f", str(out), "-r", "30"],
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"{out}: 3 records")
+    with zipfile.ZipFile(out) as zf:
+        assert [i.filename for i in zf.infolist()] == [f"short.zip.{n}" for n in range(3)]
+    bad = subprocess.run([script, "--zookeeper", sandbox.zk_connect, "-t", topic, "-x"],
+                         capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert bad.returncode == 2
+    assert bad.stderr.startswith("usage: support-metrics-bundle ")
+    assert bad.stderr.strip().splitlines()[-1] == \
+        "support-metrics-bundle: error: unrecognized arguments: -x"
+    assert "ps-console" not in bad.stderr

@@ -17,7 +17,6 @@ from engine.reporting.records import decode
 from tests.support.agent_helpers import AgentProcess, broker_config_copy, run_cli, set_property
 from tests.support.ps_report_helpers import delete_topics, unique_topic
 
-pytestmark = pytest.mark.sandbox
 INSECURE_ENABLE = "confluent.support.metrics.endpoint.insecure.enable"
 
 
@@ -39,16 +38,16 @@ def _lines(agent: AgentProcess) -> list[str]:
 
 
 def test_agent_falls_back_on_500_and_timeout_and_never_sends_clear_text_when_secure_only(
-        sandbox, tmp_path, tls):
+        cluster, tmp_path, tls):
     topic = unique_topic("ps-agent-http")
     with Receiver(tls=tls[:2], status=500) as https, Receiver() as http:
-        config = broker_config_copy(sandbox, 2, tmp_path, {
+        config = broker_config_copy(cluster, 2, tmp_path, {
             "confluent.support.metrics.topic": topic,
             "confluent.support.customer.id": "c0",
             "confluent.support.metrics.endpoint.secure": https.url,
             "confluent.support.metrics.endpoint.insecure": http.url})
         agent = AgentProcess(config, tmp_path / "state", interval=1,
-                             extra=["--http-ca-file", tls[2]])
+                             extra=["--http-ca-file", tls[2]], kafka_home=cluster.kafka_home)
         try:
             # HTTPS answers 500: every report goes on to HTTP, the same bytes.
             agent.wait_log(lambda t: len(re.findall(r"https=failed\(HTTP 500.* http=ok", t))
@@ -97,4 +96,4 @@ def test_agent_falls_back_on_500_and_timeout_and_never_sends_clear_text_when_sec
         assert "http=skipped" in line
         assert len(http.received) == in_clear
         assert len(https.received) == before_https  # no request after a failed handshake
-    delete_topics(sandbox.bootstrap, topic)
+    delete_topics(cluster.bootstrap, topic)

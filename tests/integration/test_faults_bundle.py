@@ -23,17 +23,15 @@ from cli.main import main
 from engine.reporting.records import encode
 from tests.support.files import tmpfs
 
-pytestmark = pytest.mark.sandbox
-
 RECORDS = 3000  # about 1.1 MB of zip
 
 
 @pytest.fixture(scope="module")
-def topic(sandbox) -> Iterator[str]:
+def topic(cluster) -> Iterator[str]:
     name = f"ps-bundle-faults-{uuid.uuid4().hex[:10]}"
-    admin = AdminClient({"bootstrap.servers": sandbox.bootstrap})
+    admin = AdminClient({"bootstrap.servers": cluster.bootstrap})
     admin.create_topics([NewTopic(name, 1, 1)])[name].result(timeout=30)
-    producer = Producer({"bootstrap.servers": sandbox.bootstrap, "linger.ms": 20,
+    producer = Producer({"bootstrap.servers": cluster.bootstrap, "linger.ms": 20,
                          "enable.idempotence": True})
     for n in range(RECORDS):
         producer.produce(name, value=encode(
@@ -58,38 +56,38 @@ def small_disk(tmp_path) -> Iterator[Path]:
     yield from tmpfs(tmp_path / "small", "size=256k")
 
 
-def _export(sandbox, topic: str, path: Path, capsys) -> tuple[int, str]:
-    code = main(["bundle", "--bootstrap-server", sandbox.bootstrap, "--topic", topic,
+def _export(cluster, topic: str, path: Path, capsys) -> tuple[int, str]:
+    code = main(["bundle", "--bootstrap-server", cluster.bootstrap, "--topic", topic,
                  "--file", str(path), "--quiet"])
     out, err = capsys.readouterr()
     assert out == ""
     return code, err
 
 
-def test_parent_that_is_a_regular_file(sandbox, topic, tmp_path, capsys):
+def test_parent_that_is_a_regular_file(cluster, topic, tmp_path, capsys):
     (tmp_path / "plain").write_bytes(b"not a folder")
-    code, err = _export(sandbox, topic, tmp_path / "plain" / "b.zip", capsys)
+    code, err = _export(cluster, topic, tmp_path / "plain" / "b.zip", capsys)
     assert code == 1
     assert err.count("\n") == 1 and "does not exist" in err and "Traceback" not in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["plain"]
     assert (tmp_path / "plain").read_bytes() == b"not a folder"
 
 
-def test_read_only_folder(sandbox, topic, read_only_folder, capsys):
-    code, err = _export(sandbox, topic, read_only_folder / "b.zip", capsys)
+def test_read_only_folder(cluster, topic, read_only_folder, capsys):
+    code, err = _export(cluster, topic, read_only_folder / "b.zip", capsys)
     assert code == 1
     assert err.count("\n") == 1 and "Read-only file system" in err, err
     assert list(read_only_folder.iterdir()) == []
 
 
-def test_disk_full_mid_export(sandbox, topic, small_disk, capsys):
-    code, err = _export(sandbox, topic, small_disk / "b.zip", capsys)
+def test_disk_full_mid_export(cluster, topic, small_disk, capsys):
+    code, err = _export(cluster, topic, small_disk / "b.zip", capsys)
     assert code == 1
     assert err.count("\n") == 1 and "No space left on device" in err, err
     assert list(small_disk.iterdir()) == []  # neither the zip nor its temp file
 
 
-def test_file_size_limit_mid_export(sandbox, topic, tmp_path):
+def test_file_size_limit_mid_export(cluster, topic, tmp_path):
     """The same through the console script in a process whose files may not exceed
     256 KiB: the export has written part of the zip when the limit hits."""
     out = tmp_path / "out"
@@ -100,7 +98,7 @@ def test_file_size_limit_mid_export(sandbox, topic, tmp_path):
 
     done = subprocess.run(
         [str(Path(sys.executable).with_name("ps-console")), "bundle", "--bootstrap-server",
-         sandbox.bootstrap, "--topic", topic, "--file", str(out / "b.zip"), "--quiet"],
+         cluster.bootstrap, "--topic", topic, "--file", str(out / "b.zip"), "--quiet"],
         capture_output=True, text=True, timeout=120, preexec_fn=limit, cwd=out)
     assert done.returncode == 1, done.stderr
     assert done.stdout == ""

@@ -17,14 +17,12 @@ from tests.support.cluster import topic_records
 from tests.support.files import fill, tmpfs
 from tests.support.ps_report_helpers import delete_topics, unique_topic
 
-pytestmark = pytest.mark.sandbox
-
 
 @pytest.fixture
-def topic(sandbox) -> Iterator[str]:
+def topic(cluster) -> Iterator[str]:
     name = unique_topic("ps-spool")
     yield name
-    delete_topics(sandbox.bootstrap, name)
+    delete_topics(cluster.bootstrap, name)
 
 
 def _spool_folder(state: Path, broker_id: int) -> Path:
@@ -40,9 +38,9 @@ def _hostile(folder: Path, seq: int, meta: bytes) -> Path:
     return path
 
 
-def test_hostile_spool_files_are_moved_aside_and_the_report_still_goes(sandbox, topic,
+def test_hostile_spool_files_are_moved_aside_and_the_report_still_goes(cluster, topic,
                                                                        tmp_path):
-    config = agent_config(sandbox, 1, tmp_path, topic, None)
+    config = agent_config(cluster, 1, tmp_path, topic, None)
     state = tmp_path / "state"
     folder = _spool_folder(state, 1)
     deep = _hostile(folder, 1, b"[" * 50_000 + b"]" * 50_000)
@@ -54,7 +52,7 @@ def test_hostile_spool_files_are_moved_aside_and_the_report_still_goes(sandbox, 
         assert done.returncode == 0, done.stderr
         assert "Traceback" not in done.stderr
     assert "topic=ok(" in done.stderr, done.stderr
-    assert len(topic_records(sandbox.bootstrap, topic)) == 2
+    assert len(topic_records(cluster.bootstrap, topic)) == 2
     names = sorted(p.name for p in folder.iterdir())
     assert names == [deep.name + CORRUPT_SUFFIX, huge.name + CORRUPT_SUFFIX]
 
@@ -64,8 +62,8 @@ def full_disk(tmp_path) -> Iterator[Path]:
     yield from tmpfs(tmp_path / "full", "size=64k")
 
 
-def test_a_full_disk_does_not_silence_the_agent(sandbox, topic, tmp_path, full_disk):
-    config = agent_config(sandbox, 1, tmp_path, topic, None)
+def test_a_full_disk_does_not_silence_the_agent(cluster, topic, tmp_path, full_disk):
+    config = agent_config(cluster, 1, tmp_path, topic, None)
     state = full_disk / "state"
     state.mkdir()
     fill(full_disk)
@@ -76,5 +74,5 @@ def test_a_full_disk_does_not_silence_the_agent(sandbox, topic, tmp_path, full_d
     assert "cannot store the report (No space left on device); sending it directly" in (
         done.stderr), done.stderr
     assert "topic=ok(" in done.stderr
-    (record,) = topic_records(sandbox.bootstrap, topic)
+    (record,) = topic_records(cluster.bootstrap, topic)
     assert record.headers["broker.id"] == b"1"

@@ -19,8 +19,6 @@ from cli.main import main
 from engine.reporting.records import encode
 from tests.support.cp_records import GARBAGE, container
 
-pytestmark = pytest.mark.sandbox
-
 BIG = 2 * 1024 * 1024
 OTHER_SCHEMA = {"type": "record", "name": "Invoice", "namespace": "com.example.billing",
                 "fields": [{"name": "amount", "type": "long"},
@@ -34,10 +32,10 @@ def _report(broker_id: int, ts: int) -> bytes:
 
 
 @pytest.fixture(scope="module")
-def garbage_topic(sandbox):
+def garbage_topic(cluster):
     """name, and the values in topic order with their headers."""
     name = f"ps-garbage-{uuid.uuid4().hex[:10]}"
-    admin = AdminClient({"bootstrap.servers": sandbox.bootstrap})
+    admin = AdminClient({"bootstrap.servers": cluster.bootstrap})
     admin.create_topics([NewTopic(name, 1, 1, config={"max.message.bytes": str(3 * BIG)})]
                         )[name].result(timeout=30)
     first = _report(1, int(time.time()))
@@ -49,7 +47,7 @@ def garbage_topic(sandbox):
         (None, {}),
         (container(OTHER_SCHEMA, [{"amount": 42, "currency": "EUR"}]), {}),
     ]
-    producer = Producer({"bootstrap.servers": sandbox.bootstrap,
+    producer = Producer({"bootstrap.servers": cluster.bootstrap,
                          "message.max.bytes": 3 * BIG, "linger.ms": 5})
 
     def send(value: bytes | None, headers: dict[str, str]) -> None:
@@ -72,10 +70,10 @@ def garbage_topic(sandbox):
         fut.result(timeout=30)
 
 
-def test_reports_all_lists_every_record_and_flags_the_odd_ones(sandbox, garbage_topic,
+def test_reports_all_lists_every_record_and_flags_the_odd_ones(cluster, garbage_topic,
                                                                capsys):
     topic, values = garbage_topic
-    assert main(["reports", "--bootstrap-server", sandbox.bootstrap, "--topic", topic,
+    assert main(["reports", "--bootstrap-server", cluster.bootstrap, "--topic", topic,
                  "--all", "--json"]) == 0
     out, err = capsys.readouterr()
     docs = [json.loads(line) for line in out.splitlines()]
@@ -87,16 +85,16 @@ def test_reports_all_lists_every_record_and_flags_the_odd_ones(sandbox, garbage_
     assert docs[3]["size"] == BIG
     assert "Traceback" not in err
 
-    assert main(["reports", "--bootstrap-server", sandbox.bootstrap, "--topic", topic,
+    assert main(["reports", "--bootstrap-server", cluster.bootstrap, "--topic", topic,
                  "--all"]) == 0
     text = capsys.readouterr().out.splitlines()
     assert sum("UNDECODABLE" in line for line in text) == 4
     assert text[-1] == f"{len(values)} report(s) in {topic}"
 
 
-def test_latest_per_broker_skips_past_the_odd_records(sandbox, garbage_topic, capsys):
+def test_latest_per_broker_skips_past_the_odd_records(cluster, garbage_topic, capsys):
     topic, _ = garbage_topic
-    assert main(["reports", "--zookeeper", sandbox.zk_connect, "--topic", topic,
+    assert main(["reports", *cluster.cli, "--topic", topic,
                  "--json"]) == 0
     docs = json.loads(capsys.readouterr().out)
     by_broker = {d["broker_id"]: d for d in docs if d["broker_id"] is not None}
@@ -107,15 +105,15 @@ def test_latest_per_broker_skips_past_the_odd_records(sandbox, garbage_topic, ca
     assert by_broker[1]["offset"] == 2 and not by_broker[1]["ok"]
     # Whatever undecodable records the backward read met are shown, each with its error.
     assert all(d["error"] for d in docs if not d["ok"])
-    assert main(["reports", "--zookeeper", sandbox.zk_connect, "--topic", topic]) == 0
+    assert main(["reports", *cluster.cli, "--topic", topic]) == 0
     assert "broker 2" in capsys.readouterr().out
 
 
-def test_bundle_keeps_every_record_and_open_counts_the_odd_ones(sandbox, garbage_topic,
+def test_bundle_keeps_every_record_and_open_counts_the_odd_ones(cluster, garbage_topic,
                                                                 tmp_path, capsys):
     topic, values = garbage_topic
     out = tmp_path / "garbage.zip"
-    assert main(["bundle", "--bootstrap-server", sandbox.bootstrap, "--topic", topic,
+    assert main(["bundle", "--bootstrap-server", cluster.bootstrap, "--topic", topic,
                  "--file", str(out), "--quiet"]) == 0
     assert capsys.readouterr().out.startswith(f"{out}: {len(values)} records")
     with zipfile.ZipFile(out) as zf:

@@ -7,13 +7,14 @@ agents never crash, and no report is lost or doubled (counted by `report.id` hea
 
 from __future__ import annotations
 
+import json
 import os
 import re
 
 import pytest
 
 from engine.reading.reports import REPORT_ID_HEADER, to_report
-from tests.support.agent_helpers import AgentProcess, agent_config
+from tests.support.agent_helpers import AgentProcess, agent_config, run_cli
 from tests.support.cluster import topic_records
 from tests.support.ps_report_helpers import unique_topic
 
@@ -40,18 +41,42 @@ def _delivered(agent: AgentProcess) -> int:
 
 def test_agents_keep_their_schedule_through_a_zookeeper_outage(sandbox, tmp_path):
     topic = unique_topic("ps-zk-outage")
-    agents = {b: AgentProcess(agent_config(sandbox, b, tmp_path, topic, None),
-                              tmp_path / f"state-{b}", interval=2, extra=["--timeout", "3"])
+    configs = {b: agent_config(sandbox, b, tmp_path, topic, None) for b in AGENT_BROKERS}
+    agents = {b: AgentProcess(configs[b], tmp_path / f"state-{b}", interval=2,
+                              extra=["--timeout", "3"])
               for b in AGENT_BROKERS}
     zk_down = False
     try:
         for agent in agents.values():
             agent.wait_log(lambda t: t.count("topic=ok(") >= 2, 90, "two delivered reports")
 
+        # A `report` that has seen broker 1 registered, for later (dry runs: the topic
+        # holds the agents' reports only).
+        seen = run_cli("report", "--broker-config", str(configs[1]), "--token-dir",
+                       str(tmp_path / "seen"), "--dry-run", "--json", timeout=120)
+        assert seen.returncode == 0, seen.stderr
+        token = json.loads(seen.stdout)["fields"]["brokerProcessUUID"]
+
         before = {b: _delivered(a) for b, a in agents.items()}
         in_topic_before = len(_ids_in_topic(sandbox.bootstrap, topic))
         sandbox.box.stop_zookeeper()
         zk_down = True
+        # The registration cannot be read. A sender that saw the broker's JVM registered and
+        # sees it still running knows the runtime: it reports, with the same token ...
+        kept = run_cli("report", "--broker-config", str(configs[1]), "--token-dir",
+                       str(tmp_path / "seen"), "--dry-run", "--json", "--timeout", "3",
+                       timeout=120)
+        assert kept.returncode == 0, kept.stdout + kept.stderr
+        out = json.loads(kept.stdout)
+        assert out["fields"]["brokerProcessUUID"] == token
+        assert out["token_source"] == "the same JVM as at its last registration"
+        # ... one that never saw it registered cannot tell whether it runs: nothing is sent.
+        blind = run_cli("report", "--broker-config", str(configs[1]), "--token-dir",
+                        str(tmp_path / "never-seen"), "--dry-run", "--timeout", "3",
+                        timeout=120)
+        assert blind.returncode == 1
+        assert "whether it runs cannot be told" in blind.stderr
+        assert len(blind.stderr.strip().splitlines()) == 1
         # Three more intervals' worth of delivered reports per agent, ZooKeeper still down.
         for b, agent in agents.items():
             agent.wait_log(lambda t, b=b: len(_OK.findall(t)) >= before[b] + 3, 60,

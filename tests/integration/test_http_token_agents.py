@@ -16,7 +16,6 @@ from engine.reporting.report_now import report_now
 from tests.support.agent_helpers import run_cli
 from tests.support.ps_report_helpers import broker_config_copy, delete_topics, unique_topic
 
-pytestmark = pytest.mark.sandbox
 TOKEN = "agent-token-0123456789-abcdefghij"
 
 
@@ -40,14 +39,14 @@ def endpoints(tls, tmp_path):
 
 
 @pytest.fixture
-def topic(sandbox):
+def topic(cluster):
     name = unique_topic("ps-token")
     yield name
-    delete_topics(sandbox.bootstrap, name)
+    delete_topics(cluster.bootstrap, name)
 
 
-def _config(sandbox, tmp_path, topic, https, http):
-    return broker_config_copy(sandbox, 1, tmp_path, {
+def _config(cluster, tmp_path, topic, https, http):
+    return broker_config_copy(cluster, 1, tmp_path, {
         "confluent.support.customer.id": "c0",
         "confluent.support.metrics.topic": topic,
         "confluent.support.metrics.endpoint.secure": https.url,
@@ -55,9 +54,9 @@ def _config(sandbox, tmp_path, topic, https, http):
     })
 
 
-def test_report_now_sends_the_token_over_https(sandbox, tmp_path, endpoints, tls, topic):
+def test_report_now_sends_the_token_over_https(cluster, tmp_path, endpoints, tls, topic):
     https, http = endpoints
-    path = _config(sandbox, tmp_path, topic, https, http)
+    path = _config(cluster, tmp_path, topic, https, http)
     outcome = report_now(str(path), None, token_dir=tmp_path / "t", http_verify=tls["ca"],
                          http_token=TOKEN)
     by = {d.destination: d for d in outcome.destinations}
@@ -67,9 +66,9 @@ def test_report_now_sends_the_token_over_https(sandbox, tmp_path, endpoints, tls
     assert http.received == []
 
 
-def test_report_and_agent_read_the_token_file(sandbox, tmp_path, endpoints, tls, topic):
+def test_report_and_agent_read_the_token_file(cluster, tmp_path, endpoints, tls, topic):
     https, http = endpoints
-    path = _config(sandbox, tmp_path, topic, https, http)
+    path = _config(cluster, tmp_path, topic, https, http)
     done = run_cli("report", "--broker-config", str(path), "--token-dir", str(tmp_path / "t"),
                    "--http-ca-file", tls["ca"], "--http-token-file", tls["token"], "--json",
                    timeout=120)

@@ -108,7 +108,8 @@ def test_cluster_report_reports_and_bundle_with_a_java_file(java: JavaFiles, whi
     broker_config = Path(java.facts["KAFKA_SANDBOX_DIR"]) / "server-1.properties"
     local = java.folder / f"server-{which}.properties"
     local.write_text(broker_config.read_text()
-                     + "confluent.support.metrics.endpoint.secure.enable=false\n"
+                     + "confluent.support.metrics.enable=true\n"
+                       "confluent.support.metrics.endpoint.secure.enable=false\n"
                        "confluent.support.metrics.endpoint.insecure.enable=false\n")
 
     done, _ = run(java, "cluster", *listener, *cc, "--json")
@@ -120,6 +121,8 @@ def test_cluster_report_reports_and_bundle_with_a_java_file(java: JavaFiles, whi
     done, _ = run(java, "report", "--broker-config", str(local), *java.zk, *cc,
                   "--token-dir", str(java.folder / "tokens"), "--json")
     assert done.returncode == 0, done.stderr[-2000:]
+    sent = {d["destination"]: d["ok"] for d in json.loads(done.stdout)["destinations"]}
+    assert sent["topic"], done.stdout
 
     done, _ = run(java, "reports", *java.zk, *cc, "--json")
     assert done.returncode == 0, done.stderr[-2000:]

@@ -29,7 +29,6 @@ from tests.support.ps_report_helpers import (
 
 REPO = Path(__file__).resolve().parents[2]
 
-pytestmark = pytest.mark.sandbox
 
 SECRETS = {
     "ssl.keystore.location": "/etc/kafka/secrets/kafka1.keystore.jks",
@@ -53,12 +52,12 @@ SECRETS = {
 }
 
 
-def test_no_private_data_in_basic_or_enhanced_reports(sandbox, tmp_path):
-    target = location(zookeeper=sandbox.zk_connect)
+def test_no_private_data_in_basic_or_enhanced_reports(cluster, tmp_path):
+    target = location(**cluster.where)
     suffix = uuid.uuid4().hex[:8]
     topics = [f"password-s3cr3t-topic-{suffix}", f"acme.payroll.{suffix}",
               f"ssl.keystore.password-{suffix}"]
-    admin = AdminClient({"bootstrap.servers": sandbox.bootstrap})
+    admin = AdminClient({"bootstrap.servers": cluster.bootstrap})
     for future in admin.create_topics([NewTopic(t, 1, 1) for t in topics]).values():
         future.result(timeout=30)
     # A topic-named key in the broker config must go too.
@@ -70,11 +69,11 @@ def test_no_private_data_in_basic_or_enhanced_reports(sandbox, tmp_path):
                  "kafkabox7", "10.20.30.40", "corp", "proxyuser", "rack-eu-west",
                  "admin-principal", "kafkasvc", "/etc/kafka", "/work/",
                  *[v for v in SECRETS.values() if "Pw" in v or "Secret" in v],
-                 *[h.split(":")[0] for h in sandbox.bootstrap.split(",")]]
+                 *[h.split(":")[0] for h in cluster.bootstrap.split(",")]]
     try:
         for cid, schema in (("anonymous", "basic"), ("c0", "enhanced")):
             (tmp_path / cid).mkdir()
-            path = broker_config_copy(sandbox, 1, tmp_path / cid,
+            path = broker_config_copy(cluster, 1, tmp_path / cid,
                                       {**extra, "confluent.support.customer.id": cid})
             outcome = report_now(str(path), target, dry_run=True, token_dir=tmp_path / "t")
             assert outcome.schema == schema
@@ -85,7 +84,7 @@ def test_no_private_data_in_basic_or_enhanced_reports(sandbox, tmp_path):
                 assert config and config.get("num.io.threads") == "2"  # not all dropped
                 assert record["clusterMetrics"]["numberTopics"] >= 3
     finally:
-        delete_topics(sandbox.bootstrap, *topics)
+        delete_topics(cluster.bootstrap, *topics)
 
 
 def _machine_names() -> list[str]:
@@ -114,24 +113,18 @@ def http_receiver():
 @pytest.mark.parametrize(("cid", "schema", "path"), [
     ("c0", "enhanced", "/test"), ("c123456789", "enhanced", "/submit"),
     ("anonymous", "basic", "/anon")])
-def test_corpus_never_leaves_on_the_topic_or_over_http(sandbox, tmp_path, http_receiver,
+def test_corpus_never_leaves_on_the_topic_or_over_http(cluster, tmp_path, http_receiver,
                                                        cid, schema, path):
-    _corpus_round(sandbox, location(zookeeper=sandbox.zk_connect), tmp_path, http_receiver,
+    _corpus_round(cluster, location(**cluster.where), tmp_path, http_receiver,
                   cid, schema, path)
 
 
-@pytest.mark.kraft
-def test_corpus_never_leaves_a_kraft_cluster(kraft_sandbox, tmp_path, http_receiver):
-    _corpus_round(kraft_sandbox, location(bootstrap=kraft_sandbox.bootstrap), tmp_path,
-                  http_receiver, "c0", "enhanced", "/test")
-
-
-def _corpus_round(sandbox, target, tmp_path, http_receiver, cid, schema, path):
+def _corpus_round(cluster, target, tmp_path, http_receiver, cid, schema, path):
     """The corpus in a copy of broker 1's file; one report to the topic and over HTTP."""
     suffix = uuid.uuid4().hex[:8]
     topics = [f"{stem}-{suffix}" for stem in TOPIC_STEMS]
     support = unique_topic("ps-privacy")
-    admin = AdminClient({"bootstrap.servers": sandbox.bootstrap})
+    admin = AdminClient({"bootstrap.servers": cluster.bootstrap})
     for future in admin.create_topics([NewTopic(t, 1, 1) for t in topics]).values():
         future.result(timeout=30)
     # The corpus goes into a real broker's file; the keys ps-console itself follows to the
@@ -142,13 +135,13 @@ def _corpus_round(sandbox, target, tmp_path, http_receiver, cid, schema, path):
                 "confluent.support.metrics.topic": support,
                 "confluent.support.metrics.endpoint.secure.enable": "false",
                 "confluent.support.metrics.endpoint.insecure": http_receiver.url}
-    config = broker_config_copy(sandbox, 1, tmp_path,
+    config = broker_config_copy(cluster, 1, tmp_path,
                                 {k: v.replace("\n", "\\n") for k, v in settings.items()})
     props = load_properties(config.read_text(encoding="latin-1"))
     assert props["custom.ca.pem"] == CONFIG["custom.ca.pem"]  # the file holds the corpus
     forbidden = [*corpus_strings(corpus), *topics, support, "127.0.0.1", "/work/",
-                 str(sandbox.box.state.run_id), *_machine_names(),
-                 *[h.rsplit(":", 1)[0] for h in sandbox.bootstrap.split(",")]]
+                 str(cluster.box.state.run_id), *_machine_names(),
+                 *[h.rsplit(":", 1)[0] for h in cluster.bootstrap.split(",")]]
     if cid != "c0":
         forbidden.append(cid)
     try:
@@ -157,7 +150,7 @@ def _corpus_round(sandbox, target, tmp_path, http_receiver, cid, schema, path):
         assert by["topic"].ok and by["http"].ok, outcome.destinations
         assert outcome.schema == schema
 
-        sent = [r.value for r in topic_records(sandbox.bootstrap, support)]
+        sent = [r.value for r in topic_records(cluster.bootstrap, support)]
         (received,) = http_receiver.received
         assert received.path == path
         assert sent == [outcome.value] and received.body == outcome.value
@@ -181,16 +174,16 @@ def _corpus_round(sandbox, target, tmp_path, http_receiver, cid, schema, path):
             "java.awt.headless": "true", "java.net.preferIPv4Stack": "true"}
         assert outcome.withheld_jvm >= 3  # -Dsandbox.id, -Dlog4j.configuration, -Dkafka.logs.dir
     finally:
-        delete_topics(sandbox.bootstrap, *topics, support)
+        delete_topics(cluster.bootstrap, *topics, support)
 
 
-def test_dry_run_tells_how_many_keys_were_withheld(sandbox, tmp_path):
-    config = broker_config_copy(sandbox, 1, tmp_path, {
+def test_dry_run_tells_how_many_keys_were_withheld(cluster, tmp_path):
+    config = broker_config_copy(cluster, 1, tmp_path, {
         **{k: v.replace("\n", "\\n") for k, v in CONFIG.items() if k not in ROUTING_KEYS},
         "confluent.support.metrics.enable": "true", "confluent.support.customer.id": "c0"})
     props = load_properties(config.read_text(encoding="latin-1"))
     cli = [sys.executable, "-c", "from cli.main import main; raise SystemExit(main())",
-           "report", "--broker-config", str(config), "--zookeeper", sandbox.zk_connect,
+           "report", "--broker-config", str(config), *cluster.cli,
            "--token-dir", str(tmp_path / "t"), "--dry-run"]
     done = subprocess.run([*cli, "--json"], capture_output=True, text=True, timeout=120,
                           cwd=REPO)

@@ -62,7 +62,8 @@ class Secured:
         self.broker_config = folder / "server-1.properties"
         self.broker_config.write_text(
             (self.dir / "server-1.properties").read_text()
-            + "confluent.support.metrics.endpoint.secure.enable=false\n"
+            + "confluent.support.metrics.enable=true\n"
+              "confluent.support.metrics.endpoint.secure.enable=false\n"
               "confluent.support.metrics.endpoint.insecure.enable=false\n")
 
     def zk_args(self, auth: str | None = None) -> list[str]:

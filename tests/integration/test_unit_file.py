@@ -4,7 +4,8 @@ The test reads `ExecStart=` from the packaged `ps-console-agent@.service`, expan
 way systemd does (specifiers, `${VAR}` as one word, `$VAR` split on white space) with test
 values in place of the host's paths, runs that exact command against the sandbox, sees the
 first report in the topic, then stops it as systemd would (KillSignal) and expects a clean
-exit within the unit's TimeoutStopSec.
+exit within the unit's TimeoutStopSec. On both kinds: beside a Kafka 4.x KRaft broker the
+unit runs unchanged, and the broker's file alone (its client listener) leads to the cluster.
 """
 
 from __future__ import annotations
@@ -19,19 +20,14 @@ import time
 from importlib.resources import files
 from pathlib import Path
 
-import pytest
-
 from engine.cluster.session import ClusterSession
 from engine.reading.reports import latest_per_broker
 from tests.support.cluster import location
 from tests.support.ps_report_helpers import broker_config_copy, delete_topics, unique_topic
 
-KAFKA_HOME = Path(__file__).resolve().parents[2] / ".sandbox" / "lib" / "kafka-3.9.2"
 # Where the unit expects things on a host, and what stands in for them here.
 HOST_BIN = "/opt/ps-console/bin/"
 HOST_CONFIG_DIR = "/etc/kafka/"
-
-pytestmark = pytest.mark.sandbox
 
 
 def unit_text() -> str:
@@ -90,23 +86,26 @@ def test_unit_declares_what_issue_9_asks():
     assert "2" in settings["RestartPreventExitStatus"][0].split()
 
 
-def test_agent_started_as_the_unit_does(sandbox, tmp_path):
+def test_agent_started_as_the_unit_does(cluster, tmp_path):
     settings = unit_settings(unit_text())
     (exec_start,) = settings["ExecStart"]
     instance = "server-unit-test"
     topic = unique_topic("ps-unit")
-    broker_id = sandbox.broker_ids[-1]
-    config = broker_config_copy(sandbox, broker_id, tmp_path, {
+    broker_id = cluster.broker_ids[-1]
+    config = broker_config_copy(cluster, broker_id, tmp_path, {
         "confluent.support.metrics.topic": topic,
         "confluent.support.metrics.endpoint.secure.enable": "false",
         "confluent.support.metrics.endpoint.insecure.enable": "false"})
+    if cluster.kraft:  # nothing but the KRaft broker's own file names the cluster
+        assert "zookeeper.connect" not in config.read_text()
+        assert "process.roles=broker" in config.read_text()
     config.rename(tmp_path / f"{instance}.properties")
     state = tmp_path / "state"
     state.mkdir()
     # What systemd puts in the environment: the unit's Environment= lines, then the ones
     # an operator would put in /etc/default/ps-console-agent-<instance>.
     env = {k: v for k, v in (e.split("=", 1) for e in settings["Environment"])}
-    env.update(KAFKA_HOME=str(KAFKA_HOME), STATE_DIRECTORY=str(state),
+    env.update(KAFKA_HOME=str(cluster.kafka_home), STATE_DIRECTORY=str(state),
                PS_AGENT_ARGS="--interval-seconds 2")
     cmd = expand_exec(exec_start, instance, env)
     assert cmd[0].startswith(HOST_BIN) and HOST_CONFIG_DIR + instance + ".properties" in cmd
@@ -116,7 +115,7 @@ def test_agent_started_as_the_unit_does(sandbox, tmp_path):
            for c in cmd]
     assert Path(cmd[0]).exists(), f"{cmd[0]} is not installed: run `make venv`"
     log_path = tmp_path / "agent.log"
-    target = location(zookeeper=sandbox.zk_connect, timeout=10)
+    target = location(**cluster.where, timeout=10)
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
                                 env=dict(os.environ, **env))
@@ -133,6 +132,7 @@ def test_agent_started_as_the_unit_does(sandbox, tmp_path):
             first = next((r for r in found if r.broker_id == broker_id), None)
         assert first is not None, log_path.read_text()
         assert first.ok and first.state == 2
+        assert first.kafka_version == cluster.version  # from KAFKA_HOME
         assert str(state) in log_path.read_text()  # the spool/state went where systemd said
 
         proc.send_signal(getattr(signal, settings["KillSignal"][0]))
@@ -146,4 +146,4 @@ def test_agent_started_as_the_unit_does(sandbox, tmp_path):
         if proc.poll() is None:
             proc.kill()
             proc.wait(timeout=10)
-        delete_topics(sandbox.bootstrap, topic)
+        delete_topics(cluster.bootstrap, topic)

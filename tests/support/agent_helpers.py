@@ -45,12 +45,12 @@ class AgentProcess:
     """One `ps-console agent` subprocess with its stderr in a file."""
 
     def __init__(self, config: Path, state_dir: Path, interval: float = 2,
-                 extra: list[str] | None = None) -> None:
+                 extra: list[str] | None = None, kafka_home: Path = KAFKA_HOME) -> None:
         self.log_path = state_dir.with_suffix(".log")
         self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
             [PS_CONSOLE, "agent", "--broker-config", str(config),
-             "--kafka-home", str(KAFKA_HOME), "--interval-seconds", str(interval),
+             "--kafka-home", str(kafka_home), "--interval-seconds", str(interval),
              "--state-dir", str(state_dir), *(extra or [])],
             stdout=self._log, stderr=subprocess.STDOUT)
 
@@ -92,3 +92,14 @@ class AgentProcess:
 def run_cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     return subprocess.run([PS_CONSOLE, *args], capture_output=True, text=True,
                           timeout=timeout)
+
+
+def run_elsewhere(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """`ps-console ARGS` as a host without the broker sees it: in a PID namespace of its
+    own, whose /proc shows no broker JVM (same network, same files)."""
+    import shutil
+
+    unshare = shutil.which("unshare")
+    assert unshare, "unshare (util-linux) is needed to hide the broker's JVM"
+    return subprocess.run([unshare, "--pid", "--fork", "--mount-proc", PS_CONSOLE, *args],
+                          capture_output=True, text=True, timeout=timeout)

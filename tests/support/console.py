@@ -19,6 +19,18 @@ from tui.config import load_config
 
 SIZE = (120, 40)
 
+
+def table_rows(table) -> list[list[str]]:
+    """The cells of every row of a Reports table (a `VirtualTable`) as text; a row not
+    read yet is an empty list."""
+    return [[c.plain for c in (table.cells_at(r) or ())] for r in range(table.row_count)]
+
+
+def status_of(screen) -> str:
+    """The Reports screen's status line."""
+    return str(screen.query_one("#reports-status").visual)
+
+
 def basic_report(ts: int, token: str, kafka: str = "3.9.2") -> bytes:
     return encode({"timestamp": ts, "kafkaVersion": kafka, "confluentPlatformVersion": None,
                    "collectorState": 2, "brokerProcessUUID": token, "clusterId": "abc"},
@@ -46,9 +58,12 @@ def sandbox_app(sandbox, topic: str, **config: object) -> ConsoleApp:
     cfg = load_config(None)
     for key, value in config.items():
         setattr(cfg, key, value)
+    # ZooKeeper when the cluster has it, else (KRaft) the bootstrap list: as an operator
+    # would start the console on each kind.
     cfg.zookeeper = sandbox.zk_connect
+    cfg.bootstrap = None if sandbox.zk_connect else sandbox.bootstrap
     cfg.topic = topic
-    target = location(zookeeper=sandbox.zk_connect, timeout=10)
+    target = location(**sandbox.where, timeout=10)
     return ConsoleApp(cfg, ClusterBackend(target, topic, cfg.broker_configs))
 
 

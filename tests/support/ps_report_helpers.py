@@ -29,11 +29,18 @@ def plain_read(value: bytes, kind: str) -> dict[str, Any]:
     return records[0]
 
 
-def broker_config_copy(sandbox, broker_id: int, tmp_path: Path, extra: dict[str, str]) -> Path:
-    """The broker's real server.properties, copied, with settings appended."""
+ENABLE = "confluent.support.metrics.enable"
+
+
+def broker_config_copy(sandbox, broker_id: int, tmp_path: Path,
+                       extra: dict[str, str | None]) -> Path:
+    """The broker's real server.properties, copied, with settings appended: the opt-in
+    CP's shipped file carried (`confluent.support.metrics.enable=true`) unless `extra`
+    says otherwise, then `extra` (a None value leaves its key out)."""
     source = Path(sandbox.box.broker(broker_id).config)
     text = source.read_text()
-    text += "".join(f"{k}={v}\n" for k, v in extra.items())
+    text += "".join(f"{k}={v}\n" for k, v in {ENABLE: "true", **extra}.items()
+                    if v is not None)
     target = tmp_path / f"server-{broker_id}.properties"
     target.write_text(text)
     return target

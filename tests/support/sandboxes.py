@@ -66,6 +66,31 @@ class SandboxFacts:
     def secure(self) -> bool:
         return self.kind.startswith("secure-")
 
+    @property
+    def kraft(self) -> bool:
+        return self.mode == "kraft"
+
+    @property
+    def where(self) -> dict[str, str]:
+        """How a command names this cluster, as keywords of `tests.support.cluster.location`:
+        ZooKeeper when the cluster has it (so discovery goes through it), else the
+        bootstrap list."""
+        if self.zk_connect is not None:
+            return {"zookeeper": self.zk_connect}
+        return {"bootstrap": self.bootstrap}
+
+    @property
+    def cli(self) -> list[str]:
+        """The same on a command line: `--zookeeper ...` or `--bootstrap-server ...`."""
+        if self.zk_connect is not None:
+            return ["--zookeeper", self.zk_connect]
+        return ["--bootstrap-server", self.bootstrap]
+
+    @property
+    def kafka_home(self) -> Path:
+        """The folder of this cluster's Kafka jars (an agent's --kafka-home)."""
+        return kafka_sandbox.lib_dir(self.version)
+
 
 def facts_of(box: kafka_sandbox.Sandbox, kind: str) -> SandboxFacts:
     assert box.state is not None
@@ -133,6 +158,8 @@ class Sandboxes:
         self._failed: dict[str, str] = {}
         self._last_use: dict[str, int] | None = None
         self._index: dict[str, int] = {}
+        # Seconds from start to ready of each sandbox this session started, for the summary.
+        self.ready_seconds: dict[str, float] = {}
 
     def get(self, kind: str) -> SandboxFacts:
         """The running sandbox of `kind`, started on first use; a sandbox that cannot
@@ -155,6 +182,7 @@ class Sandboxes:
         except kafka_sandbox.SandboxError as exc:
             self._failed[kind] = f"the {kind} Kafka sandbox did not start: {exc}"
             pytest.fail(self._failed[kind])
+        self.ready_seconds[kind] = box.ready_seconds
         self._running[kind] = facts_of(box, kind)
         return self._running[kind]
 

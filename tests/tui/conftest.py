@@ -34,12 +34,16 @@ def _no_user_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def report_topic(sandbox) -> str:
-    """A fresh topic: two rounds of reports from brokers 1-3 and one undecodable record."""
-    topic = make_topic(sandbox.bootstrap)
+def report_topic(request: pytest.FixtureRequest) -> str:
+    """A fresh topic: two rounds of reports from brokers 1-3 and one undecodable record, on
+    the test's own cluster (`cluster`, either kind, or the ZooKeeper `sandbox` of the tests
+    that stop its processes)."""
+    cluster = request.getfixturevalue("cluster" if "cluster" in request.fixturenames
+                                      else "sandbox")
+    topic = make_topic(cluster.bootstrap)
     now = int(time.time())
     items = [(basic_report(now - 120 + n, f"tok-{n % 3 + 1}"), {"broker.id": str(n % 3 + 1)})
              for n in range(6)]
     items.append((b"\x00not a report", {}))
-    produce(sandbox.bootstrap, topic, items)
+    produce(cluster.bootstrap, topic, items)
     return topic

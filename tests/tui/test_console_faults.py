@@ -10,12 +10,13 @@ import asyncio
 import os
 
 import pytest
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
 
 from tests.support.console import SIZE, sandbox_app, wait_for
 from tools.sandbox.kafka_sandbox import CACHE
 from tui.screens.cluster import ClusterScreen
 from tui.screens.help import HelpScreen
+from tui.widgets.row_table import RowTable
 
 pytestmark = [
     pytest.mark.sandbox, pytest.mark.anyio, pytest.mark.private_sandbox,
@@ -33,8 +34,10 @@ def private_box(sandbox):
     return sandbox.box
 
 
-def _ids(table: DataTable) -> list[str]:
-    return [str(table.get_row_at(r)[0]) for r in range(table.row_count)]
+def _ids(table: RowTable) -> list[str]:
+    """The registered brokers' rows (a broker that left stays as a DOWN row)."""
+    return [str(table.get_row_at(r)[0]) for r in range(table.row_count)
+            if not str(table.get_row_at(r)[1]).startswith("DOWN")]
 
 
 def _header_state(app) -> str:
@@ -46,7 +49,7 @@ async def test_killed_broker_is_shown_gone_console_answers_and_it_returns(
     victim = sorted(sandbox.broker_ids)[0]
     app = sandbox_app(sandbox, report_topic)
     async with app.run_test(size=SIZE) as pilot:
-        table = app.screen.query_one("#brokers", DataTable)
+        table = app.screen.query_one("#brokers", RowTable)
         await wait_for(pilot, lambda: table.row_count == 3)
         await wait_for(pilot, lambda: app._watch is not None)
         # In a thread: the app keeps running while the process dies.
@@ -54,7 +57,7 @@ async def test_killed_broker_is_shown_gone_console_answers_and_it_returns(
         try:
             # No clean shutdown: the registration goes when its ZooKeeper session expires.
             await wait_for(pilot, lambda: str(victim) not in _ids(table), timeout=60)
-            assert len(_ids(table)) == 2
+            assert len(_ids(table)) == 2 and table.row_count == 3  # the victim is DOWN
             # Still answering keys while a broker is gone.
             await pilot.press("question_mark")
             await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), timeout=10)
@@ -70,7 +73,7 @@ async def test_zookeeper_outage_is_shown_and_the_console_recovers_by_itself(
         sandbox, private_box, report_topic):
     app = sandbox_app(sandbox, report_topic)
     async with app.run_test(size=SIZE) as pilot:
-        table = app.screen.query_one("#brokers", DataTable)
+        table = app.screen.query_one("#brokers", RowTable)
         await wait_for(pilot, lambda: table.row_count == 3 and app.conn_state == "connected")
         await wait_for(pilot, lambda: app._watch is not None)
         await asyncio.to_thread(private_box.stop_zookeeper)

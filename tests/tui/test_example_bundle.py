@@ -11,13 +11,14 @@ from pathlib import Path
 
 import pytest
 from rich.console import Console
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
 
 from engine.reading.bundle import open_bundle
-from tests.support.console import SIZE, wait_for
+from tests.support.console import SIZE, status_of, table_rows, wait_for
 from tui.app import ConsoleApp
 from tui.backend import BundleBackend
 from tui.config import load_config
+from tui.widgets.virtual_table import VirtualTable
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "support-metrics-example.zip"
 
@@ -48,25 +49,38 @@ async def test_example_bundle_shows_every_broker_and_the_damaged_entry():
     cfg = load_config(None)
     app = ConsoleApp(cfg, BundleBackend(str(EXAMPLE), cfg.topic))
     async with app.run_test(size=SIZE) as pilot:
-        table = app.screen.query_one("#reports", DataTable)
+        screen = app.screen
+        table = screen.query_one("#reports", VirtualTable)
         await wait_for(pilot, lambda: table.row_count > 0)
-        rows = {table.coordinate_to_cell_key((r, 0)).row_key.value:
-                [str(c) for c in table.get_row_at(r)] for r in range(table.row_count)}
+        keys = [r.key for r in screen.latest]
+        rows = dict(zip(keys, table_rows(table), strict=True))
         assert app.conn_state == "offline"
         # The latest report of each broker, its Basic reports attributed by their token,
         # and the damaged entry: nothing else.
         assert sorted(r[1] for r in rows.values()) == ["-", "1", "2", "3"]
         assert rows[damaged_key][1] == "-"
         assert rows[damaged_key][4] == "undecodable"
-        status = str(app.screen.query_one("#reports-status").visual)
-        assert "support-metrics-example.zip" in status
+        assert "support-metrics-example.zip" in status_of(screen)
+        # The header names the bundle's cluster; the identity line says what the archive
+        # comment says.
+        comment = json.loads(zipfile.ZipFile(EXAMPLE).comment)
+        await wait_for(pilot, lambda: app.cluster_id == comment["cluster_id"])
+        identity = rendered(screen.query_one("#reports-identity"))
+        assert f"topic {comment['topic']}" in identity and "complete" in identity
+        assert "by ps-console" in identity
 
-        table.move_cursor(row=table.get_row_index(damaged_key))
+        table.move_cursor(keys.index(damaged_key))
         await pilot.pause()
-        assert "UNDECODABLE" in rendered(app.screen.query_one("#detail-body"))
+        assert "UNDECODABLE" in rendered(screen.query_one("#detail-body"))
 
-        await pilot.press("h")  # every report of the bundle, in order
-        await wait_for(pilot, lambda: "every report" in
-                       str(app.screen.query_one("#reports-status").visual) and
-                       "loading" not in str(app.screen.query_one("#reports-status").visual))
+        await pilot.press("h")  # every report of the bundle, newest first
+        await wait_for(pilot, lambda: "every report" in status_of(screen) and
+                       "loading" not in status_of(screen))
         assert table.row_count == len(open_bundle(str(EXAMPLE)).entries)
+        # An Enhanced report's detail: its fields under their headings.
+        first_enhanced = next(i for i, r in enumerate(table_rows(table)) if "Enhanced" in r)
+        table.move_cursor(first_enhanced)
+        await wait_for(pilot, lambda: "broker configuration" in
+                       rendered(screen.query_one("#detail-body")))
+        text = rendered(screen.query_one("#detail-body"))
+        assert "cluster metrics" in text and "replicationHistogram" in text

@@ -3,23 +3,34 @@
 from __future__ import annotations
 
 import io
+import time
 import zipfile
 from pathlib import Path
 
 import pytest
 from rich.console import Console
-from textual.widgets import DataTable, Input
+from textual.widgets import Input
 
 from engine.config.settings import BLOCK_LABEL
 from engine.reading.bundle import open_bundle
 from engine.reporting.records import decode
-from tests.support.console import SIZE, sandbox_app, wait_for
+from tests.support.console import (
+    SIZE,
+    basic_report,
+    produce,
+    sandbox_app,
+    status_of,
+    table_rows,
+    wait_for,
+)
 from tui.screens.confirm import ConfirmDialog
 from tui.screens.export import ExportDialog
 from tui.screens.report_now import ReportNowScreen
 from tui.screens.settings import SettingsScreen
+from tui.widgets.row_table import RowTable
+from tui.widgets.virtual_table import VirtualTable
 
-pytestmark = [pytest.mark.sandbox, pytest.mark.anyio]
+pytestmark = pytest.mark.anyio
 
 
 def _text(widget) -> str:
@@ -29,50 +40,84 @@ def _text(widget) -> str:
     return console.export_text()
 
 
-def _broker_config(sandbox, tmp_path: Path, topic: str) -> Path:
+def _broker_config(cluster, tmp_path: Path, topic: str) -> Path:
     """A copy of broker 1's server.properties reporting to `topic`, HTTP switched off."""
-    original = Path(sandbox.box.state.brokers[0].config).read_text("latin-1")
+    original = Path(cluster.box.state.brokers[0].config).read_text("latin-1")
     path = tmp_path / "server.properties"
-    path.write_text(original + "\nconfluent.support.metrics.topic=" + topic +
+    path.write_text(original + "\nconfluent.support.metrics.enable=true"
+                    "\nconfluent.support.metrics.topic=" + topic +
                     "\nconfluent.support.metrics.endpoint.secure.enable=false"
                     "\nconfluent.support.metrics.endpoint.insecure.enable=false\n", "latin-1")
     return path
 
 
-async def test_cluster_screen_lists_the_three_brokers(sandbox, report_topic):
-    app = sandbox_app(sandbox, report_topic)
+async def test_cluster_screen_lists_the_three_brokers(cluster, report_topic):
+    app = sandbox_app(cluster, report_topic)
     async with app.run_test(size=SIZE) as pilot:
-        table = app.screen.query_one("#brokers", DataTable)
+        table = app.screen.query_one("#brokers", RowTable)
         await wait_for(pilot, lambda: table.row_count == 3)
         ids = [str(table.get_row_at(r)[0]) for r in range(3)]
-        assert ids == [str(b) for b in sorted(sandbox.broker_ids)]
+        assert ids == [str(b) for b in sorted(cluster.broker_ids)]
         # Every broker reported to the fixture's topic: an age, not "missing".
-        assert all(str(table.get_row_at(r)[4]) != "missing" for r in range(3))
+        assert all(str(table.get_row_at(r)[2]) != "missing" for r in range(3))
+        assert all(str(table.get_row_at(r)[1]) == "ok" for r in range(3))
         assert app.cluster_id and app.cluster_id != "?"
 
 
-async def test_reports_screen_shows_latest_detail_and_undecodable(sandbox, report_topic):
-    app = sandbox_app(sandbox, report_topic)
+async def test_reports_screen_shows_latest_detail_and_undecodable(cluster, report_topic):
+    app = sandbox_app(cluster, report_topic)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("2")
-        table = app.screen.query_one("#reports", DataTable)
+        screen = app.screen
+        table = screen.query_one("#reports", VirtualTable)
         await wait_for(pilot, lambda: table.row_count == 4)
-        rows = [[str(c) for c in table.get_row_at(r)] for r in range(4)]
+        rows = table_rows(table)
         assert [r[1] for r in rows] == ["1", "2", "3", "-"]
         assert rows[3][4] == "undecodable"
-        detail = app.screen.query_one("#detail-body")
-        assert "brokerProcessUUID" in str(detail.visual) or table.cursor_row == 0
+        detail = screen.query_one("#detail-body")
+        await wait_for(pilot, lambda: "brokerProcessUUID" in _text(detail))
+        assert "identity" in _text(detail)  # the fields under their headings
         await pilot.press("h")  # history of broker 1: both of its reports
-        await wait_for(pilot, lambda: "history of broker 1: 2 rows" in
-                       str(app.screen.query_one("#reports-status").visual))
+        await wait_for(pilot, lambda: "history of broker 1: 2 rows" in status_of(screen)
+                       and all(table_rows(table)))
+        assert [r[0] for r in table_rows(table)] == ["0@3", "0@0"]  # newest first
+        assert all(r[5] == "tok-1" for r in table_rows(table))
         await pilot.press("l", "slash", *"tok-3", "enter")
         await wait_for(pilot, lambda: table.row_count == 1)
 
 
-async def test_e_then_enter_writes_a_bundle_of_the_topic(sandbox, report_topic, tmp_path,
+async def test_reports_follow_the_topic_and_an_open_history_grows(sandbox, report_topic):
+    """New reports appear without `r`: in the latest view (a look at the end of the topic
+    every few seconds) and in an open history (it follows the end too)."""
+    app = sandbox_app(sandbox, report_topic)
+    now = int(time.time())
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2")
+        screen = app.screen
+        table = screen.query_one("#reports", VirtualTable)
+        await wait_for(pilot, lambda: table.row_count == 4)
+        produce(sandbox.bootstrap, report_topic,
+                [(basic_report(now, "tok-new", kafka="4.0.0"), {"broker.id": "1"})])
+        await wait_for(pilot, lambda: any(r[:2] == ["0@7", "1"] and "4.0.0" in r
+                                          for r in table_rows(table)), timeout=30)
+        assert table.row_count == 4  # broker 1's newer report took its place
+        table.move_cursor(0)
+        await pilot.press("h")
+        await wait_for(pilot, lambda: "history of broker 1: 3 rows" in status_of(screen)
+                       and all(table_rows(table)))
+        assert "restart" in table_rows(table)[0][-1]  # tok-1 -> tok-new
+        produce(sandbox.bootstrap, report_topic,
+                [(basic_report(now + 1, "tok-new"), {"broker.id": "1"}),
+                 (basic_report(now + 1, "tok-2"), {"broker.id": "2"})])
+        await wait_for(pilot, lambda: "history of broker 1: 4 rows" in status_of(screen)
+                       and table_rows(table)[0][:1] == ["0@8"], timeout=30)
+        assert table.cursor_row == 0  # following the newest
+
+
+async def test_e_then_enter_writes_a_bundle_of_the_topic(cluster, report_topic, tmp_path,
                                                          monkeypatch):
     monkeypatch.chdir(tmp_path)  # the default file name is relative to the current folder
-    app = sandbox_app(sandbox, report_topic)
+    app = sandbox_app(cluster, report_topic)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("e")
         await wait_for(pilot, lambda: isinstance(app.screen, ExportDialog))
@@ -93,12 +138,12 @@ async def test_e_then_enter_writes_a_bundle_of_the_topic(sandbox, report_topic, 
         assert not isinstance(app.screen, ExportDialog)
 
 
-async def test_t_sends_a_report_that_appears_in_reports(sandbox, report_topic, tmp_path):
-    config = _broker_config(sandbox, tmp_path, report_topic)
-    app = sandbox_app(sandbox, report_topic, broker_configs=(str(config),))
+async def test_t_sends_a_report_that_appears_in_reports(cluster, report_topic, tmp_path):
+    config = _broker_config(cluster, tmp_path, report_topic)
+    app = sandbox_app(cluster, report_topic, broker_configs=(str(config),))
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("2")
-        table = app.screen.query_one("#reports", DataTable)
+        table = app.screen.query_one("#reports", VirtualTable)
         await wait_for(pilot, lambda: table.row_count == 4)
         await pilot.press("t")
         await wait_for(pilot, lambda: isinstance(app.screen, ReportNowScreen))
@@ -117,11 +162,12 @@ async def test_t_sends_a_report_that_appears_in_reports(sandbox, report_topic, t
         assert "result per destination" in result and "ok" in result
         assert "would send" not in result + detail
         assert "The report that was sent" in detail
-        assert "SENT: 1 of 1" in _text(screen.query_one("#report-status"))
+        # Every destination listed is counted: the two disabled ones as skipped.
+        assert _text(screen.query_one("#report-status")).startswith(
+            "SENT: 1 of 3 destinations accepted the report (topic), 2 skipped (https, http)")
         await pilot.press("escape")
         await pilot.press("r")
-        await wait_for(pilot, lambda: table.row_count >= 1 and any(
-            str(table.get_row_at(r)[0]) == "0@7" for r in range(table.row_count)))
+        await wait_for(pilot, lambda: any(r[0] == "0@7" for r in table_rows(table)))
 
 
 async def open_settings(pilot) -> SettingsScreen:
@@ -133,11 +179,11 @@ async def open_settings(pilot) -> SettingsScreen:
     return screen
 
 
-async def test_settings_edit_is_saved_and_only_that_line_changes(sandbox, report_topic,
+async def test_settings_edit_is_saved_and_only_that_line_changes(cluster, report_topic,
                                                                  tmp_path):
-    config = _broker_config(sandbox, tmp_path, report_topic)
+    config = _broker_config(cluster, tmp_path, report_topic)
     before = config.read_text("latin-1")
-    app = sandbox_app(sandbox, report_topic, broker_configs=(str(config),))
+    app = sandbox_app(cluster, report_topic, broker_configs=(str(config),))
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_settings(pilot)
         box = screen.query_one("#setting-3", Input)  # report.interval.hours
@@ -159,9 +205,9 @@ async def test_settings_edit_is_saved_and_only_that_line_changes(sandbox, report
     assert removed == []
 
 
-async def test_settings_changed_on_disk_is_not_overwritten(sandbox, report_topic, tmp_path):
-    config = _broker_config(sandbox, tmp_path, report_topic)
-    app = sandbox_app(sandbox, report_topic, broker_configs=(str(config),))
+async def test_settings_changed_on_disk_is_not_overwritten(cluster, report_topic, tmp_path):
+    config = _broker_config(cluster, tmp_path, report_topic)
+    app = sandbox_app(cluster, report_topic, broker_configs=(str(config),))
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_settings(pilot)
         screen.query_one("#setting-1", Input).value = "c0"
@@ -199,11 +245,11 @@ async def _edit_then(pilot, config: Path, *keys: str) -> SettingsScreen:
     return screen
 
 
-async def test_settings_esc_with_unsaved_edits_asks_before_leaving(sandbox, report_topic,
+async def test_settings_esc_with_unsaved_edits_asks_before_leaving(cluster, report_topic,
                                                                    tmp_path):
-    config = _broker_config(sandbox, tmp_path, report_topic)
+    config = _broker_config(cluster, tmp_path, report_topic)
     before = config.read_text("latin-1")
-    app = sandbox_app(sandbox, report_topic, broker_configs=(str(config),))
+    app = sandbox_app(cluster, report_topic, broker_configs=(str(config),))
     async with app.run_test(size=SIZE) as pilot:
         screen = await _edit_then(pilot, config, "escape")
         dialog = app.screen
@@ -226,9 +272,9 @@ async def test_settings_esc_with_unsaved_edits_asks_before_leaving(sandbox, repo
     assert config.read_text("latin-1") == before
 
 
-async def test_settings_esc_without_edits_leaves_at_once(sandbox, report_topic, tmp_path):
-    config = _broker_config(sandbox, tmp_path, report_topic)
-    app = sandbox_app(sandbox, report_topic, broker_configs=(str(config),))
+async def test_settings_esc_without_edits_leaves_at_once(cluster, report_topic, tmp_path):
+    config = _broker_config(cluster, tmp_path, report_topic)
+    app = sandbox_app(cluster, report_topic, broker_configs=(str(config),))
     async with app.run_test(size=SIZE) as pilot:
         base = len(app.screen_stack)
         screen = await open_settings(pilot)
@@ -241,10 +287,10 @@ async def test_settings_esc_without_edits_leaves_at_once(sandbox, report_topic, 
         assert len(app.screen_stack) == base and not isinstance(app.screen, ConfirmDialog)
 
 
-async def test_report_now_over_unsaved_settings_asks_first(sandbox, report_topic, tmp_path):
-    config = _broker_config(sandbox, tmp_path, report_topic)
+async def test_report_now_over_unsaved_settings_asks_first(cluster, report_topic, tmp_path):
+    config = _broker_config(cluster, tmp_path, report_topic)
     before = config.read_text("latin-1")
-    app = sandbox_app(sandbox, report_topic, broker_configs=(str(config),))
+    app = sandbox_app(cluster, report_topic, broker_configs=(str(config),))
     async with app.run_test(size=SIZE) as pilot:
         screen = await _edit_then(pilot, config, "t")
         await pilot.press("n")
@@ -262,10 +308,10 @@ async def test_report_now_over_unsaved_settings_asks_first(sandbox, report_topic
     assert config.read_text("latin-1") == before
 
 
-async def test_quit_with_unsaved_settings_asks_first(sandbox, report_topic, tmp_path):
-    config = _broker_config(sandbox, tmp_path, report_topic)
+async def test_quit_with_unsaved_settings_asks_first(cluster, report_topic, tmp_path):
+    config = _broker_config(cluster, tmp_path, report_topic)
     before = config.read_text("latin-1")
-    app = sandbox_app(sandbox, report_topic, broker_configs=(str(config),))
+    app = sandbox_app(cluster, report_topic, broker_configs=(str(config),))
     async with app.run_test(size=SIZE) as pilot:
         screen = await _edit_then(pilot, config, "q")
         await pilot.press("escape")
@@ -284,9 +330,9 @@ async def test_quit_with_unsaved_settings_asks_first(sandbox, report_topic, tmp_
     assert config.read_text("latin-1") == before
 
 
-async def test_app_keys_never_stack_a_second_copy(sandbox, report_topic, tmp_path):
-    config = _broker_config(sandbox, tmp_path, report_topic)
-    app = sandbox_app(sandbox, report_topic, broker_configs=(str(config),))
+async def test_app_keys_never_stack_a_second_copy(cluster, report_topic, tmp_path):
+    config = _broker_config(cluster, tmp_path, report_topic)
+    app = sandbox_app(cluster, report_topic, broker_configs=(str(config),))
     async with app.run_test(size=SIZE) as pilot:
         base = len(app.screen_stack)
         await pilot.press("s")
@@ -317,9 +363,9 @@ def _forms(app) -> list:
 
 
 async def test_settings_asked_for_in_the_other_mode_is_the_one_already_open(
-        sandbox, report_topic, tmp_path):
-    config = _broker_config(sandbox, tmp_path, report_topic)
-    app = sandbox_app(sandbox, report_topic, broker_configs=(str(config),))
+        cluster, report_topic, tmp_path):
+    config = _broker_config(cluster, tmp_path, report_topic)
+    app = sandbox_app(cluster, report_topic, broker_configs=(str(config),))
     async with app.run_test(size=SIZE) as pilot:
         settings = await open_settings(pilot)
         settings.query_one("#setting-1", Input).value = "c0"  # not saved
@@ -333,10 +379,10 @@ async def test_settings_asked_for_in_the_other_mode_is_the_one_already_open(
         assert _forms(app) == [settings]
 
 
-async def test_report_now_and_settings_stay_one_screen_across_modes(sandbox, report_topic,
+async def test_report_now_and_settings_stay_one_screen_across_modes(cluster, report_topic,
                                                                     tmp_path):
-    config = _broker_config(sandbox, tmp_path, report_topic)
-    app = sandbox_app(sandbox, report_topic, broker_configs=(str(config),))
+    config = _broker_config(cluster, tmp_path, report_topic)
+    app = sandbox_app(cluster, report_topic, broker_configs=(str(config),))
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("t")
         await wait_for(pilot, lambda: isinstance(app.screen, ReportNowScreen))
@@ -357,10 +403,10 @@ async def test_report_now_and_settings_stay_one_screen_across_modes(sandbox, rep
         assert _forms(app) == [app.screen]
 
 
-async def test_read_only_offers_no_save_and_no_report_now(sandbox, report_topic, tmp_path):
-    config = _broker_config(sandbox, tmp_path, report_topic)
+async def test_read_only_offers_no_save_and_no_report_now(cluster, report_topic, tmp_path):
+    config = _broker_config(cluster, tmp_path, report_topic)
     before = config.read_text("latin-1")
-    app = sandbox_app(sandbox, report_topic, broker_configs=(str(config),), read_only=True)
+    app = sandbox_app(cluster, report_topic, broker_configs=(str(config),), read_only=True)
     app.read_only = True
     async with app.run_test(size=SIZE) as pilot:
         assert app.screen.query_one("#hdr-readonly").display

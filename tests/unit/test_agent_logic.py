@@ -54,6 +54,6 @@ def test_check_speaks_nagios_on_stdout_even_when_the_config_is_missing(tmp_path,
 
     code = main(["agent", "--check", "--broker-config", str(tmp_path / "missing.properties")])
     out = capsys.readouterr().out
-    assert code == 1
+    assert code == 2  # a missing file is a usage error, as --help says
     assert out.startswith("PS-AGENT CRITICAL - ") and "missing.properties" in out
     assert out.count("\n") == 1

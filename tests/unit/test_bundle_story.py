@@ -3,7 +3,6 @@ console's offline adapter (no cluster, a real zip on disk)."""
 
 from __future__ import annotations
 
-import threading
 import zipfile
 from pathlib import Path
 
@@ -72,18 +71,25 @@ def test_the_offline_adapter_reads_the_bundle_once_and_entries_again(story_zip):
         latest = backend.latest_reports()
         assert [(r.broker_id, r.token, r.position) for r in latest] == [
             (1, "b", "entry 4"), (None, "lonely", "entry 3"), (None, None, "entry 5")]
-        history = [r for batch in backend.history(1, threading.Event()) for r in batch]
+        opened = backend.open_history(1, HOUR)
+        newest_first = opened.rows(0, len(opened))
+        history = list(reversed(newest_first))
         assert [(r.position, r.attributed_by) for r in history] == [
             ("entry 0", BY_TOKEN), ("entry 1", BY_ENHANCED), ("entry 2", BY_ENHANCED),
             ("entry 4", BY_ENHANCED)]
+        # The same story as `open` tells, row by row: the events of each report.
+        assert [[e.kind for e in opened.events_of(r)] for r in history] == [
+            [], ["schema-change"], ["restart", "gap"], ["shutdown"]]
+        strip = opened.timeline(20)
+        assert strip is not None and strip.arrivals == 4
+        assert strip.marks_line()[-1] == "S" and "-" in strip.marks_line()
         first = backend.report(history[0])
         assert isinstance(first, Report) and first.fields is not None
         assert first.fields["brokerProcessUUID"] == "a"
         assert (first.broker_id, first.attributed_by) == (1, BY_TOKEN)  # the listing's
         with zipfile.ZipFile(story_zip) as zf:
             assert backend.raw_value(history[0]) == zf.read("story.zip.0")
-        every = [r for batch in backend.history(None, threading.Event()) for r in batch]
-        assert len(every) == 6
+        assert len(backend.open_history(None, HOUR)) == 6
         # The zip was read once: the listings come from the summaries kept.
         assert backend.opened() is backend.opened()
         with pytest.raises(UsageError, match="needs a cluster"):

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import uuid
-
 import pytest
 
 from engine.cluster.kafka_version import parse_api_versions_v0, release_line
@@ -20,7 +17,6 @@ from engine.reporting.collector import (
     unclean_histogram,
 )
 from engine.reporting.privacy import assert_private, find_leaks, scrub_broker_config, scrub_stats
-from engine.reporting.tokens import TokenKeeper
 
 
 def test_buckets_cap_at_five_and_skip_unknown():
@@ -139,15 +135,3 @@ def test_parse_api_versions_v0():
     assert parse_api_versions_v0(body) == {0: (0, 11), 18: (0, 4)}
     with pytest.raises(ConnectionFailure, match="truncated"):
         parse_api_versions_v0(body[:-3])
-
-
-def test_token_keeper_follows_the_session(tmp_path):
-    keeper = TokenKeeper(tmp_path)
-    first = keeper.token(1, 100)
-    assert str(uuid.UUID(first, version=4)) == first
-    assert keeper.token(1, 100) == first
-    assert keeper.token(1, None) == first  # not visible: no proof of a restart
-    assert TokenKeeper(tmp_path).token(1, 100) == first  # survives an agent restart
-    second = keeper.token(1, 101)
-    assert second != first and keeper.token(2, 101) not in (first, second)
-    assert json.loads((tmp_path / "broker-tokens.json").read_text())["1"]["token"] == second

@@ -26,7 +26,7 @@ from engine.config.settings import (
     load_settings,
     validate,
 )
-from engine.errors import NotFound, PsError, UsageError, ValidationError
+from engine.errors import PsError, UsageError, ValidationError
 from tests.support.stock import STOCK
 
 
@@ -63,15 +63,19 @@ def test_properties_holds_every_key_of_the_file(stock: Path) -> None:
     assert props["broker.id"] == "0"
 
 
-def test_invalid_file_value_falls_back_to_default_with_problem(tmp_path: Path) -> None:
+def test_invalid_values_are_not_replaced_by_defaults(tmp_path: Path) -> None:
     path = tmp_path / "s.properties"
     path.write_text("confluent.support.metrics.report.interval.hours=0\n"
                     "confluent.support.metrics.enable = yes\n")
-    eff = load_settings(path).effective
-    assert eff[REPORT_INTERVAL_HOURS].value == 24
+    loaded = load_settings(path)
+    eff = loaded.effective
+    # No value for the agent: an interval CP refused is no interval, and "yes" is not true.
+    assert eff[REPORT_INTERVAL_HOURS].value is None
     assert eff[REPORT_INTERVAL_HOURS].raw == "0"
     assert "from 1" in eff[REPORT_INTERVAL_HOURS].problem
-    assert eff[METRICS_ENABLE].value is True and "true or false" in eff[METRICS_ENABLE].problem
+    assert eff[METRICS_ENABLE].value is False and "true or false" in eff[METRICS_ENABLE].problem
+    assert loaded.plan.state == "disabled"
+    assert "would stop the agent" in eff[REPORT_INTERVAL_HOURS].effect
 
 
 @pytest.mark.parametrize(("cid", "kind"), [
@@ -88,7 +92,9 @@ def test_customer_id_kind(cid: str, kind: str) -> None:
 VALID = {
     METRICS_ENABLE: ["true", "false", "TRUE", "False"],
     TOPIC: ["", "__confluent.support.metrics", "a", "x" * 249, "a-b_c.d", "..."],
-    REPORT_INTERVAL_HOURS: ["1", "24", "168", "876000"],
+    # Java's Long.parseLong, as CP read it: a sign, leading zeros, any script's digits; an
+    # empty value is CP's default (24).
+    REPORT_INTERVAL_HOURS: ["1", "24", "168", "876000", "+12", "012", "\u0661\u0662", ""],
     PROXY: ["", "http://proxy:3128", "http://10.0.0.1:8080/", "http://[::1]:3128"],
     "confluent.support.metrics.endpoint.secure": [
         "https://support-metrics.confluent.io", "https://127.0.0.1:8443", "https://h/base"],
@@ -98,7 +104,8 @@ VALID = {
 INVALID = {
     METRICS_ENABLE: ["yes", "1", "", "true ", "on"],
     TOPIC: [".", "..", "x" * 250, "has space", "a/b", "ü"],
-    REPORT_INTERVAL_HOURS: ["0", "-1", "1.5", "", " 24", "876001", "twelve"],
+    REPORT_INTERVAL_HOURS: ["0", "-1", "1.5", " 24", "12 ", "876001", "twelve", "abc", "0x10",
+                            "1_000", "9223372036854775808", "9" * 5000, "+", "-0", "1e3"],
     PROXY: ["proxy:3128", "https://proxy:3128", "http://proxy", "http://proxy:3128/path",
             "http://u:p@proxy:3128", "http://proxy:99999", "http://:3128"],
     "confluent.support.metrics.endpoint.secure": [
@@ -265,9 +272,9 @@ def test_diff_shows_what_a_save_writes(stock: Path) -> None:
 
 
 def test_missing_unreadable_and_malformed_files(tmp_path: Path) -> None:
-    with pytest.raises(NotFound, match="does not exist"):
+    with pytest.raises(UsageError, match="does not exist"):
         load_settings(tmp_path / "nope.properties")
-    with pytest.raises(NotFound, match="is a directory"):
+    with pytest.raises(UsageError, match="is a directory"):
         load_settings(tmp_path)
     bad = tmp_path / "bad.properties"
     bad.write_text("a=1\nb=\\uZZZZ\n")
@@ -313,14 +320,16 @@ def test_saved_values_read_back_and_other_lines_stay(tmp_path_factory, changes, 
 def test_send_plan_follows_the_settings(tmp_path: Path) -> None:
     path = tmp_path / "server.properties"
     path.write_text("broker.id=1\n")
+    assert load_settings(path).send_plan() == []  # no opt-in, no plan (CP 3.x's rule)
+    path.write_text("broker.id=1\nconfluent.support.metrics.enable=true\n")
     assert load_settings(path).send_plan() == [
         ("topic", "__confluent.support.metrics"),
-        ("https", "https://support-metrics.confluent.io"),
-        ("http", "http://support-metrics.confluent.io")]
+        ("https", "https://support-metrics.confluent.io/anon"),
+        ("http", "http://support-metrics.confluent.io/anon")]
     path.write_text("broker.id=1\nconfluent.support.metrics.enable=true\n"
                     "confluent.support.metrics.topic=\n"
                     "confluent.support.metrics.endpoint.insecure.enable=false\n")
     assert load_settings(path).send_plan() == [
-        ("https", "https://support-metrics.confluent.io")]
+        ("https", "https://support-metrics.confluent.io/anon")]
     path.write_text("broker.id=1\nconfluent.support.metrics.enable=false\n")
     assert load_settings(path).send_plan() == []

@@ -17,7 +17,8 @@ from tests.support.stock import STOCK
 
 def test_show_json_is_typed(stock: Path, capsys) -> None:
     assert main(["settings", "show", "--broker-config", str(stock), "--json"]) == 0
-    assert json.loads(capsys.readouterr().out) == {
+    doc = json.loads(capsys.readouterr().out)
+    assert {key: s["value"] for key, s in doc["settings"].items()} == {
         "confluent.support.metrics.enable": True,
         "confluent.support.customer.id": "anonymous",
         "confluent.support.metrics.topic": "__confluent.support.metrics",
@@ -28,31 +29,76 @@ def test_show_json_is_typed(stock: Path, capsys) -> None:
         "confluent.support.metrics.endpoint.secure": "https://support-metrics.confluent.io",
         "confluent.support.metrics.endpoint.insecure": "http://support-metrics.confluent.io",
     }
+    reporting = doc["reporting"]
+    assert reporting["state"] == "enabled" and reporting["interval_hours"] == 24
+    assert reporting["destinations"]["topic"] == {
+        "sent": True, "to": "__confluent.support.metrics", "note": None, "reason": None}
+    assert reporting["destinations"]["https"]["to"] == \
+        "https://support-metrics.confluent.io/anon"
 
 
-def test_show_table_has_sources_and_problems(tmp_path: Path, capsys) -> None:
+def test_show_table_says_what_the_agent_does(tmp_path: Path, capsys) -> None:
     path = tmp_path / "s.properties"
     path.write_text("broker.id=1\nconfluent.support.customer.id=bob\n"
-                    "confluent.support.metrics.enable:false\n")
+                    "confluent.support.metrics.enable:true\n"
+                    "confluent.support.metrics.endpoint.insecure.enable=flase\n")
     assert main(["settings", "show", "--broker-config", str(path)]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0].split() == ["KEY", "VALUE", "SOURCE", "PROBLEM"]
-    rows = {line.split()[0]: line for line in out[1:]}
+    assert out[0] == "reporting: enabled: a Basic report every 24 h to topic"
+    assert out[1].split() == ["topic", "__confluent.support.metrics"]
+    assert out[2].startswith("  https  not sent: confluent.support.metrics.endpoint.insecure"
+                             ".enable='flase' must be true or false, which stops HTTPS and HTTP")
+    head = out.index(next(line for line in out if line.startswith("KEY")))
+    assert out[head].split() == ["KEY", "VALUE", "SOURCE", "WHAT", "THE", "AGENT", "DOES"]
+    rows = {line.split()[0]: line for line in out[head + 1:]}
     assert len(rows) == 9
-    assert rows["confluent.support.metrics.enable"].split()[1:3] == ["false", "file:3"]
+    assert rows["confluent.support.metrics.enable"].split()[1:] == ["true", "file:3",
+                                                                    "reporting", "on"]
     cid = rows["confluent.support.customer.id"]
     assert cid.split()[1:3] == ["anonymous", "file:2"]
-    assert "'bob' must be 'anonymous'" in cid and "default used" in cid
-    assert rows["confluent.support.proxy"].split()[1:] == ["(empty)", "default"]
+    assert "'bob' must be 'anonymous'" in cid and "reported as anonymous" in cid
+    insecure = rows["confluent.support.metrics.endpoint.insecure.enable"]
+    assert insecure.split()[1:3] == ["-", "file:4"]
+    assert "stops HTTPS and HTTP" in insecure
+    assert rows["confluent.support.proxy"].split()[1:3] == ["-", "default"]
+    assert not any("default used" in line or "using the default" in line for line in out)
 
 
-def test_show_json_warns_about_problems_on_stderr(tmp_path: Path, capsys) -> None:
+@pytest.mark.parametrize(("content", "why"), [
+    ("broker.id=1\n", "is not in the file"),
+    ("broker.id=1\nconfluent.support.metrics.enable=false \n", "'false ' (it has a trailing "
+                                                               "blank) is not 'true'"),
+    ("broker.id=1\nconfluent.support.metrics.enable=no\n", "'no' is not 'true'"),
+])
+def test_show_says_disabled_and_why_in_text_and_json(tmp_path: Path, capsys, content: str,
+                                                     why: str) -> None:
     path = tmp_path / "s.properties"
-    path.write_text("confluent.support.metrics.report.interval.hours=soon\n")
+    path.write_text(content)
+    assert main(["settings", "show", "--broker-config", str(path)]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first.startswith("reporting: disabled: confluent.support.metrics.enable")
+    assert why in first and first.endswith("nothing is collected or sent")
+    assert main(["settings", "show", "--broker-config", str(path), "--json"]) == 0
+    reporting = json.loads(capsys.readouterr().out)["reporting"]
+    assert reporting["state"] == "disabled" and not reporting["enabled"]
+    assert why in reporting["reason"]
+    assert all(not d["sent"] and why in d["reason"]
+               for d in reporting["destinations"].values())
+
+
+def test_show_json_says_a_refused_interval_stops_everything(tmp_path: Path, capsys) -> None:
+    path = tmp_path / "s.properties"
+    path.write_text("confluent.support.metrics.enable=true\n"
+                    "confluent.support.metrics.report.interval.hours=soon\n")
     assert main(["settings", "show", "--broker-config", str(path), "--json"]) == 0
     captured = capsys.readouterr()
-    assert json.loads(captured.out)["confluent.support.metrics.report.interval.hours"] == 24
-    assert "interval.hours='soon' must be a whole number" in captured.err
+    doc = json.loads(captured.out)
+    interval = doc["settings"]["confluent.support.metrics.report.interval.hours"]
+    assert interval["value"] is None and interval["raw"] == "soon"
+    assert "whole number of hours" in interval["problem"]
+    assert doc["reporting"]["state"] == "refused"
+    assert "interval.hours='soon' must be a whole number" in doc["reporting"]["reason"]
+    assert captured.err == ""
 
 
 def test_set_prints_diff_and_backup(stock: Path, capsys) -> None:
@@ -106,10 +152,11 @@ def test_set_reports_every_bad_pair_at_once(stock: Path, capsys) -> None:
     assert "metrics.enable='maybe'" in err and "metrics.topic='a b'" in err
 
 
-def test_missing_and_unreadable_files_exit_1(tmp_path: Path, capsys) -> None:
-    assert main(["settings", "show", "--broker-config", str(tmp_path / "nope")]) == 1
+def test_missing_files_and_folders_are_usage_errors(tmp_path: Path, capsys) -> None:
+    # --help: "2  bad options or a bad broker config file".
+    assert main(["settings", "show", "--broker-config", str(tmp_path / "nope")]) == 2
     assert main(["settings", "set", "--broker-config", str(tmp_path),
-                 "confluent.support.customer.id=c1"]) == 1
+                 "confluent.support.customer.id=c1"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 2
     assert "does not exist" in err[0] and "is a directory" in err[1]
@@ -138,6 +185,21 @@ def test_console_script_runs_without_traceback(tmp_path: Path) -> None:
                              str(tmp_path / "missing.properties"),
                              "confluent.support.customer.id=c1"],
                             capture_output=True, text=True, timeout=60)
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert result.stderr.strip() == (
         f"ps-console: broker config {tmp_path / 'missing.properties'} does not exist")
+
+
+@pytest.mark.parametrize("proxy", ["http://user:S3cretPw@proxy bad:3128",
+                                   "http://user:S3cretPw@proxy.corp:3128/path",
+                                   "ftp://user:S3cretPw@proxy:21"])
+def test_show_never_prints_a_proxy_password(tmp_path: Path, capsys, proxy: str) -> None:
+    """An invalid proxy URL is the one place credentials could be echoed from the file."""
+    path = tmp_path / "server.properties"
+    path.write_text(f"broker.id=1\nconfluent.support.metrics.enable=true\n"
+                    f"confluent.support.proxy={proxy}\n")
+    for extra in ([], ["--json"]):
+        main(["settings", "show", "--broker-config", str(path), *extra])
+        out, err = capsys.readouterr()
+        assert "S3cretPw" not in out + err
+        assert "proxy" in out

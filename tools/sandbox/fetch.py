@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from tools.sandbox.errors import SandboxError
@@ -29,6 +30,8 @@ VERSIONS = {"zk": ZK_VERSION, "kraft": KRAFT_VERSION}
 
 # Maven runs once per version; a slow mirror gets this long before the fetch gives up.
 FETCH_TIMEOUT = 900.0
+# How often a first download says how far it got.
+PROGRESS_EVERY = 10.0
 
 
 def major(version: str) -> int:
@@ -87,6 +90,37 @@ def fetch(version: str = ZK_VERSION, quiet: bool = False) -> Path:
     return lib
 
 
+def _folder_mb(folder: Path) -> float:
+    total = 0
+    for path in folder.rglob("*"):
+        try:
+            total += path.stat().st_size
+        except OSError:
+            continue  # Maven renames files as it goes
+    return total / 1e6
+
+
+def _run_with_progress(cmd: list[str], repo: Path) -> subprocess.CompletedProcess[str]:
+    """Run Maven, saying every PROGRESS_EVERY seconds how much it fetched so far: `-q`
+    Maven prints nothing for minutes, which looks like a hang. Bounded by FETCH_TIMEOUT."""
+    started = time.monotonic()
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          stdin=subprocess.DEVNULL) as proc:
+        while True:
+            try:
+                output, _ = proc.communicate(timeout=PROGRESS_EVERY)
+                break
+            except subprocess.TimeoutExpired:
+                elapsed = time.monotonic() - started
+                if elapsed > FETCH_TIMEOUT:
+                    proc.kill()
+                    proc.communicate()
+                    raise
+                print(f"# ... {_folder_mb(repo):.0f} MB fetched, {elapsed:.0f} s",
+                      file=sys.stderr, flush=True)
+    return subprocess.CompletedProcess(cmd, proc.returncode, output or "", "")
+
+
 def _run_maven(version: str, lib: Path) -> None:
     if shutil.which("mvn") is None:
         raise SandboxError("Maven (mvn) is not on PATH: it is needed once to fetch Kafka")
@@ -96,8 +130,7 @@ def _run_maven(version: str, lib: Path) -> None:
            f"-Dkafka.version={version}", f"-Dkafka.lib.dir={lib}",
            f"-Dmaven.repo.local={CACHE / 'm2'}", "dependency:copy-dependencies"]
     try:
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=FETCH_TIMEOUT,
-                              stdin=subprocess.DEVNULL)
+        done = _run_with_progress(cmd, CACHE / "m2")
     except subprocess.TimeoutExpired:
         raise SandboxError(f"Maven did not fetch Kafka {version} within "
                            f"{FETCH_TIMEOUT:.0f} s") from None

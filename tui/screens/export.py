@@ -5,6 +5,7 @@ defaults."""
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 from rich.text import Text
@@ -48,6 +49,7 @@ class ExportDialog(ModalScreen[None]):
                          id="export-title", markup=False)
             yield Label("file name")
             yield Input(self._default_name, id="export-path")
+            yield Static(self._lands_in(self._default_name), id="export-where")
             yield Label("runtime (seconds; the bundle is marked incomplete when it runs out)")
             yield Input(f"{self._runtime:g}", id="export-runtime", type="number")
             bar = ProgressBar(id="export-progress", show_eta=False)
@@ -57,6 +59,21 @@ class ExportDialog(ModalScreen[None]):
             with Horizontal(id="export-buttons"):
                 yield Button("Export", id="export-start", variant="primary")
                 yield Button("Close", id="export-close")
+
+    def target(self, name: str) -> Path:
+        """Where a file name typed in the dialog lands: relative names in the console's
+        working folder."""
+        path = Path(name).expanduser()
+        return path if path.is_absolute() else self.console.workdir / path
+
+    def _lands_in(self, name: str) -> Text:
+        if not name.strip():
+            return Text("")
+        return Text.assemble(("lands in ", "dim"), str(self.target(name.strip())))
+
+    @on(Input.Changed, "#export-path")
+    def _name_changed(self, event: Input.Changed) -> None:
+        self.query_one("#export-where", Static).update(self._lands_in(event.value))
 
     # -- starting ------------------------------------------------------------------------
 
@@ -79,14 +96,17 @@ class ExportDialog(ModalScreen[None]):
         self.query_one("#export-start", Button).disabled = True
         self.query_one("#export-close", Button).label = "Cancel"
         status.update("reading the topic...")
-        self.query_one("#export-progress", ProgressBar).display = True
-        self.export(path, runtime, self._cancel)
+        bar = self.query_one("#export-progress", ProgressBar)
+        bar.update(total=None, progress=0)
+        bar.display = True
+        self.export(str(self.target(path)), runtime, self._cancel)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="export")
     def export(self, path: str, runtime: float, cancel: threading.Event) -> None:
         def progress(p: object) -> None:
             # Called on this worker thread by the engine; post_message never blocks it.
-            self.post_message(BundleProgress(p.records, p.total, p.elapsed))  # type: ignore[attr-defined]
+            self.post_message(BundleProgress(p.records, p.total, p.elapsed,  # type: ignore[attr-defined]
+                                             p.size_bytes))  # type: ignore[attr-defined]
 
         try:
             result = self.console.backend.export(path, runtime, progress, cancel)
@@ -102,7 +122,8 @@ class ExportDialog(ModalScreen[None]):
         bar = self.query_one("#export-progress", ProgressBar)
         bar.update(total=max(message.total, 1), progress=message.done)
         self.query_one("#export-status", Static).update(
-            f"{message.done:,} of {message.total:,} records, {message.elapsed:.1f} s")
+            f"{message.done:,} of {message.total:,} records, "
+            f"{format_size(message.size_bytes)}, {message.elapsed:.1f} s")
 
     def on_bundle_written(self, message: BundleWritten) -> None:
         message.stop()
@@ -122,6 +143,8 @@ class ExportDialog(ModalScreen[None]):
             return
         message.stop()
         self._finish()
+        # An export that never learnt its total would pulse on; a failed one shows no bar.
+        self.query_one("#export-progress", ProgressBar).display = False
         self.query_one("#export-start", Button).disabled = False
         self.query_one("#export-status", Static).update(
             Text(f"not written: {message.message}", style="bold red"))

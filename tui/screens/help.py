@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.table import Table
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -21,13 +22,15 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         table = Table(box=None, show_header=True, header_style="bold", expand=True)
-        table.add_column("key", no_wrap=True)
-        table.add_column("action")
-        table.add_column("id (for [keys] in the config file)", style="dim")
+        # Text, not str: Rich would read "[keys]" as markup and drop it, and a remapped key
+        # or a description is data too.
+        table.add_column(Text("key"), no_wrap=True)
+        table.add_column(Text("action"))
+        table.add_column(Text("id (for [keys] in the config file)"), style="dim")
         for key, description, binding_id in self._keys:
-            table.add_row(key, description, binding_id)
+            table.add_row(Text(key), Text(description), Text(binding_id))
         with VerticalScroll(id="help-box"):
-            yield Static(f"[b]{self._title}[/b]", id="help-title")
+            yield Static(Text(self._title, style="bold"), id="help-title")
             yield Static(self._about, id="help-about", markup=False)
             yield Static(table, id="help-keys")
             yield Static("ctrl+p opens the command palette with every action. "

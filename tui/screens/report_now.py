@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, cast
 
+from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 from textual import on, work
@@ -12,13 +13,15 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Select, Static
+from textual.widgets import Select, Static
 
 from engine.errors import PsError
 from tui.messages import DryRunReady, ReportSent, ServiceError
-from tui.model import describe_value, flatten, fmt_time
+from tui.model import fmt_age, fmt_time
 from tui.screens.confirm import ConfirmDialog
+from tui.widgets.footer import ConsoleFooter
 from tui.widgets.header import ConsoleHeader
+from tui.widgets.report_detail import report_detail
 
 if TYPE_CHECKING:
     from tui.app import ConsoleApp
@@ -26,38 +29,63 @@ if TYPE_CHECKING:
 
 def outcome_table(outcome: Any, now: float, fields: bool,
                   plan: list[tuple[str, str]] | None = None, destinations: bool = True,
-                  title: str | None = None) -> Table:
+                  title: str | None = None, width: int = 100) -> Table:
     """A report as rows: the plan (dry run) or each destination's result (sent), the
-    size, and with `fields` every field of the record."""
-    table = Table(box=None, show_header=False, expand=True, padding=(0, 1), title=title,
-                  title_justify="left", title_style="bold")
-    table.add_column("what", style="bold", no_wrap=True)
-    table.add_column("value", overflow="fold")
-    table.add_row("broker", str(outcome.broker_id))
+    size, and with `fields` every field of the record, grouped as the Reports detail
+    shows them (`tui.widgets.report_detail`), in `width` columns."""
+    head: list[tuple[str, RenderableType]] = [("broker", str(outcome.broker_id))]
     for warning in outcome.warnings:
-        table.add_row("warning", Text(warning, style="yellow"))
+        head.append(("warning", Text(warning, style="yellow")))
     if not outcome.enabled:
-        table.add_row("state", "Proactive Support is disabled for this broker")
+        head.append(("state", "Proactive Support is disabled for this broker"))
     for destination, where in plan or ():
-        table.add_row(destination, Text.assemble(("would send", "cyan"), "  ", where))
+        head.append((destination, Text.assemble(("would send", "cyan"), "  ", where)))
     for dest in [] if plan is not None or not destinations else outcome.destinations:
         if dest.skipped:
             mark = Text("skipped", style="dim")
         else:
             mark = Text("ok", style="bold green") if dest.ok else Text("FAILED", style="bold red")
-        table.add_row(dest.destination, Text.assemble(mark, "  ", dest.detail))
+        head.append((dest.destination, Text.assemble(mark, "  ", dest.detail)))
     if outcome.value is not None:
-        table.add_row("size", f"{len(outcome.value)} bytes ({outcome.schema})")
-    if fields and outcome.record:
-        for path, value in flatten(outcome.record):
-            table.add_row(path, describe_value(path, value, now))
-    return table
+        head.append(("size", f"{len(outcome.value)} bytes ({outcome.schema})"))
+    record = outcome.record if fields and outcome.record else None
+    return report_detail(record, now, width, head, title)
+
+
+# How the confirmation names each destination of a plan.
+_DESTINATION_NAMES = {"topic": "the topic", "https": "HTTPS", "http": "HTTP"}
+
+
+def destinations_phrase(plan: list[tuple[str, str]]) -> str:
+    """`the topic, HTTPS and HTTP`: the destinations of a plan, as a sentence reads them."""
+    names = [_DESTINATION_NAMES.get(d, d) for d, _ in plan]
+    if len(names) <= 1:
+        return names[0] if names else "no destination"
+    return ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def sent_status(outcome: Any) -> str:
+    """One line for a sent report: how many of the listed destinations took it, which
+    failed and which were skipped (every destination listed is counted)."""
+    listed = outcome.destinations
+    ok = [d.destination for d in listed if not d.skipped and d.ok]
+    failed = [d.destination for d in listed if not d.skipped and not d.ok]
+    skipped = [d.destination for d in listed if d.skipped]
+    noun = "destination" if len(listed) == 1 else "destinations"
+    line = f"SENT: {len(ok)} of {len(listed)} {noun} accepted the report"
+    if ok:
+        line += f" ({', '.join(ok)})"
+    if failed:
+        line += f", {len(failed)} FAILED ({', '.join(failed)})"
+    if skipped:
+        line += f", {len(skipped)} skipped ({', '.join(skipped)})"
+    return line
 
 
 class ReportNowScreen(Screen[None]):
     BINDINGS = [
         Binding("ctrl+t", "send_report", "Send...", id="send_report"),
-        Binding("ctrl+r", "dry_run", "Dry run again", id="dry_run"),
+        Binding("ctrl+r", "dry_run", "Dry run", id="dry_run"),
         Binding("escape", "app.pop_screen", "Back", id="back"),
     ]
     HELP = ("Collects a report for one broker without sending it and shows every field "
@@ -73,6 +101,8 @@ class ReportNowScreen(Screen[None]):
         self.dry: Any = None
         self.plan: list[tuple[str, str]] = []
         self.sent: Any = None
+        self._sent_at = 0.0
+        self._rendered: tuple[object, ...] | None = None
         self._busy = False
 
     @property
@@ -89,10 +119,15 @@ class ReportNowScreen(Screen[None]):
         with VerticalScroll(id="report-body"):
             yield Static("", id="report-result")
             yield Static("", id="report-detail")
-        yield Footer()
+        yield ConsoleFooter()
 
     def on_mount(self) -> None:
         self.action_dry_run()
+        self.watch(self.app, "now", self._render_outcome, init=False)
+
+    def _width(self) -> int:
+        """The width the report's fields are laid out in (the body less its padding)."""
+        return max(40, self.query_one("#report-body").content_size.width)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "send_report":
@@ -122,7 +157,6 @@ class ReportNowScreen(Screen[None]):
     def action_send_report(self) -> None:
         if self.dry is None or self.console.read_only:
             return
-        sending = [destination for destination, _ in self.plan]
         body = outcome_table(self.dry, self.console.clock(), fields=False, plan=self.plan)
 
         def answered(yes: bool | None) -> None:
@@ -131,8 +165,8 @@ class ReportNowScreen(Screen[None]):
                 self.run_report(self.path, False)
 
         self.app.push_screen(ConfirmDialog(
-            f"Send a report for broker {self.dry.broker_id} to "
-            f"{', '.join(sending) or 'no destination'}?", body, "Send"), answered)
+            f"Send broker {self.dry.broker_id}'s report now, to "
+            f"{destinations_phrase(self.plan)}?", body, "Send"), answered)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="report-now")
     def run_report(self, path: str, dry_run: bool) -> None:
@@ -150,28 +184,41 @@ class ReportNowScreen(Screen[None]):
         self.plan = message.plan
         self._set_busy(False, "dry run: this is what would be sent. ctrl+t to send it.")
         self.query_one("#report-result", Static).update("")
-        self.query_one("#report-detail", Static).update(outcome_table(
-            self.dry, self.console.clock(), fields=True, plan=self.plan,
-            title="Dry run: nothing was sent"))
+        self._render_outcome()
 
     def on_report_sent(self, message: ReportSent) -> None:
         message.stop()
         self.sent = message.outcome
-        now = self.console.clock()
-        tried = [d for d in self.sent.destinations if not d.skipped]
-        ok = [d for d in tried if d.ok]
-        failed = len(tried) - len(ok)
-        status = f"SENT: {len(ok)} of {len(tried)} destination(s) accepted the report"
-        if failed:
-            status += f", {failed} FAILED"
-        self._set_busy(False, status + ". ctrl+r collects a new dry run.")
-        # Both panes now describe the report that left, not the dry run before it.
-        self.query_one("#report-result", Static).update(outcome_table(
-            self.sent, now, fields=False,
-            title=f"Sent {fmt_time(int(now * 1000))} UTC: result per destination"))
-        self.query_one("#report-detail", Static).update(outcome_table(
-            self.sent, now, fields=True, destinations=False,
-            title="The report that was sent"))
+        self._sent_at = self.console.clock()
+        self._set_busy(False, sent_status(self.sent) + ". ctrl+r collects a new dry run.")
+        self._render_outcome()
+
+    def _render_outcome(self, _now: float = 0.0) -> None:
+        """The dry run or the sent report, ages against the app's clock (it ticks)."""
+        now = self.console.now or self.console.clock()
+        shown = self.sent if self.sent is not None else self.dry
+        if shown is None:
+            return
+        # The ages in the fields move once a second at first, then once a minute: redraw
+        # only when the words change.
+        stamp = (shown.record or {}).get("timestamp")
+        key = (id(shown), fmt_age(now - stamp) if isinstance(stamp, int) else None)
+        if _now and key == self._rendered:
+            return
+        self._rendered = key
+        if self.sent is not None:
+            # Both panes now describe the report that left, not the dry run before it.
+            self.query_one("#report-result", Static).update(outcome_table(
+                self.sent, now, fields=False,
+                title=f"Sent {fmt_time(int(self._sent_at * 1000))} UTC: result per "
+                      "destination"))
+            self.query_one("#report-detail", Static).update(outcome_table(
+                self.sent, now, fields=True, destinations=False,
+                title="The report that was sent", width=self._width()))
+        elif self.dry is not None:
+            self.query_one("#report-detail", Static).update(outcome_table(
+                self.dry, now, fields=True, plan=self.plan,
+                title="Dry run: nothing was sent", width=self._width()))
 
     def on_service_error(self, message: ServiceError) -> None:
         if message.what != "report-now":

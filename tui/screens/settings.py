@@ -1,5 +1,9 @@
 """Settings (`s`): the nine Proactive Support settings of a broker's server.properties,
-validated as the operator types, saved through the engine after a diff is confirmed."""
+validated as the operator types, saved through the engine after a diff is confirmed.
+
+Above the form, what the agent does with the file as it is on disk (the engine's plan:
+reporting enabled, disabled or refused, and why); beside each setting, what it does.
+Nothing here decides: both come from `SettingsFile.plan` and `Setting.effect`."""
 
 from __future__ import annotations
 
@@ -14,31 +18,44 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Label, Select, Static
+from textual.widgets import Input, Label, Select, Static
 
-from engine.config.settings import DEFAULTS, KEYS, FileChangedError, validate
+from engine.config.settings import DEFAULTS, KEYS, FileChangedError, Plan, validate
 from engine.errors import PsError
 from tui.backend import SettingsChange
 from tui.messages import ServiceError, SettingsLoaded, SettingsSaved
 from tui.screens.confirm import ConfirmDialog
+from tui.widgets.footer import ConsoleFooter
 from tui.widgets.header import ConsoleHeader
 
 if TYPE_CHECKING:
     from tui.app import ConsoleApp
 
 
+def plan_text(plan: Plan) -> Text:
+    """The plan's one line, loud when nothing is reported."""
+    if plan.enabled:
+        return Text.assemble(("agent: ", "bold"), plan.summary)
+    return Text.assemble(("agent: ", "bold"), (plan.summary, "bold red"))
+
+
 class SettingsScreen(Screen[None]):
     BINDINGS = [
         Binding("ctrl+s", "save_settings", "Save", id="save_settings"),
-        Binding("ctrl+r", "reload", "Reload (keep edits)", id="reload"),
+        Binding("ctrl+r", "reload", "Reload", id="reload"),
         Binding("escape", "back", "Back", id="back"),
     ]
-    HELP = ("The Proactive Support settings of one broker's server.properties. Values are "
-            "checked as you type; ctrl+s shows the diff and saves after you confirm. "
+    HELP = ("The Proactive Support settings of one broker's server.properties. The line "
+            "above the form says what the agent does with the file as saved (reporting "
+            "only with confluent.support.metrics.enable=true), and each setting says what "
+            "it does. Values are checked as you type; ctrl+s shows the diff and saves "
+            "after you confirm. "
             "Every other line of the file stays as it is. If someone else changed the file "
             "meanwhile, nothing is written: ctrl+r reads it again and keeps your edits, and "
-            "the next ctrl+s shows them as a diff against the new content. Leaving with "
-            "unsaved edits (esc, Report now, quit) asks first.")
+            "the next ctrl+s shows them as a diff against the new content. While a field "
+            "has the focus, keys type into it: esc leaves the field, and then q, t, 1, 2 "
+            "and esc work again. Leaving with unsaved edits (esc, Report now, quit) asks "
+            "first. In read-only mode the fields show the file and cannot be edited.")
     PALETTE = [
         ("Settings: save", "Show the diff, then write the file", "save_settings"),
         ("Settings: reload", "Read the file again, keeping your edits", "reload"),
@@ -67,14 +84,16 @@ class SettingsScreen(Screen[None]):
             yield Select([(p, p) for p in self.paths], value=self.path, allow_blank=False,
                          id="settings-file")
         yield Static(Text(self.path), id="settings-path")
+        yield Static("", id="settings-plan")
         with VerticalScroll(id="settings-form"), Grid(id="settings-grid"):
             for i, key in enumerate(KEYS):
                 yield Label(key, classes="setting-key")
-                yield Input(placeholder=f"default: {DEFAULTS[key] or '(empty)'}",
+                # The value first: a narrow field still shows it whole, "(default)" goes.
+                yield Input(placeholder=f"{DEFAULTS[key] or 'empty'} (default)",
                             id=f"setting-{i}", disabled=True)
                 yield Static("", id=f"problem-{i}", classes="setting-problem")
         yield Static("", id="settings-status")
-        yield Footer()
+        yield ConsoleFooter()
 
     def on_mount(self) -> None:
         self.load()
@@ -106,13 +125,16 @@ class SettingsScreen(Screen[None]):
         self.loaded = message.settings
         effective = self.loaded.effective
         self._initial = {}
+        self.query_one("#settings-plan", Static).update(plan_text(self.loaded.plan))
         for i, key in enumerate(KEYS):
             setting = effective[key]
             raw = setting.raw if setting.raw is not None else ""
             self._initial[key] = raw
             box = self.query_one(f"#setting-{i}", Input)
-            box.disabled = False
             box.value = self._kept.get(key, raw)
+            # Read-only: the file is shown, never edited (an edit could not be saved).
+            box.disabled = self.console.read_only
+            self._show_effect(i, box.value)
         kept, self._kept = self._kept, {}
         # Stays in the status line until the next read of the file.
         self._note = Text("file read again, your edits kept over its new content. ",
@@ -151,10 +173,22 @@ class SettingsScreen(Screen[None]):
         i = int(ident.removeprefix("setting-"))
         key = KEYS[i]
         problem = validate(key, event.value) if event.value != self._initial.get(key) else None
-        self.query_one(f"#problem-{i}", Static).update(
-            Text(problem or "", style="bold red"))
         event.input.set_class(bool(problem), "-invalid-setting")
+        self._show_effect(i, event.value)
         self._status()
+
+    def _show_effect(self, i: int, value: str) -> None:
+        """Beside a setting: what the agent does with the file's value, or, for an edit,
+        what is wrong with it (the effect of an edit shows once it is saved)."""
+        key = KEYS[i]
+        cell = self.query_one(f"#problem-{i}", Static)
+        if self.loaded is None or value != self._initial.get(key):
+            problem = validate(key, value) if self.loaded is not None else None
+            cell.update(Text(problem or "", style="bold red"))
+            return
+        setting = self.loaded.effective[key]
+        bad = bool(setting.problem and setting.raw is not None)
+        cell.update(Text(setting.explanation, style="bold red" if bad else "dim"))
 
     def _status(self, extra: Text | None = None) -> None:
         status = self.query_one("#settings-status", Static)
@@ -163,16 +197,31 @@ class SettingsScreen(Screen[None]):
             return
         n, bad = len(self.changes()), len(self.problems())
         if self.console.read_only:
-            text = Text("read-only: changes cannot be saved", style="bold")
+            text = Text("read-only: the file is shown as it is and cannot be edited",
+                        style="bold")
         elif bad:
             text = Text(f"{n} change(s), {bad} invalid: fix them to save", style="bold red")
         else:
             text = Text(f"{n} change(s)" + ("; ctrl+s to review and save" if n else ""))
+        if isinstance(self.focused, Input) and not self.console.read_only:
+            text.append("   editing: keys type into the field, esc leaves it",
+                        style="dim")
         status.update(Text.assemble(self._note, text) if self._note else text)
+
+    def on_descendant_focus(self, _event: object) -> None:
+        self._status()
+
+    def on_descendant_blur(self, _event: object) -> None:
+        self._status()
 
     # -- leaving -------------------------------------------------------------------------
 
     def action_back(self) -> None:
+        """esc: out of the field being edited first (its keys type), then off the screen."""
+        if isinstance(self.focused, Input):
+            self.set_focus(None)
+            self._status()
+            return
         self.confirm_leave(self.app.pop_screen)
 
     def confirm_leave(self, leave: Callable[[], object]) -> None:
