@@ -45,17 +45,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.kraft)
 
 
-def pytest_runtest_setup(item: pytest.Item) -> None:
-    SANDBOXES.check_needed(item)
-
-
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None
-                            ) -> Generator[None, None, None]:
+def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
+    SANDBOXES.check_needed(item)
     try:
         return (yield)
     finally:
-        SANDBOXES.release_after(item, item.session.items)
+        # Stopped only once this item is set up: a fixture of a wider scope that is
+        # parametrised by cluster (a module's topics on the ZooKeeper cluster) is torn down
+        # in the setup of the first item with the other kind, and still needs its cluster.
+        SANDBOXES.release_unused_before(item, item.session.items)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

@@ -239,6 +239,10 @@ class Agent:
                     self._note_waiting(str(exc))
                     self._sleep_until(time.monotonic() + min(self.interval_s, UNKNOWN_RETRY_S))
                     continue
+                except AuthenticationFailure:
+                    # Rejected credentials or TLS trust: waiting cannot heal them. One line
+                    # and exit 1 (the systemd unit tries again after RestartSec).
+                    raise
                 except Exception as exc:  # noqa: BLE001 - one bad cycle must not end the agent
                     log.warning("report broker=%d failed: %s: %s", self.broker_id,
                                 type(exc).__name__, exc, exc_info=log.isEnabledFor(

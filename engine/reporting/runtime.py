@@ -32,7 +32,7 @@ from pathlib import Path
 from engine.cluster.registration import Registration, read_registration
 from engine.cluster.session import ClusterSession
 from engine.config.settings import SettingsFile
-from engine.errors import ConnectionFailure, PsError
+from engine.errors import AuthenticationFailure, ConnectionFailure, PsError
 from engine.reporting.tokens import (
     CachedRuntime,
     JvmIdentity,
@@ -103,12 +103,17 @@ def identify(session: ClusterSession, settings_file: SettingsFile, broker_id: in
 
     Raises BrokerNotRunning when the broker is not registered, RuntimeUnknown when that
     cannot be told or (KRaft, away from the broker) no token can be agreed on; both are
-    PsErrors with one line for the user (exit 1). `topic` is where a sender away from a
+    PsErrors with one line for the user (exit 1), as is AuthenticationFailure when the
+    cluster rejects the sender's credentials. `topic` is where a sender away from a
     KRaft broker looks for its latest report; `cache` keeps runtimes for an outage.
     """
     key = cache_key(session, broker_id)
     try:
         registration = read_registration(session, broker_id)
+    except AuthenticationFailure:
+        # Rejected credentials or trust: no send would get through either, and the line
+        # should name the cause, not an unknown runtime.
+        raise
     except ConnectionFailure as exc:
         return _unreadable(settings_file, broker_id, cache, key, exc)
     if registration is None:

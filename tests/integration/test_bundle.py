@@ -238,21 +238,20 @@ def test_usage_exit_codes(capsys):
     capsys.readouterr()
 
 
-def test_cp_short_flags_and_the_script_name(sandbox, topics, tmp_path):
+def test_cp_short_flags_and_the_script_name(cluster, topics, tmp_path):
     """CP's support-metrics-bundle took -t, -f and -r; so does ours, and its usage and
     error lines name it."""
     topic = topics.create()
     topics.produce(topic, [(0, _report("short-flags", 1_700_000_000 + i)) for i in range(3)])
     out = tmp_path / "short.zip"
     script = str(REPO / ".venv/bin/support-metrics-bundle")
-    done = subprocess.run([script, "--zookeeper", sandbox.zk_connect, "-t", topic,
-                           "-f", str(out), "-r", "30"],
+    done = subprocess.run([script, *cluster.cli, "-t", topic, "-f", str(out), "-r", "30"],
                           capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith(f"{out}: 3 records")
     with zipfile.ZipFile(out) as zf:
         assert [i.filename for i in zf.infolist()] == [f"short.zip.{n}" for n in range(3)]
-    bad = subprocess.run([script, "--zookeeper", sandbox.zk_connect, "-t", topic, "-x"],
+    bad = subprocess.run([script, *cluster.cli, "-t", topic, "-x"],
                          capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert bad.returncode == 2
     assert bad.stderr.startswith("usage: support-metrics-bundle ")

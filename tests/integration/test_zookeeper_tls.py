@@ -127,10 +127,10 @@ def test_an_explicit_plaintext_zookeeper_does_not_take_the_files_tls(zk: ZkTlsFi
 
 def test_the_console_backend_follows_zookeeper_over_tls(zk: ZkTlsFiles) -> None:
     from tests.support.cluster import location
-    from tui.backend import Backend
+    from tui.backend import ClusterBackend
 
     auth = zk.write("console.properties", zk.on, zk.trust_p12, zk.key_p12, zk.login)
-    backend = Backend(location(zookeeper=zk.tls_connect, zookeeper_auth=auth), "t", ())
+    backend = ClusterBackend(location(zookeeper=zk.tls_connect, zookeeper_auth=auth), "t", ())
     assert [b.id for b in backend.snapshot().brokers] == [1]
     watch = backend.watch(lambda _event: None)
     try:

@@ -6,7 +6,8 @@ SASL and TLS, every secured listener), "kraft" (Kafka 4.x, 3 combined KRaft node
 "secure-kraft" (the same, with every secured listener). Two cores do not run two clusters
 well, so `order_by_kind` puts the tests of one kind together (zk with the tests that need
 no sandbox, then secure-zk, kraft, secure-kraft; pytest's own order is kept within a
-group) and `release_after` stops a kind's sandbox once its last test is torn down.
+group) and `release_unused_before` stops a kind's sandbox once the first test after its
+last one is set up (a module's fixtures on that cluster are torn down by then).
 
 A sandbox named by PS_SANDBOX_REUSE* is used as it is and never stopped.
 """
@@ -218,8 +219,9 @@ class Sandboxes:
             pytest.fail(f"the {', '.join(gone)} sandbox was stopped before this test: "
                         "a test that needs it ran out of order")
 
-    def release_after(self, item: pytest.Item, items: Iterable[pytest.Item]) -> None:
-        """After `item` is torn down, stop every sandbox no later test needs."""
+    def release_unused_before(self, item: pytest.Item, items: Iterable[pytest.Item]) -> None:
+        """Once `item` is set up, stop every sandbox that neither it nor a later test
+        needs (the last ones stop at the session's end)."""
         if self._last_use is None:
             self._last_use = {}
             for position, each in enumerate(items):
@@ -230,7 +232,7 @@ class Sandboxes:
         if index is None:
             return
         for kind in list(self._running):
-            if self._last_use.get(kind, -1) <= index:
+            if self._last_use.get(kind, -1) < index:
                 self.release(kind)
 
 
