@@ -36,7 +36,7 @@ def duration(seconds: float) -> str:
 
 # C0 and C1 controls, DEL, and the bidirectional overrides and isolates that reorder what a
 # terminal shows (a name can hide what follows it).
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def _escape(match: re.Match[str]) -> str:
@@ -49,4 +49,4 @@ def printable(text: str) -> str:
     bidirectional override is written as an escape (`\\x1b`, `\\u202e`), a backslash stays
     as it is. Strings from reports, bundles, the topic and HTTP requests pass here before
     they are shown."""
-    return _UNSAFE.sub(_escape, text)
+    return UNSAFE.sub(_escape, text)

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from engine.reading.report import STATE_NAMES
-from engine.text import duration, format_size
+from engine.text import duration, format_size, printable
 
 UNKNOWN: Final = -1  # the collector writes it for every figure it cannot observe
 HISTOGRAM_OVERFLOW: Final = 5  # the last bucket of our histograms counts "5 or more"
@@ -126,6 +126,9 @@ def report_sections(fields: Mapping[str, Any], now: float) -> list[Section]:
         out += zookeepers
     if other.rows:
         out.append(other)
+    # Keys and values are what a report says: never raw control characters on a terminal.
+    for section in out:
+        section.rows[:] = [(printable(k), printable(v)) for k, v in section.rows]
     return out
 
 

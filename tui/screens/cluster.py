@@ -20,6 +20,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Static
 
+from engine.text import printable
 from tui.cluster_view import (
     AGENT_STOPPED,
     CRITICAL,
@@ -98,7 +99,7 @@ def warning_text(warnings: list[WarningLine]) -> Text:
         if i:
             out.append("\n")
         style = "bold red" if warning.severity == CRITICAL else ""
-        out.append(f"! {warning.line()}", style=style)
+        out.append(f"! {printable(warning.line())}", style=style)  # versions are reports' words
     return out
 
 

@@ -35,7 +35,7 @@ from engine.reading import rules
 from engine.reading.history import History, Row, Unread
 from engine.reading.report import Report, ReportSummary
 from engine.reading.rules import Event
-from engine.text import format_size
+from engine.text import format_size, printable
 from tui.messages import (
     BundleFactsLoaded,
     FilterReady,
@@ -585,7 +585,7 @@ class ReportsScreen(Screen[None]):
                 " (from its records)" if facts.cluster_from_records else "")
         identity = self.query_one("#reports-identity", Static)
         identity.display = True
-        identity.update(Text.assemble(("bundle ", "bold"), (facts.name, "bold"), "  ",
+        identity.update(Text.assemble(("bundle ", "bold"), (printable(facts.name), "bold"), "  ",
                                       facts.describe()))
 
     # -- the detail pane -----------------------------------------------------------------

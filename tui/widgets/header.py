@@ -16,6 +16,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Static
 
+from engine.text import printable
 from tui.model import fmt_age
 
 
@@ -74,7 +75,8 @@ class ConsoleHeader(Horizontal):
 
     def _refresh_text(self, _value: object = None) -> None:
         app = self.app
-        cid = getattr(app, "cluster_id", "") or "?"
+        # A bundle's cluster id is what its records say: escaped like every such string.
+        cid = printable(getattr(app, "cluster_id", "") or "?")
         # Text, not markup: a connect string may hold brackets (IPv6 literals).
         self.query_one("#hdr-cluster", Static).update(Text.assemble(
             "cluster ", (cid, "bold"), f" via {getattr(app, 'reached_via', '')}"))

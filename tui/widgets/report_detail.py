@@ -17,6 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from engine.reading.detail import Section, report_sections
+from engine.text import UNSAFE, printable
 
 # The key column takes at most this share of the width, and never less than this many
 # columns; the rest is the value's.
@@ -74,6 +75,8 @@ def detail_table(sections: Sequence[Section], width: int, head: Sequence[Row] = 
     table.add_column("key", style="bold", width=kw, no_wrap=True)
     table.add_column("value", overflow="fold", ratio=1)
     for key, value in head:
+        if isinstance(value, Text) and UNSAFE.search(value.plain):
+            value = Text(printable(value.plain), style=value.style)  # an entry name, an error
         table.add_row(fold_key(key, kw), value)
     for section in sections:
         style = "bold underline" if section.level == 1 else "bold italic"

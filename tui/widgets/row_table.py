@@ -21,11 +21,19 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from engine.text import printable
+
 Cell = tuple[str, str]  # text, Rich style ("" for none)
 
 GAP = 2  # blanks between columns
 PAD = 1  # blanks before the first column
 
+
+
+def _safe(cells: Mapping[str, Cell]) -> dict[str, Cell]:
+    """The cells with every control character escaped: they hold what registrations and
+    reports say, and a terminal must never receive those raw."""
+    return {col: (printable(text), style) for col, (text, style) in cells.items()}
 
 class RowTable(ScrollView, can_focus=True):
     """Rows keyed by a string, cells keyed by column; a header line that stays on top."""
@@ -105,7 +113,7 @@ class RowTable(ScrollView, can_focus=True):
         self._widths = {key: len(title) for key, title in self.columns}
         for key, cells in rows:
             self._keys.append(key)
-            self._cells[key] = dict(cells)
+            self._cells[key] = cells = _safe(cells)
             for col, (text, _) in cells.items():
                 if len(text) > self._widths.get(col, 0):
                     self._widths[col] = len(text)
@@ -119,7 +127,7 @@ class RowTable(ScrollView, can_focus=True):
         """Change some cells of one row; only that line is painted again (if shown)."""
         row = self._cells[key]
         wider = False
-        for col, cell in cells.items():
+        for col, cell in _safe(cells).items():
             row[col] = cell
             if len(cell[0]) > self._widths.get(col, 0):
                 self._widths[col] = len(cell[0])

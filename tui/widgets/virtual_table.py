@@ -25,6 +25,8 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from engine.text import UNSAFE, printable
+
 Cells = Sequence[Text]
 RowsFunction = Callable[[int, int], Sequence[Cells | None]]
 
@@ -260,7 +262,8 @@ class VirtualTable(ScrollView, can_focus=True):
                 cell = cells[0] if n == 0 and cells else Text("")
             else:
                 cell = cells[index] if index < len(cells) else Text("")
-            text = cell.copy()
+            text = cell.copy() if not UNSAFE.search(cell.plain) else \
+                Text(printable(cell.plain), style=cell.style)  # data never reaches it raw
             text.truncate(col_width, overflow="ellipsis", pad=False)
             pad = Segment(" " * (col_width - text.cell_len), style)
             body = Segment.apply_style(text.render(console, end=""), style)
