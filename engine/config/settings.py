@@ -1,4 +1,4 @@
-"""The Proactive Support settings of a broker's `server.properties` (SPEC.md §4).
+"""The Proactive Support settings of a broker's `server.properties`.
 
 Reads the nine `confluent.support.*` keys with their defaults and rules, and writes
 changes back so that every other byte of the file stays as it was. Saves are atomic,

@@ -18,7 +18,7 @@ from engine.health.finding import RULE_IDS, SEVERITIES
 from engine.reading.rules import DEFAULT_INTERVAL_S
 
 DEFAULT_WINDOW_S: Final = 24 * 3600.0
-YEAR_MS: Final = 31_536_000_000  # the retention SPEC §3 gives the support topic
+YEAR_MS: Final = 31_536_000_000  # the retention the agent gives the support topic (a year)
 # Beyond a hundred years a number of seconds is a typo (and the clock arithmetic stays
 # far inside a float's exact range).
 MAX_SECONDS: Final = 100 * 365 * 86400.0

@@ -426,7 +426,7 @@ def _node(node: int | None) -> str:
 
 def support_topic(facts: HealthFacts, config: HealthConfig, memory: Memory
                   ) -> list[Finding]:
-    """The support topic is missing, or not as SPEC §3 makes it."""
+    """The support topic is missing, or not as the agent creates it."""
     assert facts.support is not None
     s = facts.support
     subject = f"topic {s.name}"

@@ -1,6 +1,6 @@
 """Support bundles: export the support topic into a zip, and open such a zip offline.
 
-Layout (SPEC §3, compatible with CP's `support-metrics-bundle`): one stored entry per
+Layout (that of CP's `support-metrics-bundle`): one stored entry per
 record holding the raw value bytes, named `<zip base name>.<n>` with n counting from 0 in
 topic order (partition by partition); extra metadata only in the archive comment (JSON), so
 readers that decode every entry keep working.

@@ -33,7 +33,7 @@ BASIC: Final = "basic"
 ENHANCED: Final = "enhanced"
 OTHER: Final = "other"
 
-# `collectorState` (SPEC §3). Any other value is kept in the fields and reads as unknown.
+# `collectorState`, as CP's collector set it. Any other value is kept in the fields and reads as unknown.
 STATE_STOPPED: Final = 0
 STATE_SHUTTING_DOWN: Final = 1
 STATE_RUNNING: Final = 2

@@ -1,5 +1,5 @@
-"""The HTTP fallback rules of SPEC.md §3 through a running `ps-console agent` (shared
-sandbox; nothing here stops a broker): a real HTTPS `Receiver` (private CA, given with
+"""The HTTP fallback rules (HTTPS first, HTTP only when it fails) through a running
+`ps-console agent` (shared sandbox; nothing here stops a broker): a real HTTPS `Receiver` (private CA, given with
 --http-ca-file) answering 500 or too slowly, then failing the TLS handshake, and a plain
 HTTP one. The submitter's own tests (test_submit_http.py) check the rules call by call;
 this checks that the agent's schedule goes through them, and that "secure only" never

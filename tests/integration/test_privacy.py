@@ -1,4 +1,4 @@
-"""SPEC §5 on the real sandbox: no topic name, host name, IP address or secret in any
+"""The privacy promise on the real sandbox: no topic name, host name, IP address or secret in any
 report's bytes, Basic or Enhanced, on the topic and over HTTP."""
 
 from __future__ import annotations

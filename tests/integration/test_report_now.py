@@ -105,7 +105,7 @@ def test_report_now_reaches_topic_and_https(cluster, target, tmp_path, receivers
     assert dict(msg.headers()) == {"broker.id": b"1"}
     assert plain_read(msg.value(), "enhanced")["brokerId"] == 1
 
-    # The topic was created as SPEC §3 says.
+    # The topic was created as CP created it.
     admin = AdminClient({"bootstrap.servers": cluster.bootstrap})
     md = admin.list_topics(topic, timeout=10).topics[topic]
     assert len(md.partitions) == 1 and len(md.partitions[0].replicas) == 3

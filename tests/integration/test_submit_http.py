@@ -1,5 +1,5 @@
 """The HTTP submitter against real local servers: an HTTPS receiver with a test CA and a
-plain HTTP one, both on 127.0.0.1 (SPEC.md §3)."""
+plain HTTP one, both on 127.0.0.1."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The command line's contract (SPEC §7): help exits 0, usage errors exit 2 in one line."""
+"""The command line's contract: help exits 0, usage errors exit 2 in one line."""
 
 import pytest
 

@@ -1,4 +1,4 @@
-"""The allowlist privacy filter (SPEC.md §5): Kafka-defined keys only, values of their
+"""The allowlist privacy filter: Kafka-defined keys only, values of their
 declared type or among their legal values, a short list of JVM properties; a corpus of
 private data never reaches the encoded report."""
 
