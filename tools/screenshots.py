@@ -28,6 +28,8 @@ SHOTS: list[tuple[str, tuple[str, ...], bool]] = [
     ("cluster-read-only", (), True),
     ("reports", ("2",), False),
     ("reports-raw", ("2", "end", "v"), False),
+    # Broker 1's history, on its newest Enhanced report: the events and the grouped fields.
+    ("history", ("2", "h", "down", "down"), False),
     ("help", ("question_mark",), False),
     ("export", ("e", "enter"), False),
     ("settings", ("s",), False),
