@@ -6,13 +6,16 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cli.options import Subparsers, add_cluster_options, cluster_options, print_hints, print_json
 from engine.cluster.location import ClusterLocation, locate
-from engine.health.config import HealthConfig, broker_intervals
 from engine.health.finding import RULES
-from engine.health.monitor import Evaluation, HealthMonitor
 from engine.text import printable
+
+if TYPE_CHECKING:  # the rules' chain loads Kafka's client: only when a command runs them
+    from engine.health.config import HealthConfig
+    from engine.health.monitor import Evaluation
 
 FORMATS = ("text", "json", "openmetrics")
 
@@ -59,6 +62,7 @@ def add_health_options(parser: argparse.ArgumentParser) -> None:
 def health_setup(args: argparse.Namespace) -> tuple[ClusterLocation, HealthConfig]:
     """Where the cluster is and the rules' config, from the command line. UsageError
     (exit 2) for a bad file or setting: nothing is evaluated on a misread config."""
+    from engine.health.config import broker_intervals
     from tui.config import load_health_config
 
     given = args.health_config or getattr(args, "config", None)
@@ -80,6 +84,8 @@ def text_lines(evaluation: Evaluation) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     """Evaluate once and print; the exit status says whether anything needs attention."""
+    from engine.health.monitor import HealthMonitor
+
     location, config = health_setup(args)
     evaluation = HealthMonitor(location, args.topic, config).evaluate()
     for problem in evaluation.problems:

@@ -141,11 +141,11 @@ def test_health_command_usage_and_unreachable(tmp_path):
 
     bad_format = run("--bootstrap-server", "127.0.0.1:1", "--format", "xml")
     assert bad_format.returncode == 2
-    # A missing file is NotFound (exit 1, as everywhere in ps-console); a file with an
-    # invalid interval is a usage error: nothing is evaluated on a misread setting.
+    # A missing file and a file with an invalid interval are usage errors (exit 2, as
+    # everywhere in ps-console): nothing is evaluated on a misread setting.
     no_file = run("--bootstrap-server", "127.0.0.1:1", "--broker-config",
                   str(tmp_path / "nope.properties"))
-    assert no_file.returncode == 1 and "nope.properties" in no_file.stderr
+    assert no_file.returncode == 2 and "nope.properties" in no_file.stderr
     bad_interval = tmp_path / "server.properties"
     bad_interval.write_text("broker.id=1\nzookeeper.connect=z:1\n"
                             "confluent.support.metrics.report.interval.hours=soon\n")
