@@ -6,13 +6,18 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cli.options import Subparsers, add_cluster_options, cluster_options, print_hints, print_json
 from engine.cluster.location import ClusterLocation, locate
 from engine.health.config import HealthConfig, broker_intervals
 from engine.health.finding import RULES
-from engine.health.monitor import Evaluation, HealthMonitor
 from engine.text import printable
+
+if TYPE_CHECKING:
+    # The monitor's modules import Kafka's client; every subcommand is registered when the
+    # console starts, and its first frame must not wait for that import.
+    from engine.health.monitor import Evaluation
 
 FORMATS = ("text", "json", "openmetrics")
 
@@ -80,6 +85,8 @@ def text_lines(evaluation: Evaluation) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     """Evaluate once and print; the exit status says whether anything needs attention."""
+    from engine.health.monitor import HealthMonitor
+
     location, config = health_setup(args)
     evaluation = HealthMonitor(location, args.topic, config).evaluate()
     for problem in evaluation.problems:

@@ -189,10 +189,15 @@ class FakeBackend:
         self.brokers = fixed_brokers()
         self.unhealthy: list[PartitionState] = [SHORT_PARTITION]
         self.support_replicas = 2
+        self.clock: Callable[[], float] = lambda: NOW  # a test may move it with the app's
         config = (health or HealthConfig()).with_intervals(
             {b: h * 3600 for b, h in INTERVALS_HOURS.items()})
         self._monitor = HealthMonitor(locate(ClusterOptions(zookeeper="zk-1:2181/kafka")),
-                                      TOPIC, config, clock=lambda: NOW)
+                                      TOPIC, config, clock=lambda: self.clock())
+
+    def registered_brokers(self) -> list[Broker]:
+        """The brokers registered now (the snapshot's and the health rules')."""
+        return list(self.brokers)
 
     @property
     def offline(self) -> bool:
@@ -210,7 +215,7 @@ class FakeBackend:
         latest = {r.broker_id: r for r in rules.latest_per_subject(self.reports)
                   if r.broker_id is not None}
         return ClusterSnapshot(cluster_id=CLUSTER_ID, controller_id=2,
-                               brokers=list(self.brokers), latest=latest, topic=TOPIC,
+                               brokers=self.registered_brokers(), latest=latest, topic=TOPIC,
                                support_replicas=self.support_replicas,
                                intervals_hours=dict(INTERVALS_HOURS))
 
@@ -225,21 +230,22 @@ class FakeBackend:
 
             raise UsageError("the health rules need a cluster")
         config = self._monitor.config
-        horizon_ms = int((NOW - horizon_s(config)) * 1000)
+        now = self.clock()
+        horizon_ms = int((now - horizon_s(config)) * 1000)
         attributed = rules.attribute(self.reports)
         latest = {r.broker_id: r for r in rules.latest_per_subject(self.reports)
                   if r.broker_id is not None and isinstance(r, Report)}
         recent = tuple(r.summary() for r in attributed
                        if r.kafka_ms is not None and r.kafka_ms >= horizon_ms)
         view = ClusterView(cluster_id=CLUSTER_ID, controller_id=2,
-                           brokers=tuple(self.brokers), topics=19, partitions=153,
+                           brokers=tuple(self.registered_brokers()), topics=19, partitions=153,
                            source="zookeeper")
         partitions = PartitionFacts(
             topics=19, partitions=153, unhealthy=tuple(self.unhealthy),
             checked=tuple(p for p in self.unhealthy if p.topic == "orders"),
             min_isr={"orders": 2}, default_min_isr=1)
         facts = HealthFacts(
-            now=NOW, topic=TOPIC, view=view,
+            now=now, topic=TOPIC, view=view,
             controller=ControllerFacts(2, int((NOW - 5 * DAY) * 1000), 7),
             partitions=partitions,
             support=SupportTopicFacts(TOPIC, True, 1, self.support_replicas, YEAR_MS),
