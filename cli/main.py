@@ -72,7 +72,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         except PsError as exc:
             print(f"{PROG}: {exc}", file=sys.stderr)
             return exc.exit_code
-        backend = ClusterBackend(location, config.topic, config.broker_configs)
+        backend = ClusterBackend(location, config.topic, config.broker_configs,
+                                 config.health)
 
     from tui.app import ConsoleApp
 

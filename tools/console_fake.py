@@ -7,12 +7,24 @@ answers through the same engine rules as the real adapters: only the data is fix
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Generator, Sequence
 from pathlib import Path
 from typing import Any
 
-from engine.cluster.model import Broker, ClusterEvent, Endpoint
+from engine.cluster.location import ClusterOptions, locate
+from engine.cluster.model import Broker, ClusterEvent, ClusterView, Endpoint
 from engine.config.settings import SettingsFile, load_settings
+from engine.health.config import YEAR_MS, HealthConfig
+from engine.health.facts import (
+    ControllerFacts,
+    HealthFacts,
+    PartitionFacts,
+    PartitionState,
+    SupportTopicFacts,
+    horizon_s,
+)
+from engine.health.monitor import Evaluation, HealthMonitor
+from engine.health.report_window import ReportFacts
 from engine.reading import rules
 from engine.reading.bundle import BundleFacts, ExportProgress, ExportResult
 from engine.reading.history import History, ListHistory
@@ -144,6 +156,19 @@ def fixed_brokers() -> list[Broker]:
                    raw_version=5) for i in (1, 2, 3)]
 
 
+# The brokers' report intervals the fake's server.properties would give (hours).
+INTERVALS_HOURS = {1: 24.0, 2: 24.0, 3: 0.5}
+# One partition of a local topic lost a replica from its ISR (under-replicated, not yet
+# under its min.insync.replicas of 2).
+SHORT_PARTITION = PartitionState("orders", 4, leader=1, replicas=(1, 2, 3), isr=(1, 2))
+
+
+def basic_report(offset: int, broker: int, age_s: int, kafka: str = "3.9.2") -> Report:
+    """A Basic report of `broker` made `age_s` before NOW, at `offset` of the fake topic."""
+    value = encode(_record(broker, age_s, kafka), "basic")
+    return _report(offset, broker, _fixed_sync(value), int(NOW) - age_s + 1)
+
+
 class _NoWatch:
     def stop(self) -> None:
         pass
@@ -154,11 +179,25 @@ class FakeBackend:
     gives, which is real: the form reads and diffs it). Listings are summaries, as the
     real adapters give them; `report` hands the fields over like a read by position."""
 
-    def __init__(self, bundle: str | None = None, broker_configs: tuple[str, ...] = ()) -> None:
+    def __init__(self, bundle: str | None = None, broker_configs: tuple[str, ...] = (),
+                 health: HealthConfig | None = None) -> None:
         self.topic = TOPIC
         self.bundle = bundle
         self.broker_configs = broker_configs
         self.reports = fixed_reports()
+        # What a test may change between refreshes (a broker leaves, a partition heals).
+        self.brokers = fixed_brokers()
+        self.unhealthy: list[PartitionState] = [SHORT_PARTITION]
+        self.support_replicas = 2
+        self.clock: Callable[[], float] = lambda: NOW  # a test may move it with the app's
+        config = (health or HealthConfig()).with_intervals(
+            {b: h * 3600 for b, h in INTERVALS_HOURS.items()})
+        self._monitor = HealthMonitor(locate(ClusterOptions(zookeeper="zk-1:2181/kafka")),
+                                      TOPIC, config, clock=lambda: self.clock())
+
+    def registered_brokers(self) -> list[Broker]:
+        """The brokers registered now (the snapshot's and the health rules')."""
+        return list(self.brokers)
 
     @property
     def offline(self) -> bool:
@@ -176,11 +215,49 @@ class FakeBackend:
         latest = {r.broker_id: r for r in rules.latest_per_subject(self.reports)
                   if r.broker_id is not None}
         return ClusterSnapshot(cluster_id=CLUSTER_ID, controller_id=2,
-                               brokers=fixed_brokers(), latest=latest, topic=TOPIC,
-                               support_replicas=2, intervals_hours={1: 24.0, 2: 24.0, 3: 0.5})
+                               brokers=self.registered_brokers(), latest=latest, topic=TOPIC,
+                               support_replicas=self.support_replicas,
+                               intervals_hours=dict(INTERVALS_HOURS))
 
     def watch(self, on_event: Callable[[ClusterEvent], None]) -> Stoppable:
         return _NoWatch()
+
+    def refresh(self, known: Collection[int] = ()) -> Generator[ClusterSnapshot | Evaluation, None, None]:
+        yield self.snapshot(known)
+        yield self.health()
+
+    def health(self) -> Evaluation:
+        """The real rules and tracker over the fake's facts (what `gather` would read
+        from this cluster)."""
+        if self.bundle is not None:
+            from engine.errors import UsageError
+
+            raise UsageError("the health rules need a cluster")
+        config = self._monitor.config
+        now = self.clock()
+        horizon_ms = int((now - horizon_s(config)) * 1000)
+        attributed = rules.attribute(self.reports)
+        latest = {r.broker_id: r for r in rules.latest_per_subject(self.reports)
+                  if r.broker_id is not None and isinstance(r, Report)}
+        recent = tuple(r.summary() for r in attributed
+                       if r.kafka_ms is not None and r.kafka_ms >= horizon_ms)
+        view = ClusterView(cluster_id=CLUSTER_ID, controller_id=2,
+                           brokers=tuple(self.registered_brokers()), topics=19, partitions=153,
+                           source="zookeeper")
+        partitions = PartitionFacts(
+            topics=19, partitions=153, unhealthy=tuple(self.unhealthy),
+            checked=tuple(p for p in self.unhealthy if p.topic == "orders"),
+            min_isr={"orders": 2}, default_min_isr=1)
+        facts = HealthFacts(
+            now=now, topic=TOPIC, view=view,
+            controller=ControllerFacts(2, int((NOW - 5 * DAY) * 1000), 7),
+            partitions=partitions,
+            support=SupportTopicFacts(TOPIC, True, 1, self.support_replicas, YEAR_MS),
+            reports=ReportFacts(TOPIC, latest, recent, horizon_ms, complete=True))
+        return self._monitor.evaluate_facts(facts)
+
+    def observe(self, event: ClusterEvent) -> None:
+        self._monitor.observe(event)
 
     def latest_reports(self, broker_ids: Sequence[int] | None = None
                        ) -> list[ReportSummary]:
@@ -259,16 +336,18 @@ confluent.support.customer.id=anonymous
 
 
 def fake_app(read_only: bool = False, bundle: bool = False,
-             broker_configs: tuple[str, ...] = ("server.properties",)) -> Any:
+             broker_configs: tuple[str, ...] = ("server.properties",),
+             health: HealthConfig | None = None) -> Any:
     """The real app on the fake backend. Paths are relative so that renders do not show a
     temporary folder: run it with a folder holding `server.properties` as the current one
     (`write_broker_config`)."""
     from tui.app import ConsoleApp
 
     cfg = ConsoleConfig(zookeeper=None if bundle else "zk-1:2181/kafka",
-                        broker_configs=broker_configs, read_only=read_only)
+                        broker_configs=broker_configs, read_only=read_only,
+                        health=health or HealthConfig())
     backend = FakeBackend(bundle="support-metrics-ticket-4711.zip" if bundle else None,
-                          broker_configs=cfg.broker_configs)
+                          broker_configs=cfg.broker_configs, health=cfg.health)
     app = ConsoleApp(cfg, backend, clock=lambda: NOW, watch=False)
     # Renders name no temporary folder; the fake backend writes nothing there.
     app.workdir = Path(WORKDIR)

@@ -27,6 +27,7 @@ SHOTS: list[tuple[str, tuple[str, ...], bool]] = [
     ("cluster", (), False),
     ("cluster-read-only", (), True),
     ("reports", ("2",), False),
+    ("health", ("3",), False),
     ("reports-raw", ("2", "end", "v"), False),
     # Broker 1's history, on its newest Enhanced report: the events and the grouped fields.
     ("history", ("2", "h", "down", "down"), False),

@@ -30,11 +30,13 @@ from engine.errors import PsError
 from tui.backend import ConsoleBackend, Stoppable
 from tui.cluster_view import BrokerRow, Presence, WarningLine, broker_rows, cluster_warnings
 from tui.config import ConsoleConfig
-from tui.messages import ClusterChanged, ClusterLoaded, ServiceError
+from tui.messages import ClusterChanged, ClusterLoaded, HealthEvaluated, ServiceError
 from tui.model import ClusterSnapshot
 from tui.screens.cluster import ClusterScreen
 
 if TYPE_CHECKING:
+    from engine.health.finding import Finding
+    from engine.health.monitor import Evaluation
     from tui.screens.report_now import ReportNowScreen
     from tui.screens.settings import SettingsScreen
 
@@ -63,8 +65,8 @@ ZK_OUTAGE = {
 WRITE_ACTIONS = frozenset({"report_now", "save_settings", "send_report"})
 # App actions bound to a printable key: while a text field has the focus those keys type
 # into it, so the footer does not offer them (esc leaves the field first).
-TYPED_KEY_ACTIONS = frozenset({"quit", "help", "show_cluster", "show_reports", "settings",
-                               "report_now", "export"})
+TYPED_KEY_ACTIONS = frozenset({"quit", "help", "show_cluster", "show_reports", "show_health",
+                               "settings", "report_now", "export"})
 # Actions that need a live cluster; an offline bundle has none.
 CLUSTER_ACTIONS = frozenset({"show_cluster", "report_now", "settings", "export",
                              "refresh_cluster"})
@@ -76,13 +78,15 @@ def _screens() -> Any:
 
     from tui.screens.error import ErrorScreen
     from tui.screens.export import ExportDialog
+    from tui.screens.health import HealthScreen
     from tui.screens.help import HelpScreen
     from tui.screens.report_now import ReportNowScreen
     from tui.screens.reports import ReportsScreen
     from tui.screens.settings import SettingsScreen
 
     return SimpleNamespace(ErrorScreen=ErrorScreen, ExportDialog=ExportDialog,
-                           HelpScreen=HelpScreen, ReportNowScreen=ReportNowScreen,
+                           HealthScreen=HealthScreen, HelpScreen=HelpScreen,
+                           ReportNowScreen=ReportNowScreen,
                            ReportsScreen=ReportsScreen, SettingsScreen=SettingsScreen)
 
 
@@ -100,7 +104,8 @@ class ConsoleApp(App[int]):
     # Screens narrower than 100 columns carry `-narrow`: the header and dialogs give way.
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
     MODES: ClassVar[dict[str, Any]] = {"cluster": ClusterScreen,
-                                       "reports": lambda: _screens().ReportsScreen()}
+                                       "reports": lambda: _screens().ReportsScreen(),
+                                       "health": lambda: _screens().HealthScreen()}
 
     BINDINGS = [
         Binding("q", "quit", "Quit", id="quit"),
@@ -110,6 +115,7 @@ class ConsoleApp(App[int]):
         Binding("question_mark", "help", "Help", id="help"),
         Binding("1", "show_cluster", "Cluster", id="cluster"),
         Binding("2", "show_reports", "Reports", id="reports"),
+        Binding("3", "show_health", "Health", id="health"),
         Binding("s", "settings", "Settings", id="settings"),
         Binding("t", "report_now", "Report now", id="report_now"),
         Binding("e", "export", "Export", id="export"),
@@ -118,6 +124,8 @@ class ConsoleApp(App[int]):
     PALETTE: ClassVar[list[tuple[str, str, str]]] = [
         ("Cluster", "Show the brokers and warnings", "show_cluster"),
         ("Reports", "Latest report of each broker, history, detail", "show_reports"),
+        ("Health", "Findings of the health rules, worst first, with what to do",
+         "show_health"),
         ("Settings", "Proactive Support settings of a broker's server.properties",
          "settings"),
         ("Report now", "Dry run, then send a report after a confirmation", "report_now"),
@@ -135,6 +143,10 @@ class ConsoleApp(App[int]):
     now: reactive[float] = reactive(0.0)
     # When the cluster was last read whole (None: not yet), for the header.
     read_at: reactive[float | None] = reactive(None)
+    # The latest evaluation of the health rules (None: none yet), and why the latest
+    # attempt gave none (None: it did).
+    health: reactive[Evaluation | None] = reactive(None, always_update=True)
+    health_problem: reactive[str | None] = reactive(None)
 
     def __init__(self, config: ConsoleConfig, backend: ConsoleBackend,
                  clock: Callable[[], float] = time.time, watch: bool = True) -> None:
@@ -155,6 +167,7 @@ class ConsoleApp(App[int]):
         self._refresh_pending = False
         self._refresh_generation = 0
         self._shown_generation = -1
+        self._health_generation = -1
         self._backoff = BACKOFF_START
         self._retry_timer: Any = None
         # The watch's last word on ZooKeeper when it is not "connected" (else None).
@@ -210,15 +223,20 @@ class ConsoleApp(App[int]):
         """The broker rows (registered and DOWN) and the warning lines, as of `now`;
         computed once per snapshot and tick whoever asks (the screen, every header)."""
         snap = self.snapshot
-        key = (id(snap), self.presence.version, self.now)
+        key = (id(snap), id(self.health), self.presence.version, self.now)
         if key != self._view_key:
             if snap is None:
                 self._view = ([], [])
             else:
-                rows = broker_rows(snap, self.presence, self.now)
-                self._view = (rows, cluster_warnings(snap, rows, self.now))
+                findings = self.findings()
+                rows = broker_rows(snap, self.presence, self.now, findings)
+                self._view = (rows, cluster_warnings(snap, findings))
             self._view_key = key
         return self._view
+
+    def findings(self) -> tuple[Finding, ...]:
+        """The latest evaluation's findings, worst first (none before the first)."""
+        return self.health.findings if self.health is not None else ()
 
     # -- the refresh coordinator ---------------------------------------------------------
 
@@ -240,11 +258,27 @@ class ConsoleApp(App[int]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="cluster")
     def load_cluster(self, generation: int, started: float, known: tuple[int, ...]) -> None:
         try:
-            snap = self.backend.snapshot(known)
+            results = self.backend.refresh(known)
+            snap = next(results)
         except PsError as exc:
             self.post_message(ServiceError("cluster", str(exc)))
             return
-        self.post_message(ClusterLoaded(snap, generation, started))
+        try:
+            assert isinstance(snap, ClusterSnapshot)
+            self.post_message(ClusterLoaded(snap, generation, started))
+            # Then the health rules, in the same session (the Cluster screen shows its
+            # brokers without waiting for them); the refresh ends when they are done.
+            try:
+                evaluation = next(results)
+            except Exception as exc:  # noqa: BLE001 - one line on the Health screen
+                if not isinstance(exc, PsError):
+                    log.error("health evaluation failed", exc_info=exc)
+                self.post_message(HealthEvaluated(None, generation, one_line(exc)))
+                return
+            assert not isinstance(evaluation, ClusterSnapshot)
+            self.post_message(HealthEvaluated(evaluation, generation))
+        finally:
+            results.close()  # the session closes now, whatever happened
 
     def _refresh_done(self) -> None:
         self._refresh_busy = False
@@ -253,7 +287,6 @@ class ConsoleApp(App[int]):
             self.request_refresh()
 
     def on_cluster_loaded(self, message: ClusterLoaded) -> None:
-        self._refresh_done()
         if message.generation < self._shown_generation:
             return  # an older look at the cluster finished late
         self._shown_generation = message.generation
@@ -268,6 +301,20 @@ class ConsoleApp(App[int]):
         self.snapshot = snap
         if self._use_watch and self._watch is None and self.backend.watchable:
             self.start_watch()
+
+    def on_health_evaluated(self, message: HealthEvaluated) -> None:
+        self._refresh_done()
+        if message.generation < self._health_generation:
+            return
+        self._health_generation = message.generation
+        evaluation = message.evaluation
+        if evaluation is None:
+            self.health_problem = message.problem
+        elif not evaluation.reachable:
+            self.health_problem = "; ".join(evaluation.problems) or "the cluster did not answer"
+        else:
+            self.health_problem = None
+            self.health = evaluation
 
     def on_service_error(self, message: ServiceError) -> None:
         if message.what != "cluster":
@@ -299,6 +346,9 @@ class ConsoleApp(App[int]):
         watch.stop()  # the console closed while the watch was starting
 
     def _post_cluster_event(self, event: ClusterEvent) -> None:
+        # The health rules remember it too (broker-down for a broker seen this session,
+        # restarts, controller changes); the monitor takes a lock for a moment only.
+        self.backend.observe(event)
         self.post_message(ClusterChanged(event))
 
     def on_cluster_changed(self, message: ClusterChanged) -> None:
@@ -365,6 +415,9 @@ class ConsoleApp(App[int]):
 
     def action_show_reports(self) -> None:
         self.switch_mode("reports")
+
+    def action_show_health(self) -> None:
+        self.switch_mode("health")
 
     def _need_broker_config(self) -> bool:
         if self.config.broker_configs:

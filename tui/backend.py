@@ -15,7 +15,7 @@ noticeable part of a second, and the first frame must not wait for it.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Generator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from engine.cluster.model import ClusterEvent
     from engine.cluster.session import ClusterSession
     from engine.config.settings import SettingsFile
+    from engine.health.config import HealthConfig
+    from engine.health.monitor import Evaluation, HealthMonitor
     from engine.reading.bundle import (
         BundleFacts,
         BundleReader,
@@ -101,6 +103,18 @@ class ConsoleBackend(Protocol):
 
     def watch(self, on_event: Callable[[ClusterEvent], None]) -> Stoppable:
         """Start following the cluster; `on_event` runs on another thread, must not block."""
+        ...
+
+    def refresh(self, known: Collection[int] = ()) -> Generator[ClusterSnapshot | Evaluation, None, None]:
+        """One look at the cluster, in one cluster session: first its `snapshot` (the
+        Cluster screen shows it at once), then every health rule evaluated once
+        (`engine.health`) by one monitor kept for the backend's life, so that `since`,
+        restarts and brokers registered earlier in this console session count. Blocks;
+        never on the UI thread."""
+        ...
+
+    def observe(self, event: ClusterEvent) -> None:
+        """A watch event for the health rules' memory (any thread; never blocks long)."""
         ...
 
     def latest_reports(self, broker_ids: Sequence[int] | None = None
@@ -192,13 +206,19 @@ class ClusterBackend(_SettingsFiles):
     offline = False
 
     def __init__(self, location: ClusterLocation, topic: str = DEFAULT_TOPIC,
-                 broker_configs: tuple[str, ...] = ()) -> None:
+                 broker_configs: tuple[str, ...] = (),
+                 health: HealthConfig | None = None) -> None:
         self.location = location
         self.topic = topic
         self.broker_configs = broker_configs
+        self.health_config = health
         self._lock = threading.Lock()
         self._reader: TopicReader | None = None
         self._reader_session: ClusterSession | None = None
+        self._monitor: HealthMonitor | None = None
+        self._monitor_lock = threading.Lock()
+        # Watch events that came before the first evaluation made the monitor.
+        self._early: list[ClusterEvent] = []
 
     @property
     def watchable(self) -> bool:
@@ -270,6 +290,40 @@ class ClusterBackend(_SettingsFiles):
         watch = ClusterWatch(self.location, on_event)
         watch.start()
         return watch
+
+    # -- health --------------------------------------------------------------------------
+
+    def _health_monitor(self) -> HealthMonitor:
+        with self._monitor_lock:
+            if self._monitor is None:
+                # The monitor's modules import Kafka's client: only here, in a worker.
+                from engine.health.config import HealthConfig, broker_intervals
+                from engine.health.monitor import HealthMonitor
+
+                config = self.health_config or HealthConfig()
+                # As `ps-console health --broker-config`, but a bad file is the Settings
+                # screen's to report: its broker keeps the configured default interval.
+                config = config.with_intervals(broker_intervals(self.broker_configs,
+                                                                strict=False))
+                self._monitor = HealthMonitor(self.location, self.topic, config)
+                for event in self._early:
+                    self._monitor.observe(event)
+                self._early.clear()
+            return self._monitor
+
+    def refresh(self, known: Collection[int] = ()) -> Generator[ClusterSnapshot | Evaluation, None, None]:
+        with self._session() as session:
+            yield self._snapshot(session, known)
+            yield self._health_monitor().evaluate(session)
+
+    def observe(self, event: ClusterEvent) -> None:
+        with self._monitor_lock:
+            monitor = self._monitor
+            if monitor is None:
+                del self._early[:-100]  # bounded: the first evaluation is seconds away
+                self._early.append(event)
+                return
+        monitor.observe(event)
 
     # -- reports -------------------------------------------------------------------------
 
@@ -420,6 +474,14 @@ class BundleBackend(_SettingsFiles):
     def watch(self, on_event: Callable[[ClusterEvent], None]) -> Stoppable:
         raise self._offline("watching")
 
+    def refresh(self, known: Collection[int] = ()) -> Generator[ClusterSnapshot | Evaluation, None, None]:
+        # The rules judge a cluster as it is now (registrations, partitions, the topic's
+        # settings); a bundle holds reports only, of some time ago.
+        raise self._offline("the cluster view and the health rules")
+
+    def observe(self, event: ClusterEvent) -> None:
+        pass  # a bundle has no watch
+
     def latest_reports(self, broker_ids: Sequence[int] | None = None
                        ) -> list[ReportSummary]:
         latest = rules.latest_per_subject(self.opened().entries)
@@ -486,11 +548,11 @@ class BundleBackend(_SettingsFiles):
 
 
 def open_backend(location: ClusterLocation | None, topic: str = DEFAULT_TOPIC,
-                 broker_configs: tuple[str, ...] = (), bundle: str | None = None
-                 ) -> ConsoleBackend:
+                 broker_configs: tuple[str, ...] = (), bundle: str | None = None,
+                 health: HealthConfig | None = None) -> ConsoleBackend:
     """The adapter for a bundle when one is given, else for the cluster at `location`."""
     if bundle is not None:
         return BundleBackend(bundle, topic, broker_configs)
     if location is None:
         raise UsageError("give a cluster (--zookeeper or --bootstrap-server) or a bundle")
-    return ClusterBackend(location, topic, broker_configs)
+    return ClusterBackend(location, topic, broker_configs, health)

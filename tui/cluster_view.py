@@ -2,20 +2,36 @@
 when each one is gone, one row per broker (registered or DOWN) with its state, and the
 warning lines above the table.
 
-Nothing here does I/O or imports Textual; the clock is the caller's (`now`, seconds). The
-rules over reports (overdue, newest) are the engine's (`engine.reading.rules`). The warning
-lines come from `cluster_warnings`, the one function the health rules replace.
+Nothing here does I/O or imports Textual; the clock is the caller's (`now`, seconds). What
+is wrong with a broker or the cluster is the health rules' to say (`engine.health`): a
+row's "agent stopped" and "overdue" are the agent-stopped and report-stale findings about
+its broker, and the warning lines are the findings at warning and above. Only presence is
+judged here: which brokers are registered, and which are DOWN rows.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
+from engine.health.finding import (
+    AGENT_STOPPED as AGENT_STOPPED_RULE,
+)
+from engine.health.finding import (
+    CRITICAL,
+    INFO,
+    WARNING,
+    Finding,
+    at_least_warning,
+    severity_rank,
+)
+from engine.health.finding import (
+    REPORT_STALE as REPORT_STALE_RULE,
+)
 from engine.reading import rules
-from engine.reading.report import BASIC, STATE_SHUTTING_DOWN, Report
-from tui.model import DEFAULT_INTERVAL_HOURS, MIN_SUPPORT_REPLICAS, ClusterSnapshot, fmt_age
+from engine.reading.report import BASIC, Report
+from tui.model import DEFAULT_INTERVAL_HOURS, ClusterSnapshot
 
 if TYPE_CHECKING:
     from engine.cluster.model import Broker
@@ -31,9 +47,7 @@ OK: Final = "ok"
 # intervals (issue 16's broker-down rule); older reporters were decommissioned.
 DOWN_AFTER_INTERVALS: Final = 2
 
-CRITICAL: Final = "critical"
-WARNING: Final = "warning"
-INFO: Final = "info"
+__all__ = ["CRITICAL", "INFO", "WARNING"]
 
 
 class Presence:
@@ -87,7 +101,7 @@ class Presence:
 class BrokerRow:
     """One line of the Cluster table. `broker` is None for a broker never seen registered
     (it is known from its recent reports only); `down_since` is None unless the console
-    saw it leave."""
+    saw it leave. `rules`: the ids of the health findings about this broker."""
 
     broker_id: int
     broker: Broker | None
@@ -96,50 +110,60 @@ class BrokerRow:
     report: Report | None
     interval_s: float
     customer_id: str | None
+    rules: frozenset[str] = frozenset()
 
     @property
     def state(self) -> str:
-        """DOWN, agent stopped, overdue, no report, or ok (see `state_at`)."""
-        return self.state_at(None)
-
-    def state_at(self, now: float | None) -> str:
-        """The row's state; `now` is needed to tell an overdue report (None: never)."""
+        """DOWN (not registered), no report, agent stopped and overdue (the agent-stopped
+        and report-stale findings), or ok."""
         if not self.registered:
             return DOWN
         if self.report is None:
             return NO_REPORT
-        if self.report.state == STATE_SHUTTING_DOWN:
+        if AGENT_STOPPED_RULE in self.rules:
             return AGENT_STOPPED
-        if now is not None and rules.is_overdue(self.report, now, self.interval_s):
+        if REPORT_STALE_RULE in self.rules:
             return OVERDUE
         return OK
 
 
-def broker_rows(snap: ClusterSnapshot, presence: Presence, now: float) -> list[BrokerRow]:
+def _by_broker(findings: Iterable[Finding]) -> dict[int, frozenset[str]]:
+    found: dict[int, set[str]] = {}
+    for item in findings:
+        head, _, number = item.subject.partition(" ")
+        if head == "broker" and number.isdigit():
+            found.setdefault(int(number), set()).add(item.rule)
+    return {broker: frozenset(ids) for broker, ids in found.items()}
+
+
+def broker_rows(snap: ClusterSnapshot, presence: Presence, now: float,
+                findings: Sequence[Finding] = ()) -> list[BrokerRow]:
     """Every registered broker, then by id among them the DOWN ones: those seen registered
     earlier in this session, and those not seen but with a report within the last
-    `DOWN_AFTER_INTERVALS` intervals."""
+    `DOWN_AFTER_INTERVALS` intervals. `findings`: the latest health evaluation's."""
     rows: dict[int, BrokerRow] = {}
+    flagged = _by_broker(findings)
 
     def interval_s(broker_id: int) -> float:
         return snap.intervals_hours.get(broker_id, DEFAULT_INTERVAL_HOURS) * 3600
 
+    def row(broker_id: int, broker: Broker | None, registered: bool,
+            since: float | None) -> BrokerRow:
+        return BrokerRow(broker_id, broker, registered, since, snap.latest.get(broker_id),
+                         interval_s(broker_id), snap.customer_ids.get(broker_id),
+                         flagged.get(broker_id, frozenset()))
+
     for broker in snap.brokers:
-        rows[broker.id] = BrokerRow(broker.id, broker, True, None, snap.latest.get(broker.id),
-                                    interval_s(broker.id), snap.customer_ids.get(broker.id))
+        rows[broker.id] = row(broker.id, broker, True, None)
     for broker_id, (broker, since) in presence.down().items():
         if broker_id not in rows:
-            rows[broker_id] = BrokerRow(broker_id, broker, False, since,
-                                        snap.latest.get(broker_id), interval_s(broker_id),
-                                        snap.customer_ids.get(broker_id))
+            rows[broker_id] = row(broker_id, broker, False, since)
     for broker_id, report in snap.latest.items():
         if broker_id in rows:
             continue
         age = rules.age_s(report, now)
         if age is not None and age <= DOWN_AFTER_INTERVALS * interval_s(broker_id):
-            rows[broker_id] = BrokerRow(broker_id, None, False, None, report,
-                                        interval_s(broker_id),
-                                        snap.customer_ids.get(broker_id))
+            rows[broker_id] = row(broker_id, None, False, None)
     return [rows[i] for i in sorted(rows)]
 
 
@@ -159,9 +183,8 @@ def customer_id(row: BrokerRow) -> str:
 
 @dataclass(frozen=True)
 class WarningLine:
-    """One line above the Cluster table: what is wrong, about whom, how bad. The fields
-    are those of the health rules' findings, so the screen does not change when they
-    take over."""
+    """One line above the Cluster table: a health finding at warning or above (its
+    message names its subject), or what kept the console from reading the reports."""
 
     rule: str
     severity: str
@@ -169,56 +192,18 @@ class WarningLine:
     message: str
 
     def line(self) -> str:
-        return f"{self.subject}: {self.message}" if self.subject != "cluster" \
-            else self.message
+        return self.message
 
 
-def cluster_warnings(snap: ClusterSnapshot, rows: list[BrokerRow], now: float
+def cluster_warnings(snap: ClusterSnapshot, findings: Sequence[Finding]
                      ) -> list[WarningLine]:
-    """The problems an operator should see first, worst first.
-
-    The health rules (issue 16) replace this function; until they land it covers the
-    rules the Cluster screen can tell from its own data: broker-down, agent-stopped,
-    report-stale, report-missing, version-drift, support-topic.
-    """
+    """The problems an operator should see first, worst first: the health findings at
+    warning and above (already worst first), after the line saying the reports could not
+    be read, if they could not."""
     out: list[WarningLine] = []
     if snap.reports_problem:
         out.append(WarningLine("reports", WARNING, "cluster",
-                           f"reports unavailable: {snap.reports_problem}"))
-    for row in rows:
-        subject = f"broker {row.broker_id}"
-        state = row.state_at(now)
-        if state == DOWN:
-            if row.down_since is not None:
-                what = f"not registered since {fmt_age(now - row.down_since)} ago"
-            else:
-                age = rules.age_s(row.report, now) if row.report else None
-                what = ("not registered; it reported " +
-                        (f"{fmt_age(age)} ago" if age is not None else "recently"))
-            out.append(WarningLine("broker-down", CRITICAL, subject, what))
-        elif state == AGENT_STOPPED:
-            out.append(WarningLine("agent-stopped", WARNING, subject,
-                               "its latest report is a shutdown report: the agent stopped "
-                               "while the broker runs"))
-        elif state == OVERDUE:
-            assert row.report is not None
-            age = rules.age_s(row.report, now)
-            interval_h = row.interval_s / 3600
-            out.append(WarningLine("report-stale", WARNING, subject,
-                               f"latest report is {fmt_age(age)} old, overdue for its "
-                               f"{interval_h:g} h interval"))
-        elif state == NO_REPORT and not snap.reports_problem:
-            out.append(WarningLine("report-missing", WARNING, subject,
-                               f"no report on {snap.topic}"))
-    versions = {r.kafka_version for r in snap.latest.values()
-                if r.ok and r.kafka_version is not None}
-    if len(versions) > 1:
-        out.append(WarningLine("version-drift", WARNING, "cluster",
-                           "brokers run different Kafka versions: " +
-                           ", ".join(sorted(versions))))
-    if snap.support_replicas is not None and snap.support_replicas < MIN_SUPPORT_REPLICAS:
-        out.append(WarningLine("support-topic", WARNING, "cluster",
-                           f"support topic {snap.topic} has {snap.support_replicas} "
-                           f"replica(s), fewer than {MIN_SUPPORT_REPLICAS}"))
-    rank = {CRITICAL: 0, WARNING: 1, INFO: 2}
-    return sorted(out, key=lambda w: rank.get(w.severity, 3))
+                               f"reports unavailable: {snap.reports_problem}"))
+    out.extend(WarningLine(x.rule, x.severity, x.subject, x.message)
+               for x in findings if at_least_warning(x.severity))
+    return sorted(out, key=lambda w: severity_rank(w.severity))

@@ -11,6 +11,7 @@ from tui.model import ClusterSnapshot
 if TYPE_CHECKING:
     from engine.cluster.model import ClusterEvent
     from engine.config.settings import SettingsFile
+    from engine.health.monitor import Evaluation
     from engine.reading.bundle import BundleFacts, ExportResult
     from engine.reading.history import History
     from engine.reading.report import Report, ReportSummary
@@ -28,6 +29,18 @@ class ClusterLoaded(Message):
         self.snapshot = snapshot
         self.generation = generation
         self.started = started  # when the look began (the console's clock, seconds)
+
+
+class HealthEvaluated(Message):
+    """The health rules evaluated once, in the same refresh as the `ClusterLoaded` of
+    `generation`; `evaluation` None when the evaluation failed (`problem` says why)."""
+
+    def __init__(self, evaluation: Evaluation | None, generation: int,
+                 problem: str | None = None) -> None:
+        super().__init__()
+        self.evaluation = evaluation
+        self.generation = generation
+        self.problem = problem
 
 
 class ClusterChanged(Message):

@@ -19,7 +19,6 @@ if TYPE_CHECKING:
     from engine.cluster.model import Broker
 
 DEFAULT_INTERVAL_HOURS = 24.0
-MIN_SUPPORT_REPLICAS = 3
 
 
 

@@ -237,6 +237,18 @@ class HealthMonitor:
                                     reachable=False, problems=(str(exc),))
             self.last = evaluation
             return evaluation
+        return self._settle(facts, config, started)
+
+    def evaluate_facts(self, facts: HealthFacts) -> Evaluation:
+        """Evaluate every rule on facts read elsewhere (`facts.now` is the time), with
+        this monitor's memory: what `evaluate` does after its read. For a caller that
+        holds the facts already (the console's deterministic test backend)."""
+        with self._lock:
+            return self._settle(facts, self._config, time.perf_counter())
+
+    def _settle(self, facts: HealthFacts, config: HealthConfig, started: float
+                ) -> Evaluation:
+        now = facts.now
         self.tracker.observe_cluster(facts.view, facts.controller, now)
         ran, found = rules.evaluate(facts, config, self.tracker.memory())
         settled, transitions = self.tracker.settle(ran, found, now)

@@ -105,8 +105,9 @@ def test_replication_factor_of_each_topic(sandbox, replicated_topics, how, open_
 
 
 def test_console_refresh_opens_one_zookeeper_session(sandbox, replicated_topics, monkeypatch):
-    """A refresh (discovery, then the latest report of every broker) opens one ZooKeeper
-    session, and the support topic's replication factor comes from that discovery."""
+    """A refresh (discovery, the latest report of every broker, then every health rule)
+    opens one ZooKeeper session, and the support topic's replication factor comes from
+    that discovery."""
     from kazoo.client import KazooClient
 
     from tests.support.cluster import location
@@ -121,9 +122,10 @@ def test_console_refresh_opens_one_zookeeper_session(sandbox, replicated_topics,
 
     monkeypatch.setattr(KazooClient, "start", counting_start)
     backend = ClusterBackend(location(zookeeper=sandbox.zk_connect), replicated_topics[2])
-    snapshot = backend.snapshot()
+    snapshot, evaluation = list(backend.refresh())
     assert snapshot.support_replicas == 2
     assert snapshot.reports_problem is None
+    assert evaluation.reachable and evaluation.cluster_id == snapshot.cluster_id
     assert len(started) == 1
 
     started.clear()

@@ -64,7 +64,8 @@ def sandbox_app(sandbox, topic: str, **config: object) -> ConsoleApp:
     cfg.bootstrap = None if sandbox.zk_connect else sandbox.bootstrap
     cfg.topic = topic
     target = location(**sandbox.where, timeout=10)
-    return ConsoleApp(cfg, ClusterBackend(target, topic, cfg.broker_configs))
+    return ConsoleApp(cfg, ClusterBackend(target, topic, cfg.broker_configs,
+                                                cfg.health))
 
 
 async def wait_for(pilot, condition: Callable[[], bool], timeout: float = 30.0) -> None:

@@ -4,6 +4,7 @@ state, the customer id shown, and the warning lines."""
 from __future__ import annotations
 
 from engine.cluster.model import Broker, Endpoint
+from engine.health.finding import Finding
 from engine.reading.report import STATE_RUNNING, STATE_SHUTTING_DOWN, Report
 from tui.cluster_view import (
     AGENT_STOPPED,
@@ -69,32 +70,40 @@ def test_the_watch_departure_wins_over_an_older_look_at_the_cluster():
 def test_a_broker_never_seen_is_down_only_when_it_reported_within_two_intervals():
     snap = _snap([1], {1: _report(1, 60), 7: _report(7, 30 * 3600), 8: _report(8, 50 * 3600)})
     rows = broker_rows(snap, Presence(), NOW)
-    assert [(r.broker_id, r.state_at(NOW)) for r in rows] == [(1, OK), (7, DOWN)]
+    assert [(r.broker_id, r.state) for r in rows] == [(1, OK), (7, DOWN)]
     assert rows[1].broker is None and rows[1].down_since is None
 
 
-def test_row_states_agent_stopped_overdue_and_missing():
+def _found(rule: str, severity: str, subject: str, message: str = "m") -> Finding:
+    return Finding(rule=rule, severity=severity, subject=subject, message=message, hint="h")
+
+
+def test_row_states_agent_stopped_and_overdue_are_the_findings_about_the_broker():
     snap = _snap([1, 2, 3, 4], {1: _report(1, 60), 2: _report(2, 60, STATE_SHUTTING_DOWN),
                                 3: _report(3, 3 * 3600)},
                  intervals_hours={3: 1.0})
     presence = Presence()
     presence.observe(snap.brokers, NOW)
-    states = {r.broker_id: r.state_at(NOW) for r in broker_rows(snap, presence, NOW)}
+    findings = [_found("agent-stopped", "warning", "broker 2"),
+                _found("report-stale", "warning", "broker 3"),
+                _found("version-drift", "warning", "cluster")]
+    states = {r.broker_id: r.state for r in broker_rows(snap, presence, NOW, findings)}
     assert states == {1: OK, 2: AGENT_STOPPED, 3: OVERDUE, 4: NO_REPORT}
+    # No evaluation yet (or the rules silenced): the tui judges no report on its own.
+    states = {r.broker_id: r.state for r in broker_rows(snap, presence, NOW)}
+    assert states == {1: OK, 2: OK, 3: OK, 4: NO_REPORT}
 
 
-def test_warnings_come_worst_first_and_name_each_rule():
-    presence = Presence()
-    presence.observe([_broker(1), _broker(2), _broker(3)], NOW - 300)
-    snap = _snap([1, 3], {1: _report(1, 60, kafka="3.8.1"), 2: _report(2, 400),
-                          3: _report(3, 60, STATE_SHUTTING_DOWN)}, support_replicas=1)
-    presence.observe(snap.brokers, NOW - 120)
-    rows = broker_rows(snap, presence, NOW)
-    warnings = cluster_warnings(snap, rows, NOW)
-    assert warnings[0].rule == "broker-down" and warnings[0].severity == CRITICAL
-    assert warnings[0].line() == "broker 2: not registered since 2m ago"
-    assert [w.rule for w in warnings[1:]] == ["agent-stopped", "version-drift",
-                                              "support-topic"]
+def test_warnings_are_the_findings_at_warning_and_above_worst_first():
+    snap = _snap([1], {1: _report(1, 60)}, reports_problem="the topic is gone")
+    findings = [_found("broker-down", CRITICAL, "broker 2", "broker 2 is not registered"),
+                _found("version-drift", "warning", "cluster", "brokers run 3.8.1, 3.9.2"),
+                _found("broker-restarted", "info", "broker 1")]
+    warnings = cluster_warnings(snap, findings)
+    assert [(w.rule, w.severity) for w in warnings] == [
+        ("broker-down", CRITICAL), ("reports", "warning"), ("version-drift", "warning")]
+    assert warnings[0].line() == "broker 2 is not registered"
+    assert warnings[1].line() == "reports unavailable: the topic is gone"
 
 
 def test_customer_id_is_the_configured_id_else_what_the_report_tells():

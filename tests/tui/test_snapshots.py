@@ -154,11 +154,34 @@ def test_cluster_with_a_down_broker(snap_compare):
 
     async def run(pilot) -> None:
         await settle(pilot)
-        # The watch saw broker 3 leave; the fake still lists it, so no refresh follows.
-        pilot.app.request_refresh = lambda: None
-        pilot.app.post_message(ClusterChanged(BrokerLeft(3)))
+        # Broker 3 leaves and the watch tells: the refresh that follows no longer lists
+        # it, and the health rules (which saw it registered) raise broker-down.
+        app = pilot.app
+        app.backend.brokers = [b for b in app.backend.brokers if b.id != 3]
+        app.backend.observe(BrokerLeft(3))
+        app.post_message(ClusterChanged(BrokerLeft(3)))
         await settle(pilot)
     assert snap_compare(fake_app(), terminal_size=SIZE, run_before=run)
+
+
+# -- Health ------------------------------------------------------------------------------
+
+def test_health(snap_compare):
+    """Findings worst first; the first one's hint under the table."""
+    assert snap_compare(fake_app(), terminal_size=SIZE, run_before=_keys("3"))
+
+
+def test_health_finding_with_details(snap_compare):
+    assert snap_compare(fake_app(), terminal_size=SIZE, run_before=_keys("3", "down"))
+
+
+def test_health_offline(snap_compare):
+    assert snap_compare(fake_app(bundle=True), terminal_size=SIZE, run_before=_keys("3"))
+
+
+def test_200_columns_health(snap_compare):
+    """Every message whole at 200 columns."""
+    assert snap_compare(fake_app(), terminal_size=(200, 40), run_before=_keys("3"))
 
 
 # -- 80x24: every screen and dialog of the console inside a small terminal ---------------
@@ -167,9 +190,9 @@ SMALL = (80, 24)
 
 
 @pytest.mark.parametrize("keys", [(), ("question_mark",), ("e",), ("e", "enter"), ("s",),
-                                  ("t",), ("t", "ctrl+t"), ("t", "ctrl+t", "y")],
+                                  ("t",), ("t", "ctrl+t"), ("t", "ctrl+t", "y"), ("3",)],
                          ids=["cluster", "help", "export", "export-done", "settings",
-                              "report-now", "send-question", "sent"])
+                              "report-now", "send-question", "sent", "health"])
 def test_80x24(snap_compare, keys):
     assert snap_compare(fake_app(), terminal_size=SMALL, run_before=_keys(*keys))
 

@@ -59,8 +59,9 @@ def _clock_time(seconds: float, now: float) -> str:
 
 
 def ticking_cells(row: BrokerRow, now: float) -> dict[str, Cell]:
-    """The cells that move with the clock alone: state (overdue comes with time) and age."""
-    state = row.state_at(now)
+    """The cells that move with the clock alone: state (a DOWN row says since when) and
+    age."""
+    state = row.state
     if state == DOWN:
         shown = f"DOWN since {_clock_time(row.down_since, now)}" \
             if row.down_since is not None else "DOWN"
@@ -76,7 +77,7 @@ def ticking_cells(row: BrokerRow, now: float) -> dict[str, Cell]:
 
 def row_cells(row: BrokerRow, now: float, controller: int | None) -> dict[str, Cell]:
     """The row's cells as text and style, keyed by column."""
-    state = row.state_at(now)
+    state = row.state
     report = row.report
     broker = row.broker
     return {
@@ -137,6 +138,9 @@ class ClusterScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.watch(self.app, "snapshot", self.show, init=True)
+        # The health rules' findings come after the snapshot of the same refresh: the
+        # warning lines and the rows' states follow them.
+        self.watch(self.app, "health", self.show, init=False)
         self.watch(self.app, "now", self.tick, init=False)
 
     def show(self, _snap: ClusterSnapshot | None = None) -> None:

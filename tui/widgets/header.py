@@ -9,6 +9,7 @@ way, cut with an ellipsis.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from rich.text import Text
@@ -20,11 +21,11 @@ from engine.text import printable
 from tui.model import fmt_age
 
 
-def finding_counts(severities: list[str]) -> Text:
-    """`2 critical  1 warning` (`3 warnings`), each only when there is one; empty when
-    all is well."""
-    critical = severities.count("critical")
-    warning = severities.count("warning")
+def finding_counts(counts: Mapping[str, int]) -> Text:
+    """`2 critical  1 warning` (`3 warnings`) from the findings per severity
+    (`Evaluation.counts`), each only when there is one; empty when all is well."""
+    critical = counts.get("critical", 0)
+    warning = counts.get("warning", 0)
     parts: list[Text] = []
     if critical:
         parts.append(Text(f"{critical} critical", style="bold red"))
@@ -35,8 +36,8 @@ def finding_counts(severities: list[str]) -> Text:
 
 
 class ConsoleHeader(Horizontal):
-    """Follows the app's `cluster_id`, `reached_via`, `conn_state`, `snapshot`, `read_at`
-    and `now` reactives."""
+    """Follows the app's `cluster_id`, `reached_via`, `conn_state`, `snapshot`, `health`,
+    `read_at` and `now` reactives."""
 
     DEFAULT_CSS = """
     ConsoleHeader { height: 1; background: $primary-background; color: $text; }
@@ -68,7 +69,7 @@ class ConsoleHeader(Horizontal):
         self.query_one("#hdr-readonly").display = bool(getattr(app, "read_only", False))
         for name in ("cluster_id", "reached_via", "conn_state"):
             self.watch(app, name, self._refresh_text, init=False)
-        for name in ("snapshot", "now", "read_at"):
+        for name in ("snapshot", "health", "now", "read_at"):
             self.watch(app, name, self._refresh_live, init=False)
         self._refresh_text()
         self._refresh_live()
@@ -87,11 +88,11 @@ class ConsoleHeader(Horizontal):
         app: Any = self.app
         findings = self.query_one("#hdr-findings", Static)
         read = self.query_one("#hdr-read", Static)
-        view = getattr(app, "cluster_view", None)
-        if view is None or getattr(app, "snapshot", None) is None:
+        if getattr(app, "snapshot", None) is None:
             findings.display = read.display = False
             return
-        counts = finding_counts([w.severity for w in view()[1]])
+        health = getattr(app, "health", None)
+        counts = finding_counts(health.counts if health is not None else {})
         findings.display = bool(counts)
         findings.update(counts)
         read_at = getattr(app, "read_at", None)
