@@ -20,15 +20,16 @@ def format_size(n: int) -> str:
     raise AssertionError("unreachable")
 
 
-def duration(seconds: float) -> str:
-    """A compact duration: `42s`, `7m05s`, `3h05m`, `2d04h` (whole seconds, rounded down)."""
+def duration(seconds: float, exact: bool = True) -> str:
+    """A compact duration: `42s`, `7m05s`, `3h05m`, `2d04h` (whole seconds, rounded down);
+    with `exact=False` minutes drop their seconds (`7m`), for ages that tick on screen."""
     if not math.isfinite(seconds):
         return str(seconds)
     s = int(seconds)
     if s < 60:
         return f"{s}s"
     if s < 3600:
-        return f"{s // 60}m{s % 60:02d}s"
+        return f"{s // 60}m{s % 60:02d}s" if exact else f"{s // 60}m"
     if s < 86400:
         return f"{s // 3600}h{s % 3600 // 60:02d}m"
     return f"{s // 86400}d{s % 86400 // 3600:02d}h"

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from engine.reading.report import Report
+from engine.text import duration
 
 if TYPE_CHECKING:
     from engine.cluster.model import Broker
@@ -50,19 +51,12 @@ def fmt_time(ms: int | None) -> str:
 
 
 def fmt_age(seconds: float | None) -> str:
-    """A compact age: 42s, 7m, 3h05m, 2d04h."""
+    """A compact age: 42s, 7m, 3h05m, 2d04h (`engine.text.duration`, minutes whole)."""
     if seconds is None:
         return "-"
     if seconds < 0:
         return "in the future"
-    s = int(seconds)
-    if s < 60:
-        return f"{s}s"
-    if s < 3600:
-        return f"{s // 60}m"
-    if s < 86400:
-        return f"{s // 3600}h{s % 3600 // 60:02d}m"
-    return f"{s // 86400}d{s % 86400 // 3600:02d}h"
+    return duration(seconds, exact=False)
 
 
 def age_of(ms: int | None, now: float) -> float | None:
