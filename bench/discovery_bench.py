@@ -15,6 +15,7 @@ named by `PS_SANDBOX_DIR` (and that sandbox's chroot as the real cluster). Ends 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import statistics
 import sys
@@ -156,10 +157,12 @@ def main(argv: list[str] | None = None) -> int:
         slow, slow_view = median_seconds(lambda: in_a_session(connect, discover_one_by_one),
                                          args.runs)
         # A benchmark asserts nothing, but a figure over the wrong cluster is worth nothing.
-        if len(view.brokers) != args.brokers or view != slow_view \
+        # The one-by-one read skips the replication factors (the same reads, parsed further).
+        same = dataclasses.replace(view, replication_factors={}) == slow_view
+        if len(view.brokers) != args.brokers or not same \
                 or view.partitions != args.topics * args.partitions:
             print(f"WARNING: read {len(view.brokers)} brokers and {view.partitions} "
-                  f"partitions; both ways agree: {view == slow_view}")
+                  f"partitions; both ways agree: {same}")
         print(f"{args.brokers} brokers, {args.topics} topics: discover() concurrent "
               f"median {fast * 1000:.0f} ms; one read after another median "
               f"{slow * 1000:.0f} ms ({slow / fast:.1f}x) [{args.runs} runs each, "
