@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from itertools import pairwise
 
 import pytest
 
@@ -112,5 +113,5 @@ def test_a_stopped_broker_gets_no_report_and_its_return_a_new_token(sandbox, pri
     # In the order they were made, but for the one `report` from another process, which
     # raced the agent's own reports of the same seconds to the topic.
     stamps = [r.time_s for r in reports]
-    assert all(later >= earlier - 2 for earlier, later in zip(stamps, stamps[1:])), stamps
+    assert all(later >= earlier - 2 for earlier, later in pairwise(stamps)), stamps
     assert "Traceback" not in agent.log
