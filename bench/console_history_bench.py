@@ -123,6 +123,28 @@ async def _drive(zookeeper: str, topic: str, background_limit: float) -> dict[st
     return out
 
 
+def _the_others_report(bootstrap: str, topic: str) -> None:
+    """One report of every other broker of the sandbox at the end of the topic, as in a
+    real cluster: the latest view stops reading once every registered broker has one (a
+    registered broker that never reported makes it read the whole topic)."""
+    from confluent_kafka import Producer
+    from confluent_kafka.admin import AdminClient
+
+    from engine.reporting.records import encode
+
+    brokers = AdminClient({"bootstrap.servers": bootstrap}).list_topics(timeout=10).brokers
+    producer = Producer({"bootstrap.servers": bootstrap, "log_level": 3})
+    for broker in sorted(brokers):
+        if broker != 1:
+            value = encode({"timestamp": int(time.time()), "kafkaVersion": "3.9.2",
+                            "confluentPlatformVersion": None, "collectorState": 2,
+                            "brokerProcessUUID": f"bench-other-{broker}",
+                            "clusterId": "AxLlMTXlQYGaQNmxRhMk3A"}, "basic")
+            producer.produce(topic, value=value, headers=[("broker.id", str(broker).encode())])
+    if producer.flush(30):
+        raise SystemExit("bench: the other brokers' reports were not delivered")
+
+
 def _child(args: argparse.Namespace) -> int:
     os.environ["PS_CONSOLE_CONFIG"] = os.devnull  # no user config in a measurement
     figures = asyncio.run(_drive(args.zookeeper, args.topic, args.background_limit))
@@ -160,6 +182,8 @@ def main() -> int:
     big, big_marker = ensure_report_topic(facts["bootstrap"], args.records, 1, span_s=YEAR_S)
     small, small_marker = ensure_report_topic(facts["bootstrap"], args.reference_records, 1,
                                               span_s=YEAR_S)
+    for topic in (big, small):
+        _the_others_report(facts["bootstrap"], topic)
     try:
         got = {}
         for name, topic in (("big", big), ("small", small)):
