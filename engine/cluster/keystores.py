@@ -50,17 +50,17 @@ def read_store(path: str, what: str) -> bytes:
 
     NotFound when it is missing or unreadable; StoreError above MAX_STORE_BYTES.
     """
+    from engine.files import TooLarge, read_bounded
+
     try:
-        with open(path, "rb") as f:
-            data = f.read(MAX_STORE_BYTES + 1)
+        return read_bounded(path, MAX_STORE_BYTES)
     except FileNotFoundError:
         raise NotFound(f"{what}: {path} does not exist") from None
     except OSError as exc:
         raise NotFound(f"{what}: cannot read {path}: {exc.strerror}") from None
-    if len(data) > MAX_STORE_BYTES:
+    except TooLarge:
         raise StoreError(f"{what}: {path} is larger than {MAX_STORE_BYTES >> 20} MiB; "
-                         "a key or trust store is a few KiB")
-    return data
+                         "a key or trust store is a few KiB") from None
 
 
 def store_kind(data: bytes) -> StoreKind:

@@ -373,20 +373,18 @@ def read_properties_file(path: str, what: str) -> dict[str, str]:
 
     Missing or unreadable file: NotFound; malformed escape: UsageError.
     """
-    from pathlib import Path
-
     from engine.errors import NotFound
+    from engine.files import TooLarge, read_bounded
 
     try:
-        with Path(path).open("rb") as f:
-            data = f.read(MAX_SMALL_FILE + 1)
+        data = read_bounded(path, MAX_SMALL_FILE)
     except FileNotFoundError:
         raise NotFound(f"{what} {path} does not exist") from None
     except OSError as exc:
         raise NotFound(f"cannot read {what} {path}: {exc.strerror}") from None
-    if len(data) > MAX_SMALL_FILE:
+    except TooLarge:
         raise UsageError(f"{what} {path} is larger than {MAX_SMALL_FILE >> 20} MiB; "
-                         "it should hold a few settings")
+                         "it should hold a few settings") from None
     text = data.decode("iso-8859-1")
     try:
         return load_properties(text)
