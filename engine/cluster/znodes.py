@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from engine.cluster.model import SOURCE_ZOOKEEPER, Broker, ClusterView, Endpoint
+from engine.config.broker import split_listener
 from engine.errors import ConnectionFailure, NotFound
 
 if TYPE_CHECKING:
@@ -40,14 +41,10 @@ def _int_or_none(value: Any) -> int | None:
 def parse_endpoint(text: str, protocol_map: dict[str, str]) -> Endpoint:
     """`LISTENER://host:port` (IPv6 as `[::1]`); the protocol comes from the listener map,
     or is the listener name itself (registrations before version 4 had no map)."""
-    name, sep, hostport = text.partition("://")
-    if not sep or not name:
+    parts = split_listener(text)
+    if parts is None:
         raise RegistrationError(f"endpoint {text!r} is not LISTENER://host:port")
-    if hostport.startswith("["):
-        host, close, rest = hostport[1:].partition("]")
-        port_text = rest[1:] if close and rest.startswith(":") else ""
-    else:
-        host, _, port_text = hostport.rpartition(":")
+    name, host, port_text = parts
     port = _int_or_none(port_text)
     if not host or port is None:
         raise RegistrationError(f"endpoint {text!r} has no host:port")

@@ -39,20 +39,31 @@ class Listener:
         return f"[{host}]:{self.port}" if ":" in host else f"{host}:{self.port}"
 
 
+def split_listener(text: str) -> tuple[str, str, str] | None:
+    """`NAME://host:port` (IPv6 as `[::1]`) as (name, host, port text), unchecked beyond
+    that shape (an empty host or port stays empty); None when it is not NAME://... at all.
+    One reading for a broker's `listeners` and for the endpoints of its registration."""
+    name, sep, hostport = text.partition("://")
+    if not sep or not name:
+        return None
+    if hostport.startswith("["):
+        host, close, rest = hostport[1:].partition("]")
+        port_text = rest[1:] if close and rest.startswith(":") else ""
+    else:
+        host, _, port_text = hostport.rpartition(":")
+    return name, host, port_text
+
+
 def parse_listeners(text: str, protocol_map: Mapping[str, str]) -> tuple[Listener, ...]:
     """`NAME://host:port,...` as Kafka writes listeners; UsageError for a malformed entry."""
     found: list[Listener] = []
     for item in (part.strip() for part in text.split(",")):
         if not item:
             continue
-        name, sep, hostport = item.partition("://")
-        if not sep or not name:
+        parts = split_listener(item)
+        if parts is None:
             raise UsageError(f"listener {item!r} is not NAME://host:port")
-        if hostport.startswith("["):
-            host, close, rest = hostport[1:].partition("]")
-            port_text = rest[1:] if close and rest.startswith(":") else ""
-        else:
-            host, _, port_text = hostport.rpartition(":")
+        name, host, port_text = parts
         if not port_text.isascii() or not port_text.isdigit() or not 0 < int(port_text) < 65536:
             raise UsageError(f"listener {item!r} has no valid port")
         upper = name.upper()
