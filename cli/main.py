@@ -77,7 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from tui.app import ConsoleApp
 
-    result = ConsoleApp(config, backend).run()
+    result = ConsoleApp(config, backend, settle_heap=True).run()
     return int(result or 0)
 
 

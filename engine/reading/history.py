@@ -96,6 +96,12 @@ class History(ABC):
         """True when `work` has nothing to do until something changes."""
         return True
 
+    @property
+    def behind_view(self) -> bool:
+        """True while rows the view shows wait for `work` to read them: what that step
+        brings is worth drawing at once."""
+        return False
+
     def wait(self, seconds: float) -> None:
         """Sleep until `want` asks for something, or `seconds` pass (worker threads)."""
         time.sleep(max(0.0, seconds))

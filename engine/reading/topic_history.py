@@ -63,9 +63,11 @@ if TYPE_CHECKING:
     from engine.cluster.session import ClusterSession
     from engine.reading.topic_reader import TopicReader
 
-BLOCK = 4096
-# Index steps read this many blocks at once (fewer round trips); a block the view shows is
-# read alone, so that it answers fast.
+# A block is what a jump of the view reads before it shows rows: a read of 1,024 reports
+# (about 750 KB) takes about 7 ms on a local broker, one of 4,096 about 17 ms.
+BLOCK = 1024
+# Background index steps read this many blocks at once (fewer round trips); a jump of the
+# view stops the read in progress at the next block, then reads its own block alone.
 INDEX_BLOCKS_PER_STEP = 4
 # Records decoded per step of the background pass (about 12 ms of CPU).
 DECODE_SLICE = 512
@@ -75,6 +77,10 @@ PAGE_CACHE = 4096
 TAIL_SECONDS = 2.0
 # Rows above and below what the view shows that are read with it.
 WANT_MARGIN = 50
+# While the view moves (a scroll, a jump) the background pass waits until it has been
+# still this long: the reads and the decoding of the rows it asks for do not share the
+# interpreter with the rest.
+VIEW_SETTLE = 0.25
 # A failed read is tried again after this long (the history says why meanwhile).
 RETRY_SECONDS = 2.0
 
@@ -119,8 +125,11 @@ def open_topic_history(session: ClusterSession, topic: str, broker_id: int | Non
     from engine.reading.topic_reader import TopicReader
 
     # A window of the topic is asked for while its end is in view: a broker holding the
-    # fetch 100 ms for more data would add that to every look at the end.
-    reader = TopicReader(session, **{"fetch.wait.max.ms": 10})
+    # fetch 100 ms for more data would add that to every look at the end. Reads are a block
+    # at a time, at offsets far apart: librdkafka prefetching past a block (a bulk read's
+    # 16 MB) fetched and parsed records the next read, elsewhere, throws away.
+    reader = TopicReader(session, **{"fetch.wait.max.ms": 10, "queued.min.messages": BLOCK * INDEX_BLOCKS_PER_STEP,
+                                     "queued.max.messages.kbytes": 4096})
     try:
         partitions = reader.partitions(topic)
         if len(partitions) == 1:
@@ -189,6 +198,8 @@ class TopicHistory(History):
         self._io = threading.Lock()
         self._wake = threading.Event()
         self._wanted = (0, 0)
+        self._moved_at = -VIEW_SETTLE  # when the view last asked for other rows
+        self._interrupt = threading.Event()  # set then: a background read stops early
         self._blocks: list[_Block] = []
         self._first = 0  # the number of _blocks[0]
         self._low = self._high = 0
@@ -204,28 +215,42 @@ class TopicHistory(History):
         self._problem: str | None = None
         self._retry_at = 0.0
         self._closed = False
-        self._bins: dict[int, tuple[tuple[int, int, int, int], list[int]]] = {}
+        # The strip's arrivals: per block (its length when counted, cells), their sum, and
+        # the strip they were counted for (span and cells).
+        self._bins: dict[int, tuple[int, list[int]]] = {}
+        self._bin_total: list[int] = []
+        self._bin_key: tuple[int, int, int] | None = None
         # Offsets a read did not return (deleted meanwhile): not asked for again until the
         # next look at the partition's ends.
         self._missing: set[int] = set()
         # The records of the block the background pass decodes, read once for its slices:
         # (block number, offset -> message, end offset of the read).
         self._block_read: tuple[int, dict[int | None, Message], int] | None = None
+        self._progress = Progress(rows=0, exact=False)
         self._tail()
+        self._measure()
 
     # -- the view's side -----------------------------------------------------------------
 
     def progress(self) -> Progress:
+        # Worked out by the worker after each step that changed something: the view asks
+        # for it several times a frame, and a pass over a thousand blocks under the lock
+        # each time slowed every frame (and the worker) down.
+        return self._progress
+
+    def _measure(self) -> None:
         with self._lock:
             counts, _ = self._counts()
             total = self._high - self._low
-            scanned = sum(b.scanned_to - b.start for b in self._blocks)
-            members = sum(len(b.offsets) for b in self._blocks)
-            decoded = sum(b.decoded for b in self._blocks)
-            return Progress(rows=sum(counts), exact=scanned >= total,
-                            indexed=scanned / total if total else 1.0,
-                            decoded=decoded / members if members else 1.0,
-                            following=True, problem=self._problem)
+            scanned = members = decoded = 0
+            for b in self._blocks:
+                scanned += b.scanned_to - b.start
+                members += len(b.offsets)
+                decoded += len(b.log)
+            self._progress = Progress(rows=sum(counts), exact=scanned >= total,
+                                      indexed=scanned / total if total else 1.0,
+                                      decoded=decoded / members if members else 1.0,
+                                      following=True, problem=self._problem)
 
     def rows(self, start: int, stop: int) -> list[Row]:
         with self._lock:
@@ -260,11 +285,28 @@ class TopicHistory(History):
         return Unread(self.partition, offset, block.times[i])
 
     def want(self, start: int, stop: int) -> None:
+        wanted = (max(0, start - WANT_MARGIN), stop + WANT_MARGIN)
         with self._lock:
-            self._wanted = (max(0, start - WANT_MARGIN), stop + WANT_MARGIN)
+            if wanted != self._wanted:
+                before = self._wanted_span()
+                self._wanted = wanted
+                # Rows that merely moved as the index replaced estimates are the same
+                # reports in the same blocks: not a move of the view.
+                if self._wanted_span() != before:
+                    self._moved_at = self._clock()
+                    self._interrupt.set()
         self._wake.set()
 
+    def _wanted_span(self) -> tuple[int, int] | None:
+        """The numbers of the first and the last block the view shows."""
+        blocks = self._wanted_blocks()
+        return (blocks[0].number, blocks[-1].number) if blocks else None
+
     def wait(self, seconds: float) -> None:
+        with self._lock:
+            settling = self._moved_at + VIEW_SETTLE - self._clock()
+        if settling > 0:  # the background pass goes on once the view is still
+            seconds = min(seconds, settling)
         self._wake.wait(seconds)
         self._wake.clear()
 
@@ -314,7 +356,6 @@ class TopicHistory(History):
                 return None
             start, end = self._span
             n = max(1, cells)
-            counts = [0] * n
             unread: list[tuple[int, int]] = []
             known = start
             run_from: int | None = None
@@ -327,27 +368,41 @@ class TopicHistory(History):
                     unread.append((run_from, block.first_ms if block.first_ms is not None
                                    else known))
                     run_from = None
-                for i, c in enumerate(self._block_bins(block, start, end, n)):
-                    counts[i] += c
+                self._count_block(block, start, end, n)
                 if block.last_ms is not None:
                     known = block.last_ms
                 if block.unscanned:
                     run_from = known
             if run_from is not None:
                 unread.append((run_from, end + 1))
+            counts = list(self._bin_total)
             events = [e for off in sorted(self._events) for e in self._events[off]]
         return build_timeline((), events, start, end, n, unread, counts=counts)
 
-    def _block_bins(self, block: _Block, start: int, end: int, n: int) -> list[int]:
-        """A block's arrivals per cell, counted again only when the block or the strip
-        changed (a million arrivals take a third of a second to count)."""
-        key = (start, end, n, len(block.times))
+    def _count_block(self, block: _Block, start: int, end: int, n: int) -> None:
+        """Add a block's arrivals per cell to the strip's total, counted again only when
+        the block changed: a million arrivals take a third of a second to count, and
+        adding every block's cells up again at each look some 10 ms."""
+        if self._bin_key != (start, end, n):
+            self._bin_key = (start, end, n)
+            self._bins.clear()
+            self._bin_total = [0] * n
         held = self._bins.get(block.number)
-        if held is not None and held[0] == key:
-            return held[1]
+        if held is not None and held[0] == len(block.times):
+            return
         bins = count_arrivals(block.times, start, end, n)
-        self._bins[block.number] = (key, bins)
-        return bins
+        total = self._bin_total
+        old = held[1] if held is not None else [0] * n
+        for i in range(n):
+            total[i] += bins[i] - old[i]
+        self._bins[block.number] = (len(block.times), bins)
+
+    def _drop_bins(self, number: int) -> None:
+        held = self._bins.pop(number, None)
+        if held is not None:
+            total = self._bin_total
+            for i, c in enumerate(held[1]):
+                total[i] -= c
 
     def matching(self, text: str) -> History:
         if not text:
@@ -404,9 +459,23 @@ class TopicHistory(History):
                 return False
             return self._plan() is None
 
+    @property
+    def behind_view(self) -> bool:
+        with self._lock:
+            if self._closed or not self._blocks:
+                return False
+            wanted = self._wanted_blocks()
+            return any(b.unscanned for b in wanted) or bool(self._wanted_undecoded(wanted))
+
     def work(self, cancel: threading.Event) -> bool:
         """One step (see the module docstring); True when rows or counts changed. A read
         that fails is tried again after `RETRY_SECONDS`; `progress().problem` says why."""
+        changed = self._step(cancel)
+        if changed:
+            self._measure()
+        return changed
+
+    def _step(self, cancel: threading.Event) -> bool:
         if cancel.is_set() or self._closed:
             return False
         if self._problem is not None and self._clock() < self._retry_at:
@@ -422,8 +491,8 @@ class TopicHistory(History):
                 if plan is None:
                     return False
                 kind, argument = plan
-                if kind == "scan":
-                    self._scan(*argument)
+                if kind in ("scan", "index"):
+                    self._scan(argument[0], argument[1], background=kind == "index")
                 elif kind == "page":
                     self._fetch_page(argument)
                 else:
@@ -448,13 +517,15 @@ class TopicHistory(History):
         page = self._wanted_undecoded(wanted)
         if page:
             return "page", tuple(page)
+        if wanted and self._clock() - self._moved_at < VIEW_SETTLE:
+            return None  # (a view with no rows yet waits for the index to find some)
         for i in range(len(self._blocks) - 1, -1, -1):
             if self._blocks[i].unscanned:
                 first = i
                 while first > 0 and i - first + 1 < INDEX_BLOCKS_PER_STEP and \
                         self._blocks[first - 1].unscanned:
                     first -= 1
-                return "scan", (self._blocks[first].number, self._blocks[i].number + 1)
+                return "index", (self._blocks[first].number, self._blocks[i].number + 1)
         for i in range(len(self._blocks) - 1, -1, -1):
             block = self._blocks[i]
             if block.decoded < len(block.offsets):
@@ -507,7 +578,7 @@ class TopicHistory(History):
         while self._blocks and self._blocks[0].stop <= low:
             gone = self._blocks.pop(0)
             self._first += 1
-            self._bins.pop(gone.number, None)
+            self._drop_bins(gone.number)
             for off in gone.offsets:
                 self._events.pop(off, None)
         if not self._blocks:
@@ -530,6 +601,7 @@ class TopicHistory(History):
         self._events.clear()
         self._page.clear()
         self._bins.clear()
+        self._bin_key = None
         self._pending.clear()
         self._tokens.clear()
         self._owners = TokenOwners()
@@ -560,16 +632,25 @@ class TopicHistory(History):
             end = last[0].timestamp()[1] if last else (self._span or (start, start))[1]
             self._span = (start, max(start, end))
 
-    def _scan(self, number_from: int, number_to: int) -> None:
+    def _scan(self, number_from: int, number_to: int, background: bool = False) -> None:
         """Index blocks [number_from, number_to): read their records, keep the subject's
-        offsets and times, decode only records without a usable header."""
+        offsets and times, decode only records without a usable header. A step of the
+        background pass stops early when the view moves (what it read is kept)."""
         with self._lock:
             blocks = [self._blocks[n - self._first] for n in range(number_from, number_to)
                       if 0 <= n - self._first < len(self._blocks)]
             if not blocks:
                 return
             start, stop = blocks[0].scanned_to, blocks[-1].stop
-        messages = self._reader.read_messages(self.topic, self.partition, start, stop)
+            if background:
+                self._interrupt.clear()
+        if background:
+            messages = self._reader.read_messages(self.topic, self.partition, start, stop,
+                                                  cancel=self._interrupt, batch=BLOCK)
+            if self._interrupt.is_set():
+                stop = (messages[-1].offset() or start) + 1 if messages else start
+        else:
+            messages = self._reader.read_messages(self.topic, self.partition, start, stop)
         wanted = None if self.broker_id is None else str(self.broker_id).encode()
         # Per block: offsets and times found, decoded summaries, first and last time. The
         # loop is the hot path of indexing (a million records): plain locals, no calls of
@@ -615,7 +696,9 @@ class TopicHistory(History):
             for block in blocks:
                 if block.number - self._first < 0:
                     continue
-                lo, hi = block.scanned_to, block.stop
+                lo, hi = block.scanned_to, min(block.stop, stop)
+                if hi <= lo:
+                    continue  # not reached by a read that stopped early
                 got = found.get(block.number)
                 if got is not None:
                     new_offsets, new_times, summaries, (first_ms, last_ms) = got
@@ -631,6 +714,17 @@ class TopicHistory(History):
                 block.scanned_to = hi
             self._trim_page()
             self._changed()
+            # The rows the view shows that this read holds are decoded now, not by a read
+            # of their own after it: a jump of the view waits for one read, not two.
+            shown = [off for off in self._wanted_undecoded(self._wanted_blocks())
+                     if start <= off < stop]
+        if shown:
+            by_offset = {m.offset(): m for m in messages}
+            decoded = [self._decoded(by_offset[off]) for off in shown if off in by_offset]
+            with self._lock:
+                for summary in decoded:
+                    self._page[summary.offset] = summary
+                self._trim_page()
 
     def _attribution(self, m: Message, header: bytes | None) -> ReportSummary | None:
         """A record whose header does not name the subject: None when it is another

@@ -265,20 +265,25 @@ class TopicReader:
             out.extend(batch.records())
         return out
 
-    def read_messages(self, topic: str, partition: int, start: int, stop: int
+    def read_messages(self, topic: str, partition: int, start: int, stop: int,
+                      cancel: threading.Event | None = None, batch: int | None = None
                       ) -> list[Message]:
         """`read_window` as confluent-kafka Messages: for readers that look at a header or
-        two of every record and decode few (a `TopicRecord` costs microseconds a record)."""
+        two of every record and decode few (a `TopicRecord` costs microseconds a record).
+
+        With `cancel`, the read stops early once it is set, looked at every `batch`
+        records: the messages are then those of [start, last offset returned]."""
         if stop <= start:
             return []
         out: list[Message] = []
-        for batch in self._read_partition(topic, partition, max(start, 0), stop, None, None):
-            out.extend(batch.messages)
+        for got in self._read_partition(topic, partition, max(start, 0), stop, None, cancel,
+                                        batch or _BATCH):
+            out.extend(got.messages)
         return out
 
     def _read_partition(self, topic: str, partition: int, start: int, stop: int,
-                        deadline: float | None, cancel: threading.Event | None
-                        ) -> Iterator[RecordBatch]:
+                        deadline: float | None, cancel: threading.Event | None,
+                        batch_size: int = _BATCH) -> Iterator[RecordBatch]:
         """Batches of records of [start, stop) from one partition, then unassign it."""
         consumer = self._c
         self._partition_done = False
@@ -293,7 +298,7 @@ class TopicReader:
                 # consume() waits until it holds as many messages as asked for (or its
                 # timeout): asking a small window for a full batch made every read of a
                 # few records wait for a whole fetch (about 100 ms, measured).
-                msgs = consumer.consume(max(1, min(_BATCH, stop - expected)),
+                msgs = consumer.consume(max(1, min(batch_size, stop - expected)),
                                         _wait(deadline))
                 answered(bool(msgs))
                 if not msgs:

@@ -7,6 +7,7 @@ index is complete, events across blocks, retention, new records at the end."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 import pytest
 from hypothesis import given, settings
@@ -50,6 +51,7 @@ class Partition:
         self.records: list[Msg] = []
         self.low = 0
         self.reads: list[tuple[int, int]] = []
+        self.after_batch: Callable[[], None] | None = None
 
     def add(self, value: bytes | None, broker: int | None = None, at: int | None = None,
             rid: str | None = None) -> int:
@@ -77,9 +79,22 @@ class Partition:
     def partitions(self, topic: str) -> list[int]:
         return [0]
 
-    def read_messages(self, topic: str, partition: int, start: int, stop: int) -> list[Msg]:
+    def read_messages(self, topic: str, partition: int, start: int, stop: int,
+                      cancel: threading.Event | None = None, batch: int | None = None
+                      ) -> list[Msg]:
+        """As TopicReader's: a batch at a time, stopping once `cancel` is set;
+        `after_batch` runs after each batch (a view that moves meanwhile)."""
         self.reads.append((start, stop))
-        return [m for m in self.records if start <= m.offset() < stop]
+        chosen = [m for m in self.records if start <= m.offset() < stop]
+        out: list[Msg] = []
+        step = batch or max(1, len(chosen))
+        for i in range(0, len(chosen), step):
+            if cancel is not None and cancel.is_set():
+                break
+            out.extend(chosen[i:i + step])
+            if self.after_batch is not None:
+                self.after_batch()
+        return out
 
     def close(self) -> None:
         pass
@@ -167,6 +182,40 @@ def test_a_block_not_indexed_is_estimated_and_end_reads_the_oldest_first():
     assert part.reads[0][0] == 0 and part.reads[0][1] <= 8
 
 
+def test_a_view_that_moves_stops_the_background_read_and_is_served_first():
+    part = Partition()
+    for n in range(80):  # ten blocks of eight; a background step reads two
+        part.add(basic(T0 + n, "t"), broker=1)
+    clock = [0.0]
+    h = history(part, clock=clock)
+    part.reads.clear()  # the span: the first record and the last
+    h.want(0, 3)
+    h.work(NEVER)  # nothing to show yet: the newest two blocks, and the rows on screen
+    assert part.reads == [(64, 80)] and all(isinstance(r, ReportSummary) for r in h.rows(0, 5))
+    clock[0] += topic_history.VIEW_SETTLE
+    jumped = []
+
+    def jump() -> None:  # the view goes to the oldest rows while a block is read
+        if not jumped:
+            jumped.append(True)
+            h.want(77, 80)
+
+    part.after_batch = jump
+    part.reads.clear()
+    h.work(NEVER)  # the background step: blocks 6 and 7 (48..63), stopped after one
+    assert part.reads == [(48, 64)]
+    assert h.progress().indexed == 24 / 80
+    part.after_batch = None
+    for _ in range(3):  # the view's block, not the rest of the background pass
+        h.work(NEVER)
+    assert [r.offset for r in h.rows(77, 80)] == [2, 1, 0]
+    assert all(start < 48 for start, _ in part.reads[1:])
+    assert h.work(NEVER) is False and h.idle  # still settling: nothing else yet
+    clock[0] += topic_history.VIEW_SETTLE
+    run(h)
+    assert oldest_first(h) == reference(part, 1)
+
+
 def test_estimates_follow_the_brokers_share():
     part = Partition()
     for n in range(64):
@@ -228,7 +277,7 @@ def test_new_records_join_and_retention_removes_old_ones():
     clock = [0.0]
     h = history(part, clock=clock)
     run(h)
-    assert len(h) == 20
+    assert len(h) == 20 and h.timeline(10).arrivals == 20
     part.add(basic(T0 + 100, "t2"), broker=1)
     part.add(basic(T0 + 101, "t2"), broker=2)
     clock[0] += topic_history.TAIL_SECONDS
@@ -239,6 +288,7 @@ def test_new_records_join_and_retention_removes_old_ones():
     clock[0] += topic_history.TAIL_SECONDS
     run(h)
     assert [r.offset for r in oldest_first(h)] == list(range(12, 21))
+    assert h.timeline(10).arrivals == 9
 
 
 def test_a_filter_follows_the_rows_decoded_so_far():
@@ -282,11 +332,11 @@ def test_a_read_that_fails_is_said_and_tried_again():
     real = part.read_messages
     calls = {"n": 0}
 
-    def failing(*args):
+    def failing(*args, **kwargs):
         calls["n"] += 1
         if calls["n"] == 1:
             raise ConnectionFailure("Kafka went away")
-        return real(*args)
+        return real(*args, **kwargs)
 
     part.read_messages = failing  # type: ignore[method-assign]
     assert h.work(NEVER)

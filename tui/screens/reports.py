@@ -64,8 +64,9 @@ if TYPE_CHECKING:
 DETAIL_MEMORY = 64
 # The latest view looks at the end of the topic this often.
 FOLLOW_SECONDS = 5.0
-# A history worker tells the screen at most this often that rows changed, and works out
-# the timeline again at most this often while the history is still reading.
+# A history worker tells the screen at most this often that rows changed (at once when they
+# are rows the screen waits for), and works out the timeline again at most this often
+# while the history is still reading.
 CHANGE_EVERY = 0.05
 TIMELINE_EVERY = 1.0
 # Side by side (table | detail) from this width; below it the detail goes under the table.
@@ -156,8 +157,9 @@ class ReportsScreen(Screen[None]):
         self._timeline_cells = 60
         self._following = False
         # Which row the cursor holds on to when the rows move: the newest ("top"), the
-        # oldest ("bottom"), or a report (kept under the cursor as rows above it come).
-        self._anchor: str | ReportSummary = "top"
+        # oldest ("bottom"), a report (kept under the cursor as rows above it come), or
+        # None: a row not read yet, whose row number stays.
+        self._anchor: str | ReportSummary | None = "top"
 
     @property
     def console(self) -> ConsoleApp:
@@ -196,6 +198,9 @@ class ReportsScreen(Screen[None]):
             self.load_facts()
         self.set_interval(FOLLOW_SECONDS, self._follow)
         self.set_interval(1.0, self._tick)
+        # The anchor follows the cursor as it moves, not when the table's message about it
+        # arrives: rows that change in between would put the cursor back where it was.
+        self.watch(self.table, "cursor_row", self._cursor_moved, init=False)
         self.load()
 
     def on_unmount(self) -> None:
@@ -350,6 +355,7 @@ class ReportsScreen(Screen[None]):
             unposted = timeline_due = True
             while not cancel.is_set():
                 view = self._view_of(history)
+                urgent = view.behind_view
                 try:
                     changed = view.work(cancel)
                 except PsError as exc:  # a history retries by itself; this is a defect
@@ -358,7 +364,7 @@ class ReportsScreen(Screen[None]):
                 now = time.monotonic()
                 unposted = unposted or changed
                 timeline_due = timeline_due or changed
-                if unposted and now - last_post >= CHANGE_EVERY:
+                if unposted and (urgent or now - last_post >= CHANGE_EVERY):
                     self.post_message(HistoryChanged(generation))
                     unposted, last_post = False, now
                 if timeline_due and (now - last_timeline >= TIMELINE_EVERY or view.idle):
@@ -438,6 +444,9 @@ class ReportsScreen(Screen[None]):
                 table.set_count(progress.rows, cursor=at, shift=at - table.cursor_row)
             else:
                 table.set_count(progress.rows)
+        else:  # on a row not read yet: the cursor stays at its place, and holds the
+            table.set_count(progress.rows)  # report that comes there
+            self._cursor_moved(table.cursor_row)
         self._fit_position_column()
         self._update_status()
         current = self.selected()
@@ -547,7 +556,8 @@ class ReportsScreen(Screen[None]):
             text.append("  (following the topic)", style="dim")
         if problem:
             text.append(f"  ! {problem} (r to retry)", style="bold red")
-        self.query_one("#reports-status", Static).update(text)
+        # One line always (its CSS): no layout pass, which would draw the whole screen.
+        self.query_one("#reports-status", Static).update(text, layout=False)
 
     def _count_words(self) -> str:
         if self._history_mode:
@@ -593,12 +603,17 @@ class ReportsScreen(Screen[None]):
     @on(VirtualTable.Highlighted, "#reports")
     def _highlighted(self, event: VirtualTable.Highlighted) -> None:
         row = self._row_at(event.index)
+        self._show_detail(row if isinstance(row, ReportSummary) else None, row)
+
+    def _cursor_moved(self, index: int) -> None:
+        """Where the history keeps the cursor when its rows change: at the top, at the
+        bottom, or on the report under it."""
         if self._history_mode:
             count = self.table.row_count
-            self._anchor = "top" if event.index == 0 else \
-                "bottom" if event.index == count - 1 and count > 1 else \
-                row if isinstance(row, ReportSummary) else self._anchor
-        self._show_detail(row if isinstance(row, ReportSummary) else None, row)
+            row = self._row_at(index)
+            self._anchor = "top" if index == 0 else \
+                "bottom" if index == count - 1 and count > 1 else \
+                row if isinstance(row, ReportSummary) else None
 
     @on(VirtualTable.Viewport, "#reports")
     def _viewport(self, event: VirtualTable.Viewport) -> None:

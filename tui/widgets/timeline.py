@@ -64,7 +64,10 @@ class TimelineStrip(Static):
     """
 
     def show(self, timeline: Timeline | None, note: str = "") -> None:
+        # Three lines always (the strip's CSS): no layout pass, which would draw the
+        # whole screen again.
         if timeline is None:
-            self.update(Text("arrivals".ljust(LABEL) + "(no report yet)", style="dim"))
+            self.update(Text("arrivals".ljust(LABEL) + "(no report yet)", style="dim"),
+                        layout=False)
             return
-        self.update(timeline_text(timeline, self.size.width, note))
+        self.update(timeline_text(timeline, self.size.width, note), layout=False)
