@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cli.options import (
     Subparsers,
@@ -14,10 +14,10 @@ from cli.options import (
     print_hints,
     print_json,
 )
-from engine.cluster.discovery import discover
 from engine.cluster.location import locate
-from engine.cluster.model import Broker, ClusterView
-from engine.cluster.session import ClusterSession
+
+if TYPE_CHECKING:
+    from engine.cluster.model import Broker, ClusterView
 
 
 def register(subparsers: Subparsers) -> None:
@@ -113,6 +113,11 @@ def _table(view: ClusterView, where: str) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Describe the cluster; exit 1 when it cannot be reached, 2 on a bad connect string."""
+    # Imported here: every subcommand's module loads to build the parser (the console's
+    # start too), and discovery brings kazoo's side of the engine with it.
+    from engine.cluster.discovery import discover
+    from engine.cluster.session import ClusterSession
+
     location = locate(cluster_options(args))
     print_hints(location)
     with ClusterSession(location) as session:

@@ -16,8 +16,6 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from engine.cluster.java_sasl import translate_sasl
-from engine.cluster.java_tls import translate_tls
 from engine.cluster.translation import Draft
 from engine.config.properties import read_properties_file
 
@@ -118,6 +116,11 @@ def librdkafka_properties(props: Mapping[str, str], source: str = "command confi
     ClientConfigError (exit 2) with one line for what cannot be used; NotFound for a store
     or keytab file that is missing. The message never holds a value.
     """
+    # Here, not at the top: every command that names a cluster imports this module, and
+    # the translators (keystores, JAAS) are a fifth of the console's own start-up imports.
+    from engine.cluster.java_sasl import translate_sasl
+    from engine.cluster.java_tls import translate_tls
+
     draft = Draft(dict(props), source)
     if draft.has("config.providers"):
         raise draft.error("config.providers", "is set: ps-console does not resolve Java "

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from engine.cluster.client_config import ClientConfig, read_client_config
 from engine.cluster.connect import (
@@ -35,10 +36,12 @@ from engine.cluster.connect import (
     parse_bootstrap,
     parse_zk_connect,
 )
-from engine.cluster.zk_auth import ZkAuth, read_zookeeper_file
-from engine.cluster.zk_tls import ZkTls, zk_tls_from_properties
-from engine.config.broker import BrokerConfig
 from engine.errors import UsageError, ValidationError
+
+if TYPE_CHECKING:
+    from engine.cluster.zk_auth import ZkAuth, ZookeeperFile
+    from engine.cluster.zk_tls import ZkTls
+    from engine.config.broker import BrokerConfig
 
 DEFAULT_TOPIC = "__confluent.support.metrics"
 DEFAULT_TIMEOUT = 10.0
@@ -131,7 +134,7 @@ def locate(options: ClusterOptions, broker: BrokerConfig | None = None,
     timeout = check_timeout(default_timeout if options.timeout is None else options.timeout)
     client = (read_client_config(options.command_config) if options.command_config
               else ClientConfig(props={}))
-    zk_file = read_zookeeper_file(options.zookeeper_auth) if options.zookeeper_auth else None
+    zk_file = _zookeeper_file(options.zookeeper_auth) if options.zookeeper_auth else None
     zk_auth = zk_file.auth if zk_file is not None else None
     zk_tls = zk_file.tls if zk_file is not None else None
     tls_decided = zk_file is not None and zk_file.tls_given
@@ -147,6 +150,8 @@ def locate(options: ClusterOptions, broker: BrokerConfig | None = None,
             except ValidationError as exc:
                 raise ValidationError(f"{broker.path}: zookeeper.connect: {exc}") from None
             if not tls_decided:
+                from engine.cluster.zk_tls import zk_tls_from_properties
+
                 zk_tls = zk_tls_from_properties(broker.properties, str(broker.path))
         elif broker.kraft:
             if "broker" not in broker.process_roles:
@@ -166,3 +171,11 @@ def locate(options: ClusterOptions, broker: BrokerConfig | None = None,
                            zk_auth=zk_auth, zk_tls=zk_tls if zookeeper is not None else None,
                            timeout=timeout, origin=where,
                            command_config=options.command_config)
+
+
+def _zookeeper_file(path: str) -> ZookeeperFile:
+    # Imported here: ZooKeeper's login and TLS modules (ssl, keystores) load only for a
+    # cluster that needs them; every command, and the console's start, come through here.
+    from engine.cluster.zk_auth import read_zookeeper_file
+
+    return read_zookeeper_file(path)

@@ -17,12 +17,13 @@ without a login: a client certificate that ZooKeeper accepts is an identity of i
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from engine.cluster.zk_tls import KEYS as TLS_KEYS
-from engine.cluster.zk_tls import ZkTls, zk_tls_from_properties
 from engine.config.properties import read_properties_file
 from engine.errors import UsageError
+
+if TYPE_CHECKING:
+    from engine.cluster.zk_tls import ZkTls
 
 MECHANISM_KEY = "zookeeper.auth.mechanism"
 USERNAME_KEY = "zookeeper.auth.username"
@@ -96,6 +97,10 @@ class ZookeeperFile:
 
 def read_zookeeper_file(path: str) -> ZookeeperFile:
     """Read `--zookeeper-auth FILE` (Java properties rules). NotFound / UsageError."""
+    # Here, not at the top: the TLS side (ssl, keystores) is for the commands given a file.
+    from engine.cluster.zk_tls import KEYS as TLS_KEYS
+    from engine.cluster.zk_tls import zk_tls_from_properties
+
     props = read_properties_file(path, "ZooKeeper auth file")
     source = f"ZooKeeper auth file {path}"
     login_keys = (MECHANISM_KEY, USERNAME_KEY, PASSWORD_KEY)
