@@ -211,6 +211,11 @@ class TopicHistory(History):
         # Records without a header that may belong by their token: token -> summaries.
         self._pending: dict[str, list[ReportSummary]] = {}
         self._layout: tuple[list[int], list[int]] | None = None  # newest first: counts, starts
+        # The subject's share of the records indexed, which the estimates of the blocks not
+        # indexed yet use. Worked out again after a step of the background pass, not after
+        # the read of a block the view jumped to: a new share moves every estimated row,
+        # and the rows on screen would then be in another block, read next.
+        self._share: float | None = None
         self._next_tail = 0.0
         self._problem: str | None = None
         self._retry_at = 0.0
@@ -433,7 +438,9 @@ class TopicHistory(History):
     def _counts(self) -> tuple[list[int], list[int]]:
         """Rows per block, newest block first, and where each block's rows start."""
         if self._layout is None:
-            density = self._density()
+            if self._share is None:
+                self._share = self._density()
+            density = self._share
             counts = [len(b.offsets) + round(b.unscanned * density)
                       for b in reversed(self._blocks)]
             starts, at = [], 0
@@ -606,6 +613,7 @@ class TopicHistory(History):
         self._tokens.clear()
         self._owners = TokenOwners()
         self._span = None
+        self._share = None
         self._low = self._high = 0
 
     def _extend(self, low: int, high: int) -> None:
@@ -714,6 +722,8 @@ class TopicHistory(History):
                 block.scanned_to = hi
             self._trim_page()
             self._changed()
+            if background:
+                self._share = None
             # The rows the view shows that this read holds are decoded now, not by a read
             # of their own after it: a jump of the view waits for one read, not two.
             shown = [off for off in self._wanted_undecoded(self._wanted_blocks())

@@ -216,6 +216,25 @@ def test_a_view_that_moves_stops_the_background_read_and_is_served_first():
     assert oldest_first(h) == reference(part, 1)
 
 
+def test_the_block_a_jump_reads_does_not_move_the_rows_on_screen_elsewhere():
+    part = Partition()
+    for n in range(80):  # the older half the broker's only, the newer half shared
+        part.add(basic(T0 + n, "t"), broker=1 if n < 40 or n % 2 else 2)
+    clock = [0.0]
+    h = history(part, clock=clock)
+    h.want(0, 3)
+    h.work(NEVER)  # the newest two blocks: half of their records are the broker's
+    assert h.progress().rows == 8 + 32
+    h.want(30, 33)  # into the blocks the index has not reached
+    part.reads.clear()
+    h.work(NEVER)  # one read: the block under the view, its rows on screen decoded
+    assert len(part.reads) == 1
+    assert all(isinstance(r, ReportSummary) for r in h.rows(30, 33))
+    clock[0] += topic_history.VIEW_SETTLE
+    run(h)
+    assert oldest_first(h) == reference(part, 1)
+
+
 def test_estimates_follow_the_brokers_share():
     part = Partition()
     for n in range(64):
