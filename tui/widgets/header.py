@@ -54,6 +54,16 @@ class ConsoleHeader(Horizontal):
     def __init__(self, screen_title: str) -> None:
         super().__init__()
         self._screen_title = screen_title
+        self._widths: dict[str, int] = {}
+
+    def _put(self, part: Static, text: Text) -> None:
+        """Show `text` in one part of the header. The parts are as wide as their text: a
+        text as wide as the last one needs no layout pass, which would draw the whole
+        screen again (the age of the last read changes every second, its width seldom)."""
+        width = text.cell_len
+        same = self._widths.get(part.id or "") == width
+        self._widths[part.id or ""] = width
+        part.update(text, layout=not same)
 
     def compose(self) -> ComposeResult:
         yield Static("ps-console", id="hdr-title")
@@ -79,9 +89,10 @@ class ConsoleHeader(Horizontal):
         # A bundle's cluster id is what its records say: escaped like every such string.
         cid = printable(getattr(app, "cluster_id", "") or "?")
         # Text, not markup: a connect string may hold brackets (IPv6 literals).
-        self.query_one("#hdr-cluster", Static).update(Text.assemble(
+        self._put(self.query_one("#hdr-cluster", Static), Text.assemble(
             "cluster ", (cid, "bold"), f" via {getattr(app, 'reached_via', '')}"))
-        self.query_one("#hdr-state", Static).update(Text(str(getattr(app, "conn_state", ""))))
+        self._put(self.query_one("#hdr-state", Static),
+                  Text(str(getattr(app, "conn_state", ""))))
 
     def _refresh_live(self, _value: object = None) -> None:
         """What moves with the clock: the findings and the age of the last read."""
@@ -94,8 +105,8 @@ class ConsoleHeader(Horizontal):
         health = getattr(app, "health", None)
         counts = finding_counts(health.counts if health is not None else {})
         findings.display = bool(counts)
-        findings.update(counts)
+        self._put(findings, counts)
         read_at = getattr(app, "read_at", None)
         read.display = read_at is not None
         if read_at is not None:
-            read.update(Text(f"read {fmt_age(max(0.0, app.now - read_at))} ago"))
+            self._put(read, Text(f"read {fmt_age(max(0.0, app.now - read_at))} ago"))
