@@ -893,7 +893,11 @@ class TopicHistory(History):
             for i in range(begin - 2, -1, -1):
                 if rows[i].ok:
                     return [rows[i], before]
-            return [before]
+            # No decodable row in this block before it: the last one is further back.
+            earlier = self._context(block, 0)
+            if earlier is None:
+                return None
+            return [r for r in earlier if r.ok][-1:] + [before]
         index = block.number - self._first
         for i in range(index - 1, -1, -1):
             older = self._blocks[i]
@@ -932,6 +936,8 @@ class TopicHistory(History):
                 continue
             if newer.decoded:
                 self._recompute_boundary(newer)
+            if newer.decoded == len(newer.offsets) and not any(r.ok for r in newer.log):
+                continue  # nothing decodable there: the next block compares with this one
             return
 
     def _recompute_boundary(self, block: _Block) -> None:
