@@ -39,7 +39,7 @@ from engine.cluster.connect import (
 from engine.errors import UsageError, ValidationError
 
 if TYPE_CHECKING:
-    from engine.cluster.zk_auth import ZkAuth, ZookeeperFile
+    from engine.cluster.zk_auth import ZkAuth
     from engine.cluster.zk_tls import ZkTls
     from engine.config.broker import BrokerConfig
 
@@ -134,7 +134,13 @@ def locate(options: ClusterOptions, broker: BrokerConfig | None = None,
     timeout = check_timeout(default_timeout if options.timeout is None else options.timeout)
     client = (read_client_config(options.command_config) if options.command_config
               else ClientConfig(props={}))
-    zk_file = _zookeeper_file(options.zookeeper_auth) if options.zookeeper_auth else None
+    zk_file = None
+    if options.zookeeper_auth:
+        # Imported here, as zk_tls below: ZooKeeper's login and TLS modules (ssl,
+        # keystores) load only for a cluster that has them; every command comes here.
+        from engine.cluster.zk_auth import read_zookeeper_file
+
+        zk_file = read_zookeeper_file(options.zookeeper_auth)
     zk_auth = zk_file.auth if zk_file is not None else None
     zk_tls = zk_file.tls if zk_file is not None else None
     tls_decided = zk_file is not None and zk_file.tls_given
@@ -171,11 +177,3 @@ def locate(options: ClusterOptions, broker: BrokerConfig | None = None,
                            zk_auth=zk_auth, zk_tls=zk_tls if zookeeper is not None else None,
                            timeout=timeout, origin=where,
                            command_config=options.command_config)
-
-
-def _zookeeper_file(path: str) -> ZookeeperFile:
-    # Imported here: ZooKeeper's login and TLS modules (ssl, keystores) load only for a
-    # cluster that needs them; every command, and the console's start, come through here.
-    from engine.cluster.zk_auth import read_zookeeper_file
-
-    return read_zookeeper_file(path)

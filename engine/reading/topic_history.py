@@ -128,7 +128,8 @@ def open_topic_history(session: ClusterSession, topic: str, broker_id: int | Non
     # fetch 100 ms for more data would add that to every look at the end. Reads are a block
     # at a time, at offsets far apart: librdkafka prefetching past a block (a bulk read's
     # 16 MB) fetched and parsed records the next read, elsewhere, throws away.
-    reader = TopicReader(session, **{"fetch.wait.max.ms": 10, "queued.min.messages": BLOCK * INDEX_BLOCKS_PER_STEP,
+    reader = TopicReader(session, **{"fetch.wait.max.ms": 10,
+                                     "queued.min.messages": BLOCK * INDEX_BLOCKS_PER_STEP,
                                      "queued.max.messages.kbytes": 4096})
     try:
         partitions = reader.partitions(topic)
@@ -469,10 +470,10 @@ class TopicHistory(History):
     @property
     def behind_view(self) -> bool:
         with self._lock:
-            if self._closed or not self._blocks:
+            if self._closed:
                 return False
-            wanted = self._wanted_blocks()
-            return any(b.unscanned for b in wanted) or bool(self._wanted_undecoded(wanted))
+            plan = self._plan()
+            return plan is not None and plan[0] in ("scan", "page")
 
     def work(self, cancel: threading.Event) -> bool:
         """One step (see the module docstring); True when rows or counts changed. A read
@@ -729,12 +730,7 @@ class TopicHistory(History):
             shown = [off for off in self._wanted_undecoded(self._wanted_blocks())
                      if start <= off < stop]
         if shown:
-            by_offset = {m.offset(): m for m in messages}
-            decoded = [self._decoded(by_offset[off]) for off in shown if off in by_offset]
-            with self._lock:
-                for summary in decoded:
-                    self._page[summary.offset] = summary
-                self._trim_page()
+            self._page_in(messages, set(shown))
 
     def _attribution(self, m: Message, header: bytes | None) -> ReportSummary | None:
         """A record whose header does not name the subject: None when it is another
@@ -770,12 +766,19 @@ class TopicHistory(History):
             wanted = set(group)
             messages = self._reader.read_messages(self.topic, self.partition, min(group),
                                                   max(group) + 1)
-            decoded = [self._decoded(m) for m in messages if m.offset() in wanted]
+            found = self._page_in(messages, wanted)
             with self._lock:
-                for summary in decoded:
-                    self._page[summary.offset] = summary
-                self._missing.update(wanted - {r.offset for r in decoded})
-                self._trim_page()
+                self._missing.update(wanted - found)
+
+    def _page_in(self, messages: list[Message], wanted: set[int]) -> set[int]:
+        """Decode the records at the `wanted` offsets into the rows the view is shown;
+        the offsets found among `messages`."""
+        decoded = [self._decoded(m) for m in messages if m.offset() in wanted]
+        with self._lock:
+            for summary in decoded:
+                self._page[summary.offset] = summary
+            self._trim_page()
+        return {r.offset for r in decoded}
 
     def _trim_page(self) -> None:
         while len(self._page) > PAGE_CACHE:

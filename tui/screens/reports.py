@@ -607,7 +607,7 @@ class ReportsScreen(Screen[None]):
 
     def _cursor_moved(self, index: int) -> None:
         """Where the history keeps the cursor when its rows change: at the top, at the
-        bottom, or on the report under it."""
+        bottom, on the report under it, or (a row not read yet) at its row number."""
         if self._history_mode:
             count = self.table.row_count
             row = self._row_at(index)
