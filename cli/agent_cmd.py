@@ -8,6 +8,7 @@ import signal
 import sys
 import threading
 import time
+from typing import TYPE_CHECKING
 
 from cli.options import (
     Subparsers,
@@ -19,7 +20,10 @@ from cli.options import (
 )
 from engine.config.settings import MAX_INTERVAL_HOURS
 from engine.errors import PsError, UsageError
-from engine.reporting.agent import DEFAULT_TIMEOUT, SHUTDOWN_BUDGET_S, Agent, check
+from engine.reporting import AGENT_TIMEOUT
+
+if TYPE_CHECKING:
+    from engine.reporting.agent import Agent
 
 log = logging.getLogger("engine.reporting.agent")
 # An override of the interval is for development; it stays within what the setting allows.
@@ -56,7 +60,7 @@ def register(subparsers: Subparsers) -> None:
                         help="the broker's server.properties (re-read when it changes)")
     parser.add_argument("--kafka-home", metavar="DIR",
                         help="the broker's Kafka installation (for its exact version)")
-    add_cluster_options(parser, required=False, topic=False, timeout=DEFAULT_TIMEOUT)
+    add_cluster_options(parser, required=False, topic=False, timeout=AGENT_TIMEOUT)
     parser.add_argument("--interval-seconds", type=seconds(0, MAX_INTERVAL_S), metavar="N",
                         help="report every N seconds instead of report.interval.hours "
                              "(development and tests)")
@@ -79,6 +83,8 @@ def register(subparsers: Subparsers) -> None:
 
 def run_agent(args: argparse.Namespace) -> int:
     """Run the agent until SIGTERM/SIGINT (or one report with --once); or --check."""
+    from engine.reporting.agent import Agent, check
+
     if args.check:
         try:
             code, line = check(args.broker_config, cluster_options(args),
@@ -105,6 +111,8 @@ def run_agent(args: argparse.Namespace) -> int:
 def _supervise(agent: Agent, once: bool) -> int:
     """Run the agent in a worker thread; the main thread owns the signals and enforces
     the exit deadline, so a hung network call can never keep the process past 10 s."""
+    from engine.reporting.agent import SHUTDOWN_BUDGET_S
+
     stop = threading.Event()
     outcome: dict[str, object] = {}
 

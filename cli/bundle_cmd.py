@@ -15,7 +15,6 @@ from cli.options import (
     seconds,
 )
 from engine.cluster.location import locate
-from engine.cluster.session import ClusterSession
 from engine.text import format_size
 
 if TYPE_CHECKING:
@@ -88,6 +87,7 @@ class ProgressBar:
 
 def run_bundle(args: argparse.Namespace) -> int:
     """Export; print the path, record count and size. Exit 1 when partial or empty."""
+    from engine.cluster.session import ClusterSession
     from engine.reading.bundle import NoRecords, export_bundle
 
     location = locate(cluster_options(args))

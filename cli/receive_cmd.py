@@ -18,9 +18,7 @@ from types import FrameType
 from typing import TYPE_CHECKING
 
 from cli.options import Subparsers
-from engine.config.settings import customer_id_kind
 from engine.errors import PsError, UsageError
-from engine.reporting.http_token import read_token_file
 from engine.text import printable
 
 if TYPE_CHECKING:
@@ -66,6 +64,8 @@ def parse_listen(text: str) -> tuple[str, int]:
 def describe(item: Received, stored: Path | None) -> str:
     """One log line for a received report: path, kind of customer id, size, schema, and
     where it was stored. The schema name comes from the peer: it is escaped."""
+    from engine.config.settings import customer_id_kind
+
     kind = customer_id_kind(item.cid) if item.cid is not None else "missing"
     if stored is not None:
         where = f" -> {printable(str(stored))}"
@@ -79,6 +79,7 @@ def describe(item: Received, stored: Path | None) -> str:
 
 def receive(args: argparse.Namespace) -> int:
     """Serve until SIGINT/SIGTERM; exit 0 then."""
+    from engine.reporting.http_token import read_token_file
     from engine.reporting.receiver import Receiver  # aiohttp: only this command
 
     host, port = parse_listen(args.listen)

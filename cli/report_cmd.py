@@ -18,7 +18,6 @@ from cli.options import (
     whole_number,
 )
 from engine.cluster.location import locate
-from engine.config.settings import load_settings
 
 if TYPE_CHECKING:
     from engine.reporting.report_now import ReportOutcome
@@ -115,11 +114,12 @@ def withheld_line(outcome: ReportOutcome) -> str:
 
 def run_report(args: argparse.Namespace) -> int:
     """Run one report now and print the outcome; exit codes as in the epilog."""
+    from engine.config.settings import load_settings
+    from engine.reporting.report_now import report_now
+
     broker = load_settings(args.broker_config).broker
     location = locate(cluster_options(args), broker)
     print_hints(location)
-    from engine.reporting.report_now import report_now
-
     outcome = report_now(args.broker_config, location, broker_id=args.broker_id,
                          dry_run=args.dry_run, kafka_home=args.kafka_home,
                          token_dir=args.token_dir, http_verify=args.http_ca_file,

@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 import time
+from typing import TYPE_CHECKING
 
 from cli.options import (
     Subparsers,
@@ -16,10 +17,11 @@ from cli.options import (
     print_json,
 )
 from engine.cluster.location import locate
-from engine.cluster.session import ClusterSession
-from engine.reading.detail import report_sections
 from engine.reading.report import Report, iso_time
 from engine.text import printable
+
+if TYPE_CHECKING:
+    from engine.cluster.session import ClusterSession
 
 EPILOG = """\
 Output: without --all, the latest report of each live broker (plus CP reports without a
@@ -50,6 +52,8 @@ def register(subparsers: Subparsers) -> None:
 
 def show_reports(args: argparse.Namespace) -> int:
     """Print the reports; exit 0 also when none are found (an empty list)."""
+    from engine.cluster.session import ClusterSession
+
     location = locate(cluster_options(args))
     print_hints(location)
     with ClusterSession(location) as session:
@@ -106,6 +110,8 @@ def _one_line(report: Report) -> str:
 def _block(report: Report, now: float) -> str:
     """The report as lines of text, its fields grouped and worded as the console shows
     them (`engine.reading.detail`); control characters from the topic escaped."""
+    from engine.reading.detail import report_sections
+
     head = f"{_who(report)}  offset {report.position}  {_time(report)}  {report.size} B"
     if not report.ok:
         lines = [head, f"  UNDECODABLE: {report.error}"]

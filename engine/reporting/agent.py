@@ -46,6 +46,7 @@ from engine.config import settings as ps
 from engine.config.settings import STATE_REFUSED, load_settings
 from engine.errors import AuthenticationFailure, PsError, ValidationError
 from engine.reading.report import BROKER_ID_HEADER, REPORT_ID_HEADER
+from engine.reporting import AGENT_TIMEOUT
 from engine.reporting.collector import STATE_RUNNING, STATE_SHUTTING_DOWN
 from engine.reporting.outcome import DestinationResult
 from engine.reporting.runtime import BrokerNotRunning, RegistrationUnreadable, RuntimeUnknown
@@ -56,7 +57,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-DEFAULT_TIMEOUT = 5.0
 # Spread of the report interval: ±3 %.
 JITTER = 0.03
 # How often a sleeping agent looks at its settings file (a stat and a small read).
@@ -142,7 +142,7 @@ class Agent:
                                   "agent does not start")
         # Where the cluster is, once; every cycle opens one session to it.
         self.location = locate(options or ClusterOptions(), broker,
-                               default_timeout=DEFAULT_TIMEOUT)
+                               default_timeout=AGENT_TIMEOUT)
         for hint in self.location.client.hints:
             log.info("hint: %s", hint)  # what --command-config dropped, once per start
         if state_dir:
@@ -495,7 +495,7 @@ def check(broker_config: str | Path, options: ClusterOptions | None = None,
     settings_file = load_settings(broker_config)
     broker = settings_file.broker
     broker_id = broker.require_broker()
-    location = locate(options or ClusterOptions(), broker, default_timeout=DEFAULT_TIMEOUT)
+    location = locate(options or ClusterOptions(), broker, default_timeout=AGENT_TIMEOUT)
     plan = settings_file.plan
     hours = plan.interval_hours or int(ps.DEFAULTS[ps.REPORT_INTERVAL_HOURS])
     interval = (float(interval_seconds) if interval_seconds is not None

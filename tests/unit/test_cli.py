@@ -93,3 +93,22 @@ def test_a_bad_http_token_file_is_a_usage_error_before_any_network(tmp_path, com
     args = build_parser().parse_args([*command, "--broker-config", str(config),
                                       "--http-token-file", str(token)])
     assert run(args) == 2
+
+
+def test_the_parser_loads_no_command_s_engine_work():
+    """`ps-console` with no subcommand builds the whole parser before the console starts:
+    defining the commands must not load what only running one needs (the agent, the
+    settings editor, Kafka and ZooKeeper clients)."""
+    import subprocess
+    import sys
+
+    probe = ("import sys\n"
+             "from cli import build_parser\n"
+             "build_parser()\n"
+             "print(' '.join(sorted(sys.modules)))\n")
+    loaded = set(subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                                check=True, timeout=60).stdout.split())
+    for module in ("engine.reporting.agent", "engine.reporting.collector",
+                   "engine.cluster.session", "engine.reading.detail",
+                   "engine.reporting.http_token", "confluent_kafka", "kazoo"):
+        assert module not in loaded
