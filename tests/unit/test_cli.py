@@ -1,5 +1,8 @@
 """The command line's contract: help exits 0, usage errors exit 2 in one line."""
 
+import subprocess
+import sys
+
 import pytest
 
 from cli import SUBCOMMANDS, agent_main, bundle_main, version_text
@@ -99,9 +102,6 @@ def test_the_parser_loads_no_command_s_engine_work():
     """`ps-console` with no subcommand builds the whole parser before the console starts:
     defining the commands must not load what only running one needs (the agent, the
     settings editor, Kafka and ZooKeeper clients)."""
-    import subprocess
-    import sys
-
     probe = ("import sys\n"
              "from cli import build_parser\n"
              "build_parser()\n"
