@@ -188,7 +188,7 @@ class ReportsScreen(Screen[None]):
         strip.display = False
         yield strip
         with Container(id="reports-body"):
-            yield VirtualTable(_latest_columns(), id="reports")
+            yield VirtualTable(_latest_columns(), shown=self._shown, id="reports")
             with VerticalScroll(id="detail"):
                 yield Static("", id="detail-body")
         yield ConsoleFooter()
@@ -615,10 +615,10 @@ class ReportsScreen(Screen[None]):
                 "bottom" if index == count - 1 and count > 1 else \
                 row if isinstance(row, ReportSummary) else None
 
-    @on(VirtualTable.Viewport, "#reports")
-    def _viewport(self, event: VirtualTable.Viewport) -> None:
+    def _shown(self, start: int, stop: int) -> None:
+        """The table shows rows [start, stop) now: the history reads them first."""
         if self._history_mode and self._view is not None:
-            self._view.want(event.start, event.end)
+            self._view.want(start, stop)
 
     def _row_at(self, index: int) -> Row | None:
         if self._history_mode:

@@ -3,8 +3,9 @@ API): the screen gives a row count and a function for the cells of rows [i, j); 
 table asks for the lines it draws, nothing else, so a million rows cost what twenty do.
 
 Rows the source has not read yet come back as None and show as a placeholder; the table
-says which rows it shows (`Viewport`) so that the source reads those first, and redraws
-when told the rows changed. Columns have a natural width and a priority: when the table is
+tells the source which rows it shows (`shown`, called at once: a message would wait
+behind the frame that the scroll itself causes, and the source would start reading only
+after it), so that it reads those first, and redraws when told the rows changed. Columns have a natural width and a priority: when the table is
 narrower than their sum, the least important are left out whole, never cut short; the
 last column takes what is left.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
@@ -29,6 +31,7 @@ from engine.text import UNSAFE, printable
 
 Cells = Sequence[Text]
 RowsFunction = Callable[[int, int], Sequence[Cells | None]]
+ShownFunction = Callable[[int, int], None]
 
 GAP = 1  # spaces between columns
 
@@ -83,27 +86,19 @@ class VirtualTable(ScrollView, can_focus=True):
         def control(self) -> VirtualTable:
             return self.table
 
-    class Viewport(Message):
-        """Rows [start, end) are on screen."""
-
-        def __init__(self, table: VirtualTable, start: int, end: int) -> None:
-            super().__init__()
-            self.table = table
-            self.start = start
-            self.end = end
-
-        @property
-        def control(self) -> VirtualTable:
-            return self.table
-
-    def __init__(self, columns: Sequence[Column] = (), *, id: str | None = None) -> None:
+    def __init__(self, columns: Sequence[Column] = (), *, shown: ShownFunction | None = None,
+                 id: str | None = None) -> None:
+        """`shown(start, stop)` is called whenever rows [start, stop) become the ones on
+        screen."""
         super().__init__(id=id)
         self._columns: list[Column] = list(columns)
         self._count = 0
         self._rows: RowsFunction = lambda start, stop: []
+        self._on_shown = shown
         self._lines: dict[int, Cells | None] = {}
         self._shown: tuple[int, int] = (0, 0)
         self._fitted: tuple[int, list[tuple[int, int]]] | None = None
+        self._paint: _Paint | None = None
 
     # -- what the screen sets ------------------------------------------------------------
 
@@ -130,8 +125,7 @@ class VirtualTable(ScrollView, can_focus=True):
         self._count = max(0, count)
         self._update_size()
         self.cursor_row = self._clamp(cursor)
-        self.scroll_to(y=max(0, self.cursor_row - self._body_height() // 2), animate=False,
-                       immediate=True)
+        self._scroll(max(0, self.cursor_row - self._body_height() // 2))
         self.refresh_rows()
         self._post_highlight()
 
@@ -141,8 +135,7 @@ class VirtualTable(ScrollView, can_focus=True):
         self._count = max(0, count)
         self._update_size()
         if shift:
-            self.scroll_to(y=max(0, round(self.scroll_y) + shift), animate=False,
-                           immediate=True)
+            self._scroll(max(0, round(self.scroll_y) + shift))
         if cursor is not None:
             self.cursor_row = self._clamp(cursor)
         else:
@@ -153,7 +146,7 @@ class VirtualTable(ScrollView, can_focus=True):
         """The rows' cells may have changed: ask for them again when drawing."""
         self._lines.clear()
         self.refresh()
-        self._post_viewport()
+        self._tell_shown()
 
     def cells_at(self, index: int) -> Cells | None:
         """The cells of one row (None: not read yet), as the table would show them."""
@@ -167,6 +160,11 @@ class VirtualTable(ScrollView, can_focus=True):
         self.cursor_row = self._clamp(row)
 
     # -- geometry ------------------------------------------------------------------------
+
+    def _scroll(self, top: int) -> None:
+        # Forced: Textual shows the scroll bar, and allows a scroll, only after the next
+        # layout; a key pressed as a million rows arrive (End) would scroll nowhere.
+        self.scroll_to(y=top, animate=False, immediate=True, force=True)
 
     def _clamp(self, row: int) -> int:
         return max(0, min(row, self._count - 1)) if self._count else 0
@@ -224,67 +222,86 @@ class VirtualTable(ScrollView, can_focus=True):
             if len(self._lines) > 4 * self._body_height() + 64:
                 self._lines = {r: c for r, c in self._lines.items() if top <= r < stop}
         if (top, stop) != self._shown:
-            self._post_viewport()
-        return super().render_lines(crop)
+            self._tell_shown()
+        # The styles are worked out once a frame: each look at the widget's style walks
+        # its ancestors, and that, line by line, was a fifth of drawing the table.
+        self._paint = _Paint(self)
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._paint = None
 
     def render_line(self, y: int) -> Strip:
+        paint = self._paint or _Paint(self)
         width = self.scrollable_content_region.width
         if y == 0:
-            style = self.get_component_rich_style("virtual-table--header")
             titles = [Text(column.title) for column in self._columns]
-            return self._strip(titles, style, width)
+            return self._strip(titles, paint.header, width, paint)
         row = round(self.scroll_y) + y - 1
         if row >= self._count:
-            return Strip.blank(width, self.rich_style)
+            return Strip.blank(width, paint.base)
         cells = self._lines.get(row)
         if cells is None:
             if row not in self._lines:
                 found = self._rows(row, row + 1)
                 cells = found[0] if found else None
                 self._lines[row] = cells
-        base = self.rich_style
-        if row % 2:
-            base = base + self.get_component_rich_style("virtual-table--odd")
-        if row == self.cursor_row:
-            base = base + self.get_component_rich_style("virtual-table--cursor")
+        style = paint.row_style(row % 2 == 1, row == self.cursor_row)
         if cells is None:
-            muted = self.get_component_rich_style("virtual-table--placeholder")
-            return self._strip([Text("...", style=muted)], base, width, placeholder=True)
-        return self._strip(cells, base, width)
+            return self._strip([Text("...", style=paint.placeholder)], style, width, paint,
+                               placeholder=True)
+        return self._strip(cells, style, width, paint)
 
-    def _strip(self, cells: Sequence[Text], style: Style, width: int,
+    def _strip(self, cells: Sequence[Text], style: Style, width: int, paint: _Paint,
                placeholder: bool = False) -> Strip:
-        segments: list[Segment] = []
-        console = self.app.console
+        # Runs of text in one style, merged: a line of eight columns is a few segments,
+        # not forty (every segment is styled and filtered again on its way out).
+        runs: list[tuple[str, Style]] = []
         layout = self._layout()
+        last = len(layout) - 1
         for n, (index, col_width) in enumerate(layout):
             if placeholder:
-                cell = cells[0] if n == 0 and cells else Text("")
+                cell = cells[0] if n == 0 and cells else None
             else:
-                cell = cells[index] if index < len(cells) else Text("")
-            text = cell.copy() if not UNSAFE.search(cell.plain) else \
-                Text(printable(cell.plain), style=cell.style)  # data never reaches it raw
-            text.truncate(col_width, overflow="ellipsis", pad=False)
-            pad = Segment(" " * (col_width - text.cell_len), style)
-            body = Segment.apply_style(text.render(console, end=""), style)
+                cell = cells[index] if index < len(cells) else None
+            parts = self._cell_parts(cell, col_width, style, paint) if cell is not None else []
+            used = sum(cell_len(text) for text, _ in parts)
+            pad = " " * (col_width - used)
             if self._columns[index].justify == "right":
-                segments.append(pad)
-                segments.extend(body)
+                parts.insert(0, (pad, style))
             else:
-                segments.extend(body)
-                segments.append(pad)
-            if n < len(layout) - 1:
-                segments.append(Segment(" " * GAP, style))
-        return Strip(segments).crop_extend(0, width, style)
+                parts.append((pad, style))
+            if n < last:
+                parts.append((" " * GAP, style))
+            for text, part_style in parts:
+                if runs and runs[-1][1] == part_style:
+                    runs[-1] = (runs[-1][0] + text, part_style)
+                elif text:
+                    runs.append((text, part_style))
+        strip = Strip([Segment(text, part_style) for text, part_style in runs])
+        return strip if strip.cell_length == width else strip.crop_extend(0, width, style)
+
+    def _cell_parts(self, cell: Text, col_width: int, style: Style,
+                    paint: _Paint) -> list[tuple[str, Style]]:
+        """A cell's text in `col_width` columns at most, as (text, style) parts."""
+        plain = cell.plain
+        unsafe = UNSAFE.search(plain) is not None
+        if not unsafe and not cell.spans and cell.cell_len <= col_width:
+            return [(plain, paint.combined(style, cell.style))]  # most cells: as they are
+        text = Text(printable(plain), style=cell.style) if unsafe else cell.copy()
+        text.truncate(col_width, overflow="ellipsis", pad=False)  # data never reaches it raw
+        own = paint.combined(style, cell.style)  # (rich leaves it out of a text without spans)
+        return [(segment.text, own + segment.style if segment.style else own)
+                for segment in text.render(paint.console, end="")]
 
     # -- keys and mouse ------------------------------------------------------------------
 
     def watch_cursor_row(self, old: int, new: int) -> None:
         top, stop = self._visible_range()
         if new < top:
-            self.scroll_to(y=new, animate=False, immediate=True)
+            self._scroll(new)
         elif new >= stop:
-            self.scroll_to(y=new - self._body_height() + 1, animate=False, immediate=True)
+            self._scroll(new - self._body_height() + 1)
         self.refresh()
         if old != new:
             self._post_highlight()
@@ -293,15 +310,16 @@ class VirtualTable(ScrollView, can_focus=True):
         if self._count:
             self.post_message(self.Highlighted(self, self.cursor_row))
 
-    def _post_viewport(self) -> None:
+    def _tell_shown(self) -> None:
         shown = self._visible_range()
         self._shown = shown
-        self.post_message(self.Viewport(self, *shown))
+        if self._on_shown is not None:
+            self._on_shown(*shown)
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)
         if round(old_value) != round(new_value):
-            self._post_viewport()
+            self._tell_shown()
 
     def action_cursor_up(self) -> None:
         self.cursor_row = self._clamp(self.cursor_row - 1)
@@ -330,3 +348,43 @@ class VirtualTable(ScrollView, can_focus=True):
             self.cursor_row = row
             self.focus()
 
+
+
+class _Paint:
+    """The styles of one frame of a table, each worked out once."""
+
+    __slots__ = ("_combined", "_rows", "base", "console", "cursor", "header", "odd",
+                 "placeholder")
+
+    def __init__(self, table: VirtualTable) -> None:
+        self.console = table.app.console
+        self.base = table.rich_style
+        self.header = table.get_component_rich_style("virtual-table--header")
+        self.odd = table.get_component_rich_style("virtual-table--odd")
+        self.cursor = table.get_component_rich_style("virtual-table--cursor")
+        self.placeholder = table.get_component_rich_style("virtual-table--placeholder")
+        self._rows: dict[tuple[bool, bool], Style] = {}
+        self._combined: dict[tuple[Style, str | Style], Style] = {}
+
+    def row_style(self, odd: bool, cursor: bool) -> Style:
+        """The style of a row: the table's, striped, under the cursor."""
+        found = self._rows.get((odd, cursor))
+        if found is None:
+            found = self.base
+            if odd:
+                found = found + self.odd
+            if cursor:
+                found = found + self.cursor
+            self._rows[(odd, cursor)] = found
+        return found
+
+    def combined(self, style: Style, cell_style: str | Style) -> Style:
+        """A cell's own style over its row's."""
+        if not cell_style:
+            return style
+        key = (style, cell_style)
+        found = self._combined.get(key)
+        if found is None:
+            found = style + self.console.get_style(cell_style)
+            self._combined[key] = found
+        return found
