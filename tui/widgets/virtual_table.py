@@ -5,9 +5,11 @@ table asks for the lines it draws, nothing else, so a million rows cost what twe
 Rows the source has not read yet come back as None and show as a placeholder; the table
 tells the source which rows it shows (`shown`, called at once: a message would wait
 behind the frame that the scroll itself causes, and the source would start reading only
-after it), so that it reads those first, and redraws when told the rows changed. Columns have a natural width and a priority: when the table is
-narrower than their sum, the least important are left out whole, never cut short; the
-last column takes what is left.
+after it), so that it reads those first, and redraws when told the rows changed.
+
+Columns have a natural width and a priority: when the table is narrower than their sum,
+the least important are left out whole, never cut short; the last column takes what is
+left.
 """
 
 from __future__ import annotations
@@ -347,7 +349,6 @@ class VirtualTable(ScrollView, can_focus=True):
         if row < self._count:
             self.cursor_row = row
             self.focus()
-
 
 
 class _Paint:
